@@ -1,0 +1,45 @@
+/* The scan manifest OUT.meta.json (shared/SCHEMA.md, Manifest): what was scanned, with what,
+ * how, and whether the run finished. Written at the start of a run and rewritten at its end;
+ * each write replaces the file at once (write a temporary file, then rename). */
+#ifndef MXTLS_MANIFEST_H
+#define MXTLS_MANIFEST_H
+
+#include "mxtls/record.h"
+
+#define MX_MANIFEST_MAX_RUNS 64
+
+typedef struct {
+    char start[32]; /* ISO 8601 UTC */
+    char end[32];   /* "" while running */
+    char status[16]; /* running, finished, interrupted, failed */
+} mx_manifest_run_t;
+
+typedef struct {
+    const char *command_line;
+    const char *input;
+    char input_sha256[65];
+    unsigned shard_index, shard_count;
+    mx_manifest_run_t runs[MX_MANIFEST_MAX_RUNS];
+    int nruns;
+    const char *const *resolvers;
+    int nresolvers;
+    const char *ehlo;
+    const char *source_address;
+    const char *ca_file;
+    char ca_sha256[65];
+    unsigned long long lines, domains, invalid, duplicates, rows, hosts_probed;
+    unsigned long long conn[MX_CONN__COUNT];
+    unsigned long long tls[MX_TLS__COUNT];
+} mx_manifest_t;
+
+/* Path of the manifest beside OUT: OUT with ".csv.gz" (or ".gz") replaced by ".meta.json".
+ * Returns a heap string or NULL. */
+char *mx_manifest_path(const char *out);
+
+/* Writes M as JSON to PATH, atomically. Returns 0 or -errno / MX_E_NOMEM. */
+int mx_manifest_write(const char *path, const mx_manifest_t *m);
+
+/* Current UTC time in ISO 8601 ("2026-01-31T12:00:00Z") into BUF (at least 21 bytes). */
+void mx_utc_now(char *buf, unsigned long size);
+
+#endif

@@ -1,0 +1,114 @@
+/* The scan record of schema mxtls/1 (shared/SCHEMA.md): one row per (domain, MX host, IP).
+ *
+ * A record is an array of column values as text, indexed by mx_column_t; NULL and "" both
+ * mean empty. The strings are owned by whoever filled the record: the writer copies what it
+ * needs, and the reader's strings live until its next call. Readers bind columns by header
+ * name, so this list may only ever grow at its end. */
+#ifndef MXTLS_RECORD_H
+#define MXTLS_RECORD_H
+
+#include <stddef.h>
+
+#define MX_SCHEMA_NAME "mxtls/1"
+
+/* id, header name, byte cap of the written field (0: the general cap), list item cap */
+#define MX_COLUMNS(X)                                                                              \
+    X(RANK, "rank", 0, 0)                                                                          \
+    X(DOMAIN, "domain", 256, 0)                                                                    \
+    X(DNS_STATUS, "dns_status", 0, 0)                                                              \
+    X(MX_PREF, "mx_pref", 0, 0)                                                                    \
+    X(MX_HOST, "mx_host", 256, 0)                                                                  \
+    X(MX_STATUS, "mx_status", 0, 0)                                                                \
+    X(IP, "ip", 0, 0)                                                                              \
+    X(CONN, "conn", 0, 0)                                                                          \
+    X(BANNER_CODE, "banner_code", 0, 0)                                                            \
+    X(BANNER, "banner", 256, 0)                                                                    \
+    X(EHLO_CODE, "ehlo_code", 0, 0)                                                                \
+    X(EHLO_CAPS, "ehlo_caps", 0, 0)                                                                \
+    X(SIZE_LIMIT, "size_limit", 0, 0)                                                              \
+    X(STARTTLS, "starttls", 0, 0)                                                                  \
+    X(STARTTLS_CODE, "starttls_code", 0, 0)                                                        \
+    X(TLS, "tls", 0, 0)                                                                            \
+    X(TLS_VERSION, "tls_version", 0, 0)                                                            \
+    X(TLS_CIPHER, "tls_cipher", 0, 0)                                                              \
+    X(TLS_GROUP, "tls_group", 0, 0)                                                                \
+    X(TLS_ERROR, "tls_error", 0, 0)                                                                \
+    X(CERT_SHA256, "cert_sha256", 0, 0)                                                            \
+    X(CERT_CN, "cert_cn", 256, 0)                                                                  \
+    X(CERT_SAN, "cert_san", 0, 20)                                                                 \
+    X(CERT_ISSUER, "cert_issuer", 0, 0)                                                            \
+    X(CERT_NOT_BEFORE, "cert_not_before", 0, 0)                                                    \
+    X(CERT_NOT_AFTER, "cert_not_after", 0, 0)                                                      \
+    X(CERT_KEY, "cert_key", 0, 0)                                                                  \
+    X(CERT_SIG, "cert_sig", 0, 0)                                                                  \
+    X(CHAIN_LEN, "chain_len", 0, 0)                                                                \
+    X(CERT_VALID, "cert_valid", 0, 0)                                                              \
+    X(CERT_NAME_MATCH, "cert_name_match", 0, 0)                                                    \
+    X(EHLO_TLS_CAPS, "ehlo_tls_caps", 0, 0)                                                        \
+    X(T_CONNECT_MS, "t_connect_ms", 0, 0)                                                          \
+    X(T_BANNER_MS, "t_banner_ms", 0, 0)                                                            \
+    X(T_TLS_MS, "t_tls_ms", 0, 0)                                                                  \
+    X(T_TOTAL_MS, "t_total_ms", 0, 0)                                                              \
+    X(SCANNED_AT, "scanned_at", 0, 0)                                                              \
+    X(STAGE, "stage", 0, 0)                                                                        \
+    X(ERROR, "error", 0, 0)                                                                        \
+    X(INPUT_LINE, "input_line", 0, 0)
+
+typedef enum {
+#define X(id, name, cap, items) MX_COL_##id,
+    MX_COLUMNS(X)
+#undef X
+        MX_COL__COUNT
+} mx_column_t;
+
+/* Every written field is at most this many bytes unless its column says less. */
+#define MX_FIELD_MAX 1024
+
+typedef struct {
+    const char *f[MX_COL__COUNT];
+} mx_record_t;
+
+/* Header name of a column. */
+const char *mx_column_name(mx_column_t col);
+
+/* Column with this header name, or -1 when the name is not in the schema. */
+int mx_column_find(const char *name, size_t len);
+
+/* Byte cap of a column's written field. */
+size_t mx_column_cap(mx_column_t col);
+
+/* Item cap of a list column ('|'-separated), 0 when unlimited. */
+unsigned mx_column_items(mx_column_t col);
+
+/* Value of a column, "" when empty. */
+static inline const char *mx_record_get(const mx_record_t *r, mx_column_t col) {
+    return r->f[col] ? r->f[col] : "";
+}
+
+/* Values of the conn and tls columns, for counting (manifest, stats). */
+#define MX_CONN_VALUES(X)                                                                          \
+    X(OK, "ok") X(TIMEOUT, "timeout") X(REFUSED, "refused") X(UNREACHABLE, "unreachable")          \
+        X(RESET, "reset") X(EXCLUDED, "excluded") X(SKIPPED, "skipped") X(ERROR, "error")
+#define MX_TLS_VALUES(X)                                                                           \
+    X(OK, "ok") X(LEGACY, "legacy") X(NOT_OFFERED, "not_offered") X(REJECTED, "rejected")          \
+        X(FAILED, "failed") X(TIMEOUT, "timeout") X(CLOSED, "closed")
+
+typedef enum {
+#define X(id, name) MX_CONN_##id,
+    MX_CONN_VALUES(X)
+#undef X
+        MX_CONN__COUNT
+} mx_conn_t;
+
+typedef enum {
+#define X(id, name) MX_TLS_##id,
+    MX_TLS_VALUES(X)
+#undef X
+        MX_TLS__COUNT
+} mx_tls_t;
+
+/* Text of a conn / tls value. */
+const char *mx_conn_name(mx_conn_t v);
+const char *mx_tls_name(mx_tls_t v);
+
+#endif

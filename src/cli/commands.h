@@ -1,0 +1,17 @@
+/* The subcommands of the mxtls binary; each takes its own argv (argv[0] is its name) and returns
+ * the process exit status. */
+#ifndef MXTLS_CLI_COMMANDS_H
+#define MXTLS_CLI_COMMANDS_H
+
+typedef struct {
+    const char *name;
+    int (*fn)(int argc, char **argv);
+    const char *help;
+} mx_command_t;
+
+#define MX_COMMANDS(X)                                                                             \
+    X("check", mx_cmd_check, "read scan files back and report rows, domains and damage")
+
+int mx_cmd_check(int argc, char **argv);
+
+#endif

@@ -1,0 +1,42 @@
+/* mxtls: one binary, subcommands in the manner of git (shared/DESIGN.md, Commands). */
+#include <stdio.h>
+#include <string.h>
+
+#include "cli/commands.h"
+#include "mxtls/version.h"
+
+static const mx_command_t commands[] = {
+#define X(name, fn, help) {name, fn, help},
+    MX_COMMANDS(X)
+#undef X
+};
+
+static void usage(FILE *f) {
+    fprintf(f, "usage: mxtls COMMAND [ARGS]\n\ncommands:\n");
+    for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+        fprintf(f, "  %-10s %s\n", commands[i].name, commands[i].help);
+    fprintf(f, "\n  mxtls COMMAND --help   options of a command\n"
+               "  mxtls --version        versions of mxtls and its libraries\n");
+}
+
+int main(int argc, char **argv) {
+    if (argc < 2) {
+        usage(stderr);
+        return 1;
+    }
+    if (strcmp(argv[1], "--version") == 0 || strcmp(argv[1], "version") == 0) {
+        char buf[512];
+        mx_versions_text(buf, sizeof(buf));
+        fputs(buf, stdout);
+        return 0;
+    }
+    if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "help") == 0) {
+        usage(stdout);
+        return 0;
+    }
+    for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+        if (strcmp(argv[1], commands[i].name) == 0)
+            return commands[i].fn(argc - 1, argv + 1);
+    fprintf(stderr, "mxtls: unknown command '%s'; see mxtls --help\n", argv[1]);
+    return 1;
+}

@@ -1,0 +1,129 @@
+/* The scan manifest (mxtls/manifest.h). */
+#include "mxtls/manifest.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "mxtls/error.h"
+#include "mxtls/json.h"
+#include "mxtls/version.h"
+
+char *mx_manifest_path(const char *out) {
+    size_t n = strlen(out);
+    char *p = malloc(n + 16);
+    if (!p)
+        return NULL;
+    memcpy(p, out, n + 1);
+    if (n > 7 && strcmp(out + n - 7, ".csv.gz") == 0)
+        n -= 7;
+    else if (n > 3 && strcmp(out + n - 3, ".gz") == 0)
+        n -= 3;
+    memcpy(p + n, ".meta.json", 11);
+    return p;
+}
+
+void mx_utc_now(char *buf, unsigned long size) {
+    time_t t = time(NULL);
+    struct tm tm;
+    gmtime_r(&t, &tm);
+    strftime(buf, size, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+static void build(mx_json_t *j, const mx_manifest_t *m) {
+    char shard[32];
+    mx_json_object(j, NULL);
+    mx_json_str(j, "schema", MX_SCHEMA_NAME);
+    mx_versions_json(j);
+    mx_json_str(j, "command_line", m->command_line);
+    mx_json_object(j, "input");
+    mx_json_str(j, "file", m->input);
+    mx_json_str(j, "sha256", m->input_sha256[0] ? m->input_sha256 : NULL);
+    mx_json_end_object(j);
+    snprintf(shard, sizeof(shard), "%u/%u", m->shard_index, m->shard_count ? m->shard_count : 1);
+    mx_json_str(j, "shard", shard);
+    mx_json_array(j, "runs");
+    for (int i = 0; i < m->nruns; i++) {
+        mx_json_object(j, NULL);
+        mx_json_str(j, "start", m->runs[i].start);
+        mx_json_str(j, "end", m->runs[i].end[0] ? m->runs[i].end : NULL);
+        mx_json_str(j, "status", m->runs[i].status);
+        mx_json_end_object(j);
+    }
+    mx_json_end_array(j);
+    mx_json_array(j, "resolvers");
+    for (int i = 0; i < m->nresolvers; i++)
+        mx_json_str(j, NULL, m->resolvers[i]);
+    mx_json_end_array(j);
+    mx_json_str(j, "ehlo", m->ehlo);
+    mx_json_str(j, "source_address", m->source_address);
+    mx_json_object(j, "ca");
+    mx_json_str(j, "file", m->ca_file);
+    mx_json_str(j, "sha256", m->ca_sha256[0] ? m->ca_sha256 : NULL);
+    mx_json_end_object(j);
+    mx_json_object(j, "counts");
+    mx_json_int(j, "lines", (long long)m->lines);
+    mx_json_int(j, "domains", (long long)m->domains);
+    mx_json_int(j, "invalid", (long long)m->invalid);
+    mx_json_int(j, "duplicates", (long long)m->duplicates);
+    mx_json_int(j, "rows", (long long)m->rows);
+    mx_json_int(j, "hosts_probed", (long long)m->hosts_probed);
+    mx_json_object(j, "conn");
+    for (int i = 0; i < MX_CONN__COUNT; i++)
+        mx_json_int(j, mx_conn_name((mx_conn_t)i), (long long)m->conn[i]);
+    mx_json_end_object(j);
+    mx_json_object(j, "tls");
+    for (int i = 0; i < MX_TLS__COUNT; i++)
+        mx_json_int(j, mx_tls_name((mx_tls_t)i), (long long)m->tls[i]);
+    mx_json_end_object(j);
+    mx_json_end_object(j);
+    mx_json_str(j, "status", m->nruns ? m->runs[m->nruns - 1].status : "running");
+    mx_json_bool(j, "finished",
+                 m->nruns && strcmp(m->runs[m->nruns - 1].status, "finished") == 0);
+    mx_json_end_object(j);
+}
+
+int mx_manifest_write(const char *path, const mx_manifest_t *m) {
+    mx_json_t j;
+    int rc = 0, fd;
+    size_t n = strlen(path);
+    char *tmp = malloc(n + 8);
+    if (!tmp)
+        return MX_E_NOMEM;
+    snprintf(tmp, n + 8, "%s.tmp", path);
+    mx_json_init(&j);
+    build(&j, m);
+    if ((rc = mx_json_status(&j)))
+        goto out;
+    fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (fd < 0) {
+        rc = -errno;
+        goto out;
+    }
+    for (size_t off = 0; off < j.len;) {
+        ssize_t k = write(fd, j.buf + off, j.len - off);
+        if (k < 0 && errno == EINTR)
+            continue;
+        if (k < 0) {
+            rc = -errno;
+            break;
+        }
+        off += (size_t)k;
+    }
+    if (!rc && write(fd, "\n", 1) != 1)
+        rc = -EIO;
+    if (close(fd) < 0 && !rc)
+        rc = -errno;
+    if (!rc && rename(tmp, path) < 0)
+        rc = -errno;
+    if (rc)
+        unlink(tmp);
+out:
+    mx_json_free(&j);
+    free(tmp);
+    return rc;
+}
