@@ -15,10 +15,10 @@
 #define MX_LINE_MAX 4096
 
 typedef struct {
-    unsigned long line;   /* 1-based line number in the (decompressed) input */
-    long rank;            /* rank from the list, 0 when the line had none */
-    const char *domain;   /* normalised name; for an invalid line, its text (not sanitised) */
-    const char *invalid;  /* NULL for a valid domain, else the reason token (invalid_*) */
+    unsigned long line;  /* 1-based line number in the (decompressed) input */
+    long rank;           /* rank from the list, 0 when the line had none */
+    const char *domain;  /* normalised name; for an invalid line, its text (not sanitised) */
+    const char *invalid; /* NULL for a valid domain, else the reason token (invalid_*) */
 } mx_domain_item_t;
 
 typedef struct {

@@ -9,8 +9,8 @@
 #define MX_MANIFEST_MAX_RUNS 64
 
 typedef struct {
-    char start[32]; /* ISO 8601 UTC */
-    char end[32];   /* "" while running */
+    char start[32];  /* ISO 8601 UTC */
+    char end[32];    /* "" while running */
     char status[16]; /* running, finished, interrupted, failed */
 } mx_manifest_run_t;
 

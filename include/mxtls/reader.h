@@ -5,9 +5,11 @@
 #ifndef MXTLS_READER_H
 #define MXTLS_READER_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "mxtls/record.h"
+#include "mxtls/source.h"
 
 typedef struct mx_reader mx_reader_t;
 
@@ -18,6 +20,13 @@ typedef struct mx_reader mx_reader_t;
  * (1ull << MX_COL_x) each file's header must name. Files are opened lazily, so errors about a
  * file come from mx_reader_next(). Returns 0 or MX_E_NOMEM. */
 int mx_reader_open(mx_reader_t **out, const char *const *paths, int npaths, uint64_t required);
+
+/* A reader over LEN bytes at DATA (not copied), as if they were a file named "(memory)"; for
+ * tests and fuzzers. Returns 0 or MX_E_NOMEM. */
+int mx_reader_open_mem(mx_reader_t **out, const void *data, size_t len);
+
+/* A reader over a caller's byte function (source.h), named "(stream)". */
+int mx_reader_open_fn(mx_reader_t **out, mx_source_fn fn, void *ud);
 
 /* Next row into REC (strings live until the next call). Returns 1 with a row, 0 at the end of
  * the last file, or a negative code: MX_E_TRUNCATED, MX_E_CORRUPT, MX_E_BAD_HEADER,

@@ -17,6 +17,11 @@ int mx_source_open(mx_source_t **out, const char *path);
 /* A source over LEN bytes at DATA (not copied: they must outlive the source). */
 int mx_source_open_mem(mx_source_t **out, const void *data, size_t len);
 
+/* Raw bytes from a caller's function: FN returns up to CAP bytes into BUF, 0 at the end, or
+ * -errno. For tests and fuzzers that control how the bytes arrive. */
+typedef ssize_t (*mx_source_fn)(void *ud, void *buf, size_t cap);
+int mx_source_open_fn(mx_source_t **out, mx_source_fn fn, void *ud);
+
 /* Reads up to CAP decompressed bytes. Returns the count, 0 at the end of the stream, or a
  * negative code: MX_E_TRUNCATED (the compressed stream stops mid-member; every byte before
  * the cut has been returned), MX_E_CORRUPT, or -errno. Errors repeat on later calls. */

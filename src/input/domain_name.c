@@ -81,7 +81,8 @@ const char *mx_domain_normalize(const char *name, size_t len, char *out) {
             return "invalid_too_long";
         memcpy(tmp, name, len);
         tmp[len] = 0;
-        int rc = idn2_lookup_u8((const uint8_t *)tmp, (uint8_t **)&alabel, IDN2_NFC_INPUT | IDN2_NONTRANSITIONAL);
+        int rc = idn2_lookup_u8((const uint8_t *)tmp, (uint8_t **)&alabel,
+                                IDN2_NFC_INPUT | IDN2_NONTRANSITIONAL);
         if (rc != IDN2_OK)
             return idn_reason(rc);
         len = strlen(alabel);

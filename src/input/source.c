@@ -22,10 +22,12 @@
 struct mx_source {
     int fd; /* -1 for a memory source */
     int own_fd;
+    mx_source_fn fn; /* a caller's function instead of fd or memory */
+    void *fn_ud;
     const unsigned char *mem;
     size_t mem_len, mem_pos;
-    int gzip;       /* -1 not known yet, 0 plain, 1 gzip */
-    int in_member;  /* inside a gzip member (started, not ended) */
+    int gzip;      /* -1 not known yet, 0 plain, 1 gzip */
+    int in_member; /* inside a gzip member (started, not ended) */
     int raw_eof;
     int err;
     z_stream zs;
@@ -70,6 +72,17 @@ int mx_source_open(mx_source_t **out, const char *path) {
     return 0;
 }
 
+int mx_source_open_fn(mx_source_t **out, mx_source_fn fn, void *ud) {
+    mx_source_t *s;
+    int rc = source_new(&s);
+    if (rc)
+        return rc;
+    s->fn = fn;
+    s->fn_ud = ud;
+    *out = s;
+    return 0;
+}
+
 int mx_source_open_mem(mx_source_t **out, const void *data, size_t len) {
     mx_source_t *s;
     int rc = source_new(&s);
@@ -84,7 +97,11 @@ int mx_source_open_mem(mx_source_t **out, const void *data, size_t len) {
 /* Reads raw bytes into DST, hashing them. Returns the count (0 at EOF) or -errno. */
 static ssize_t raw_read(mx_source_t *s, unsigned char *dst, size_t cap) {
     ssize_t n;
-    if (s->fd < 0) {
+    if (s->fn) {
+        n = s->fn(s->fn_ud, dst, cap);
+        if (n < 0)
+            return n;
+    } else if (s->fd < 0) {
         size_t left = s->mem_len - s->mem_pos;
         n = (ssize_t)(left < cap ? left : cap);
         memcpy(dst, s->mem + s->mem_pos, (size_t)n);

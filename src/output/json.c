@@ -55,9 +55,11 @@ static void quoted(mx_json_t *j, const char *s, size_t n) {
             int ok = len && i + len <= n && c <= 0xF4;
             for (size_t k = 1; ok && k < len; k++)
                 ok = (p[i + k] & 0xC0) == 0x80;
-            if (ok && len == 3 && ((c == 0xE0 && p[i + 1] < 0xA0) || (c == 0xED && p[i + 1] >= 0xA0)))
+            if (ok && len == 3 &&
+                ((c == 0xE0 && p[i + 1] < 0xA0) || (c == 0xED && p[i + 1] >= 0xA0)))
                 ok = 0;
-            if (ok && len == 4 && ((c == 0xF0 && p[i + 1] < 0x90) || (c == 0xF4 && p[i + 1] >= 0x90)))
+            if (ok && len == 4 &&
+                ((c == 0xF0 && p[i + 1] < 0x90) || (c == 0xF4 && p[i + 1] >= 0x90)))
                 ok = 0;
             if (ok) {
                 put(j, (const char *)p + i, len);

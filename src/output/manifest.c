@@ -82,8 +82,7 @@ static void build(mx_json_t *j, const mx_manifest_t *m) {
     mx_json_end_object(j);
     mx_json_end_object(j);
     mx_json_str(j, "status", m->nruns ? m->runs[m->nruns - 1].status : "running");
-    mx_json_bool(j, "finished",
-                 m->nruns && strcmp(m->runs[m->nruns - 1].status, "finished") == 0);
+    mx_json_bool(j, "finished", m->nruns && strcmp(m->runs[m->nruns - 1].status, "finished") == 0);
     mx_json_end_object(j);
 }
 

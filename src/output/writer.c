@@ -25,8 +25,8 @@ struct mx_writer {
     unsigned char *out;
     char *row;
     uint64_t rows, bytes;
-    uint64_t pending_rows;   /* rows written since the last flush point */
-    uint64_t pending_since;  /* time of the first pending group end */
+    uint64_t pending_rows;  /* rows written since the last flush point */
+    uint64_t pending_since; /* time of the first pending group end */
     int err;
     char errmsg[512];
 };

@@ -16,8 +16,7 @@ static void mbedtls_version(char *buf) {
 void mx_versions_text(char *buf, unsigned long size) {
     char mb[16];
     mbedtls_version(mb);
-    snprintf(buf, size,
-             "mxtls %s\nschema mxtls/1\nmbedtls %s (%s)\nc-ares %s\nlibuv %s\nzlib %s\n",
+    snprintf(buf, size, "mxtls %s\nschema mxtls/1\nmbedtls %s (%s)\nc-ares %s\nlibuv %s\nzlib %s\n",
              MXTLS_VERSION, mb, MXTLS_MBEDTLS_VERSION, ares_version(NULL), uv_version_string(),
              zlibVersion());
 }

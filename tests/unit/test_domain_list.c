@@ -211,7 +211,7 @@ static void test_normalize(void **state) {
 
 int main(void) {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_normalize),   cmocka_unit_test(test_line_forms),
+        cmocka_unit_test(test_normalize),     cmocka_unit_test(test_line_forms),
         cmocka_unit_test(test_gzip_by_magic), cmocka_unit_test(test_stdin),
         cmocka_unit_test(test_long_line),
     };
