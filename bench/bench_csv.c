@@ -50,8 +50,7 @@ int main(int argc, char **argv) {
             snprintf(f[2], 128, "mx%llu.provider%llu.example", host + k, host % 5000);
             snprintf(f[3], 128, "127.%llu.%llu.%llu", host >> 16 & 255, host >> 8 & 255,
                      host & 255);
-            snprintf(f[4], 128, "mx%llu.provider%llu.example ESMTP Postfix", host + k,
-                     host % 5000);
+            snprintf(f[4], 128, "mx%llu.provider%llu.example ESMTP Postfix", host + k, host % 5000);
             snprintf(f[5], 128, "%016llx%016llx%016llx%016llx", host * 0x9E3779B97F4A7C15ull,
                      host * 31, host * 0xBF58476D1CE4E5B9ull, host ^ 0x94D049BB133111EBull);
             snprintf(f[6], 128, "%llu", 10 * (k + 1));

@@ -122,8 +122,8 @@ static void run(mbedtls_ssl_protocol_version version, int n, double *client_s, d
         mbedtls_ssl_conf_min_tls_version(cfg, version);
         mbedtls_ssl_conf_max_tls_version(cfg, version);
         mbedtls_ssl_conf_groups(cfg, groups);
-        mbedtls_ssl_conf_ciphersuites(cfg, version == MBEDTLS_SSL_VERSION_TLS1_3 ? suites13
-                                                                               : suites12);
+        mbedtls_ssl_conf_ciphersuites(cfg,
+                                      version == MBEDTLS_SSL_VERSION_TLS1_3 ? suites13 : suites12);
     }
     mbedtls_ssl_conf_authmode(&ccfg, MBEDTLS_SSL_VERIFY_NONE);
     check(mbedtls_ssl_conf_own_cert(&scfg, &crt, &key), "own_cert");

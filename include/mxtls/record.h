@@ -89,13 +89,14 @@ static inline const char *mx_record_get(const mx_record_t *r, mx_column_t col) {
 #define MX_CONN_VALUES(X)                                                                          \
     X(OK, "ok")                                                                                    \
     X(TIMEOUT, "timeout")                                                                          \
-    X(REFUSED, "refused") X(UNREACHABLE, "unreachable") X(RESET, "reset") X(EXCLUDED, "excluded")  \
-        X(SKIPPED, "skipped") X(ERROR, "error")
+    X(REFUSED, "refused")                                                                          \
+    X(UNREACHABLE, "unreachable") X(RESET, "reset") X(EXCLUDED, "excluded") X(SKIPPED, "skipped")  \
+        X(ERROR, "error")
 #define MX_TLS_VALUES(X)                                                                           \
     X(OK, "ok")                                                                                    \
     X(LEGACY, "legacy")                                                                            \
-    X(NOT_OFFERED, "not_offered") X(REJECTED, "rejected") X(FAILED, "failed")                      \
-        X(TIMEOUT, "timeout") X(CLOSED, "closed")
+    X(NOT_OFFERED, "not_offered")                                                                  \
+    X(REJECTED, "rejected") X(FAILED, "failed") X(TIMEOUT, "timeout") X(CLOSED, "closed")
 
 typedef enum {
 #define X(id, name) MX_CONN_##id,

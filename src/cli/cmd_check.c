@@ -9,48 +9,13 @@
 #include "cli/commands.h"
 #include "mxtls/domain_list.h"
 #include "mxtls/error.h"
+#include "mxtls/hashset.h"
 #include "mxtls/reader.h"
-
-typedef struct {
-    uint64_t *slots;
-    size_t cap, used;
-} hashset_t;
-
-/* Returns 1 when H was added, 0 when present, -1 without memory. */
-static int hashset_add(hashset_t *s, uint64_t h) {
-    h = h ? h : 1;
-    if ((s->used + 1) * 4 > s->cap * 3) {
-        size_t cap = s->cap ? s->cap * 2 : 1024;
-        uint64_t *n = calloc(cap, sizeof(*n));
-        if (!n)
-            return -1;
-        for (size_t i = 0; i < s->cap; i++) {
-            if (!s->slots[i])
-                continue;
-            size_t j = (size_t)s->slots[i] & (cap - 1);
-            while (n[j])
-                j = (j + 1) & (cap - 1);
-            n[j] = s->slots[i];
-        }
-        free(s->slots);
-        s->slots = n;
-        s->cap = cap;
-    }
-    size_t j = (size_t)h & (s->cap - 1);
-    while (s->slots[j]) {
-        if (s->slots[j] == h)
-            return 0;
-        j = (j + 1) & (s->cap - 1);
-    }
-    s->slots[j] = h;
-    s->used++;
-    return 1;
-}
 
 int mx_cmd_check(int argc, char **argv) {
     mx_reader_t *r;
     mx_record_t rec;
-    hashset_t seen = {0};
+    mx_hashset_t seen = {0};
     uint64_t rows = 0, groups = 0, repeated = 0;
     int damaged = 0, rc;
     char last[MX_DOMAIN_MAX * 2 + 8] = "";
@@ -80,7 +45,7 @@ int mx_cmd_check(int argc, char **argv) {
             continue;
         snprintf(last, sizeof(last), "%s", d);
         groups++;
-        int added = hashset_add(&seen, mx_domain_hash(d));
+        int added = mx_hashset_add(&seen, mx_domain_hash(d));
         if (added < 0) {
             fprintf(stderr, "mxtls check: out of memory\n");
             damaged = 1;
@@ -97,7 +62,7 @@ int mx_cmd_check(int argc, char **argv) {
     printf("files %d\nrows %llu\ndomains %llu\nrepeated_domains %llu\nstatus %s\n", argc - 1,
            (unsigned long long)rows, (unsigned long long)groups, (unsigned long long)repeated,
            damaged ? "damaged" : "ok");
-    free(seen.slots);
+    mx_hashset_close(&seen);
     mx_reader_free(r);
     return damaged ? 2 : 0;
 }

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "mxtls/error.h"
+#include "mxtls/hashset.h"
 #include "mxtls/source.h"
 
 #define BUF_SIZE (64 * 1024)
@@ -23,8 +24,7 @@ struct mx_domain_reader {
     int err;
     int skipping; /* inside the rest of an over-long line */
     mx_domain_counts_t counts;
-    uint64_t *set;
-    size_t set_cap, set_used;
+    mx_hashset_t seen;
     char line[MX_LINE_MAX + 1];
     char name[MX_DOMAIN_MAX + 1];
 };
@@ -46,45 +46,9 @@ int mx_domain_reader_open(mx_domain_reader_t **out, const char *path) {
     return 0;
 }
 
-static int set_grow(mx_domain_reader_t *r) {
-    size_t cap = r->set_cap ? r->set_cap * 2 : 1024;
-    uint64_t *set = calloc(cap, sizeof(*set));
-    if (!set)
-        return MX_E_NOMEM;
-    for (size_t i = 0; i < r->set_cap; i++) {
-        uint64_t h = r->set[i];
-        if (!h)
-            continue;
-        size_t j = (size_t)h & (cap - 1);
-        while (set[j])
-            j = (j + 1) & (cap - 1);
-        set[j] = h;
-    }
-    free(r->set);
-    r->set = set;
-    r->set_cap = cap;
-    return 0;
-}
-
 /* Adds NAME to the set. Returns 1 when added, 0 when already there, or MX_E_NOMEM. */
 static int set_add(mx_domain_reader_t *r, const char *name) {
-    uint64_t h = mx_domain_hash(name);
-    if (!h)
-        h = 1; /* 0 marks an empty slot */
-    if ((r->set_used + 1) * 4 > r->set_cap * 3) {
-        int rc = set_grow(r);
-        if (rc)
-            return rc;
-    }
-    size_t j = (size_t)h & (r->set_cap - 1);
-    while (r->set[j]) {
-        if (r->set[j] == h)
-            return 0;
-        j = (j + 1) & (r->set_cap - 1);
-    }
-    r->set[j] = h;
-    r->set_used++;
-    return 1;
+    return mx_hashset_add(&r->seen, mx_domain_hash(name));
 }
 
 int mx_domain_reader_mark_seen(mx_domain_reader_t *r, const char *name) {
@@ -238,7 +202,7 @@ void mx_domain_reader_free(mx_domain_reader_t *r) {
     if (!r)
         return;
     mx_source_free(r->src);
-    free(r->set);
+    mx_hashset_close(&r->seen);
     free(r->buf);
     free(r);
 }
