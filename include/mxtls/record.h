@@ -90,8 +90,8 @@ static inline const char *mx_record_get(const mx_record_t *r, mx_column_t col) {
     X(OK, "ok")                                                                                    \
     X(TIMEOUT, "timeout")                                                                          \
     X(REFUSED, "refused")                                                                          \
-    X(UNREACHABLE, "unreachable") X(RESET, "reset") X(EXCLUDED, "excluded") X(SKIPPED, "skipped")  \
-        X(ERROR, "error")
+    X(UNREACHABLE, "unreachable")                                                                  \
+    X(RESET, "reset") X(EXCLUDED, "excluded") X(SKIPPED, "skipped") X(ERROR, "error")
 #define MX_TLS_VALUES(X)                                                                           \
     X(OK, "ok")                                                                                    \
     X(LEGACY, "legacy")                                                                            \

@@ -23,6 +23,10 @@ typedef struct mx_writer mx_writer_t;
  * mx_writer_error() of the NULL writer is not available, so the caller reports PATH itself. */
 int mx_writer_open(mx_writer_t **out, const char *path);
 
+/* As mx_writer_open, with only the columns in the bit mask COLUMNS (1ull << MX_COL_x), for files
+ * that determine only some columns (the farm's ground truth). */
+int mx_writer_open_columns(mx_writer_t **out, const char *path, uint64_t columns);
+
 /* Appends one row to the current domain group. Returns 0 or a negative code. */
 int mx_writer_row(mx_writer_t *w, const mx_record_t *rec);
 
@@ -51,9 +55,12 @@ int mx_writer_close(mx_writer_t *w);
  * mx_column_cap(COL) + 1 bytes), without CSV quoting. Returns the length written. */
 size_t mx_field_sanitize(mx_column_t col, const char *s, size_t len, char *out);
 
-/* Appends the CSV line for REC (sanitised, quoted, LF-terminated) to BUF of CAP bytes.
- * Returns the length, or 0 when it does not fit. */
-size_t mx_record_format(const mx_record_t *rec, char *buf, size_t cap);
+/* Writes the CSV line for the COLUMNS (bit mask) of REC (sanitised, quoted, LF-terminated) into
+ * BUF of CAP bytes. Returns the length, or 0 when CAP is below MX_ROW_MAX. */
+size_t mx_record_format(const mx_record_t *rec, uint64_t columns, char *buf, size_t cap);
+
+/* Every column of the schema, as a mask. */
+#define MX_ALL_COLUMNS (~0ull >> (64 - MX_COL__COUNT))
 
 /* Upper bound of the length of one formatted row. */
 #define MX_ROW_MAX (MX_COL__COUNT * (2 * MX_FIELD_MAX + 3) + 2)

@@ -63,16 +63,20 @@ size_t mx_field_sanitize(mx_column_t col, const char *str, size_t len, char *out
     return o;
 }
 
-size_t mx_record_format(const mx_record_t *rec, char *buf, size_t cap) {
+size_t mx_record_format(const mx_record_t *rec, uint64_t columns, char *buf, size_t cap) {
     char field[MX_FIELD_MAX + 1];
     size_t o = 0;
+    int first = 1;
     if (cap < MX_ROW_MAX)
         return 0;
     for (int c = 0; c < MX_COL__COUNT; c++) {
+        if (!(columns & (1ull << c)))
+            continue;
         const char *v = mx_record_get(rec, (mx_column_t)c);
         size_t n = mx_field_sanitize((mx_column_t)c, v, strlen(v), field);
-        if (c)
+        if (!first)
             buf[o++] = ',';
+        first = 0;
         if (strpbrk(field, ",\"")) {
             buf[o++] = '"';
             for (size_t i = 0; i < n; i++) {

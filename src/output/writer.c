@@ -25,6 +25,7 @@ struct mx_writer {
     unsigned char *out;
     char *row;
     uint64_t rows, bytes;
+    uint64_t columns;
     uint64_t pending_rows;  /* rows written since the last flush point */
     uint64_t pending_since; /* time of the first pending group end */
     int err;
@@ -75,10 +76,15 @@ static int deflate_out(mx_writer_t *w, const void *data, size_t len, int flush) 
 }
 
 int mx_writer_open(mx_writer_t **out, const char *path) {
+    return mx_writer_open_columns(out, path, MX_ALL_COLUMNS);
+}
+
+int mx_writer_open_columns(mx_writer_t **out, const char *path, uint64_t columns) {
     mx_writer_t *w = calloc(1, sizeof(*w));
     int rc;
     if (!w)
         return MX_E_NOMEM;
+    w->columns = columns & MX_ALL_COLUMNS;
     w->path = strdup(path);
     w->out = malloc(OUT_BUF);
     w->row = malloc(MX_ROW_MAX);
@@ -100,8 +106,9 @@ int mx_writer_open(mx_writer_t **out, const char *path) {
     char header[MX_COL__COUNT * 24];
     size_t n = 0;
     for (int c = 0; c < MX_COL__COUNT; c++)
-        n += (size_t)snprintf(header + n, sizeof(header) - n, "%s%s", c ? "," : "",
-                              mx_column_name((mx_column_t)c));
+        if (w->columns & (1ull << c))
+            n += (size_t)snprintf(header + n, sizeof(header) - n, "%s%s", n ? "," : "",
+                                  mx_column_name((mx_column_t)c));
     header[n++] = '\n';
     rc = deflate_out(w, header, n, Z_SYNC_FLUSH);
     if (rc) {
@@ -119,7 +126,7 @@ fail:
 }
 
 int mx_writer_row(mx_writer_t *w, const mx_record_t *rec) {
-    size_t n = mx_record_format(rec, w->row, MX_ROW_MAX);
+    size_t n = mx_record_format(rec, w->columns, w->row, MX_ROW_MAX);
     int rc = deflate_out(w, w->row, n, Z_NO_FLUSH);
     if (rc)
         return rc;
