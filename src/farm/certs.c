@@ -321,6 +321,9 @@ static const char *iana_of(farm_certs_t *c, const farm_host_t *h, const char **g
             iana = SSL_CIPHER_standard_name(ci);
     }
     SSL_free(ssl);
+    if (!iana)
+        fprintf(stderr, "mxtls-farm: no cipher %s in the context of %s (tls %d key %d)\n", first,
+                h->name, h->tls, h->key);
     return iana;
 }
 

@@ -1,5 +1,7 @@
 /* mxtls-farm: the simulated internet (shared/DESIGN.md). Subcommands:
  *   list   --domains N [--seed S] [--epoch E] [--model F]   the domain list, "rank,domain"
+ *   truth  --domains N ... -o FILE.csv.gz   the ground truth without serving (no fingerprints:
+ *          no server of this run presents the certificates)
  *   serve  ... --dns ADDR:PORT --smtp-port P [--truth F] [--ready-file F] [--ca-out F]
  *          [--latency-ms MS | --latency lognormal:MEDIAN:SIGMA] [--procs N] [--accept-log F]
  * Serving binds the wildcard address only inside a private network namespace (only a loopback
@@ -45,6 +47,7 @@ typedef struct {
 static void usage(FILE *f) {
     fprintf(f,
             "usage: mxtls-farm list --domains N [--seed S] [--epoch E] [--model FILE] [-o FILE]\n"
+            "       mxtls-farm truth --domains N [--seed S] [--epoch E] [--model FILE] -o FILE\n"
             "       mxtls-farm serve --domains N [--seed S] [--epoch E] [--model FILE]\n"
             "                  [--dns ADDR:PORT] [--smtp-port P] [--truth FILE.csv.gz]\n"
             "                  [--truth-fingerprints yes|no] [--ready-file F] [--ca-out F]\n"
@@ -273,25 +276,38 @@ static int serve_one(const opts_t *o, const farm_t *f, farm_certs_t *certs, int 
     return 0;
 }
 
-static int cmd_serve(const opts_t *o, const farm_t *f) {
-    char err[512], keydir[1024];
+/* The farm's key cache: ${XDG_CACHE_HOME:-$HOME/.cache}/mxtls/farm-keys, made if missing. */
+static void key_dir(char *out, size_t cap) {
     const char *cache = getenv("XDG_CACHE_HOME"), *home = getenv("HOME");
     if (cache && *cache)
-        snprintf(keydir, sizeof(keydir), "%s/mxtls", cache);
+        snprintf(out, cap, "%s/mxtls/farm-keys", cache);
     else
-        snprintf(keydir, sizeof(keydir), "%s/.cache/mxtls", home ? home : "/tmp");
-    {
-        char tmp[1024];
-        snprintf(tmp, sizeof(tmp), "%s", keydir);
-        for (char *p = tmp + 1; *p; p++)
-            if (*p == '/') {
-                *p = 0;
-                mkdir(tmp, 0755);
-                *p = '/';
-            }
-        mkdir(tmp, 0755);
-    }
-    strncat(keydir, "/farm-keys", sizeof(keydir) - strlen(keydir) - 1);
+        snprintf(out, cap, "%s/.cache/mxtls/farm-keys", home ? home : "/tmp");
+    for (char *p = out + 1; *p; p++)
+        if (*p == '/') {
+            *p = 0;
+            mkdir(out, 0755);
+            *p = '/';
+        }
+    mkdir(out, 0700);
+}
+
+static int cmd_truth(const opts_t *o, const farm_t *f) {
+    char err[512], keydir[1024];
+    if (!o->out)
+        return fail("truth: -o FILE.csv.gz is required");
+    key_dir(keydir, sizeof(keydir));
+    farm_certs_t *certs = farm_certs_new(keydir, err, sizeof(err));
+    if (!certs)
+        return fail(err);
+    int rc = farm_truth_write(f, certs, 0, o->out, err, sizeof(err));
+    farm_certs_free(certs);
+    return rc < 0 ? fail(err) : 0;
+}
+
+static int cmd_serve(const opts_t *o, const farm_t *f) {
+    char err[512], keydir[1024];
+    key_dir(keydir, sizeof(keydir));
     raise_nofile();
     signal(SIGPIPE, SIG_IGN);
     farm_certs_t *certs = farm_certs_new(keydir, err, sizeof(err));
@@ -380,7 +396,7 @@ int main(int argc, char **argv) {
         usage(stdout);
         return 0;
     }
-    if (strcmp(cmd, "list") != 0 && strcmp(cmd, "serve") != 0) {
+    if (strcmp(cmd, "list") != 0 && strcmp(cmd, "serve") != 0 && strcmp(cmd, "truth") != 0) {
         usage(stderr);
         return 1;
     }
@@ -391,7 +407,9 @@ int main(int argc, char **argv) {
     farm_t *f = farm_new(&m, o.seed, o.domains, o.epoch);
     if (!f)
         return fail("out of memory");
-    int rc = strcmp(cmd, "list") == 0 ? cmd_list(&o, f) : cmd_serve(&o, f);
+    int rc = strcmp(cmd, "list") == 0    ? cmd_list(&o, f)
+             : strcmp(cmd, "truth") == 0 ? cmd_truth(&o, f)
+                                         : cmd_serve(&o, f);
     farm_free(f);
     return rc;
 }

@@ -234,7 +234,8 @@ static void own_mx(const farm_t *f, uint32_t i, farm_domain_t *d, const char *la
             farm_addr_str(mx->addrs[0], mx->name);
         }
     }
-    if (mx->naddrs && unit(farm_hash(f->seed, i, P_ADDRS, slot)) < m->mx_two_addresses)
+    /* A second address only for the ordinary MX hosts, whose next slot is theirs to use. */
+    if (odd_ok && mx->naddrs && unit(farm_hash(f->seed, i, P_ADDRS, slot)) < m->mx_two_addresses)
         mx->addrs[mx->naddrs++] = own_addr(i, slot + 1);
 }
 
@@ -541,6 +542,7 @@ void farm_lookup(const farm_t *f, const char *name, farm_qname_t *q) {
             q->kind = FARM_Q_HOST;
             q->mx = 0;
             q->host = mx;
+            break;
         }
         return;
     }

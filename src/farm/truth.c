@@ -140,6 +140,7 @@ static int domain_rows(const farm_t *f, farm_certs_t *certs, int with_fp, uint32
                     hr.f[MX_COL_IP] = hb.ip;
                     hr.f[MX_COL_CONN] = "skipped";
                 } else if (host_columns(f, certs, with_fp, mx->addrs[a], mx->name, &hr, &hb) < 0) {
+                    fprintf(stderr, "mxtls-farm: no server behind %s of %s\n", hb.ip, d.name);
                     return -1;
                 }
                 int rc = mx_writer_row(w, &hr);

@@ -1,0 +1,89 @@
+"""The farm's population: reproducible (same seed, same list and truth; another seed, another
+population), shaped like the model (every share within sampling error of data/farm-model.conf's
+defaults), and changing across epochs by the model's known rates."""
+import collections
+import math
+import os
+import subprocess
+import tempfile
+
+import farmlib
+
+c = farmlib.Checker("farm model")
+farm = os.environ["MXTLS_FARM"]
+tmp = tempfile.mkdtemp(prefix="mxtls-model-")
+N = 20000
+
+
+def run(*args):
+    return subprocess.run([farm] + list(args), check=True, capture_output=True).stdout
+
+
+def truth(seed, epoch=0):
+    path = os.path.join(tmp, "truth-%d-%d.csv.gz" % (seed, epoch))
+    run("truth", "--domains", str(N), "--seed", str(seed), "--epoch", str(epoch), "-o", path)
+    return farmlib.read_csv_gz(path)
+
+
+def share_ok(what, count, total, p):
+    """Binomial count within 4.5 standard deviations of p (false alarm ~ 1e-5 per check)."""
+    sd = math.sqrt(total * p * (1 - p)) or 1
+    c.true("%s: %d of %d, model %.4f" % (what, count, total, p), abs(count - total * p) <= 4.5 * sd)
+
+
+a, b = run("list", "--domains", "5000", "--seed", "3"), run("list", "--domains", "5000", "--seed", "3")
+c.eq("same seed, same list", a, b)
+c.true("list has rank,domain lines", a.decode().splitlines()[0].startswith("1,"))
+t1, t2, t3 = truth(3), truth(3), truth(4)
+c.eq("same seed, same truth", t1, t2)
+c.true("another seed, another population", t1 != t3)
+
+domains = collections.OrderedDict()
+for r in t1:
+    domains.setdefault(r["domain"], []).append(r)
+c.eq("every domain once", N, len(domains))
+kinds = collections.Counter(rs[0]["dns_status"] for rs in domains.values())
+for kind, p in [("implicit", .08), ("null_mx", .01), ("nodata", .08), ("nxdomain", .08),
+                ("servfail", .02), ("timeout", .01), ("mx", .72)]:
+    share_ok("dns_status %s" % kind, kinds[kind], N, p)
+mx_domains = [rs for rs in domains.values() if rs[0]["dns_status"] == "mx"]
+multi = sum(1 for rs in mx_domains if len({r["mx_host"] for r in rs}) >= 2)
+share_ok("MX domains with two or more MX", multi, len(mx_domains), .35)
+
+hosts = {}
+for r in t1:
+    if r["ip"] and r["conn"] not in ("skipped",) and r["mx_host"].startswith("mx."):
+        hosts[r["ip"]] = r  # own hosts: the long tail, drawn from the model directly
+greet = collections.Counter(h["banner_code"] or h["conn"] + "/" + h["stage"] for h in hosts.values())
+share_ok("greeting 421", greet["421"], len(hosts), .01)
+share_ok("reset", greet["reset/greeting"], len(hosts), .01)
+ok220 = [h for h in hosts.values() if h["banner_code"] == "220"]
+share_ok("STARTTLS advertised", sum(h["starttls"] == "yes" for h in ok220), len(ok220), .88)
+tls = [h for h in ok220 if h["tls"] in ("ok", "legacy")]
+share_ok("TLS 1.3", sum(h["tls_version"] == "TLSv1.3" for h in tls), len(tls), .70)
+share_ok("TLS 1.2 only", sum(h["tls_version"] == "TLSv1.2" for h in tls), len(tls), .28)
+share_ok("self-signed", sum(h["cert_valid"] == "self_signed" for h in tls), len(tls), .25)
+share_ok("expired", sum(h["cert_valid"] == "expired" for h in tls), len(tls), .08)
+share_ok("RSA-4096", sum(h["cert_key"] == "rsa:4096" for h in tls), len(tls), .15)
+
+# Epochs: six months later the same domains, a few changed by the model's rates.
+t6 = truth(3, 6)
+later = collections.OrderedDict()
+for r in t6:
+    later.setdefault(r["domain"], []).append(r)
+c.eq("same domains six epochs later", list(domains), list(later))
+moved = sum(1 for d, rs in domains.items() if rs[0]["dns_status"] == "mx" and
+            {r["mx_host"] for r in rs} != {r["mx_host"] for r in later[d]})
+expect = 1 - (1 - 0.01) ** 6
+c.true("MX set changed for %d of %d MX domains (moves drawn: %.3f)" % (moved, len(mx_domains), expect),
+       0.3 * expect * len(mx_domains) < moved < 1.2 * expect * len(mx_domains))
+old = {r["ip"]: r for r in t1 if r["ip"]}
+new = {r["ip"]: r for r in t6 if r["ip"]}
+upgraded = sum(1 for ip in old if ip in new and old[ip]["tls_version"] == "TLSv1.2" and
+               new[ip]["tls_version"] == "TLSv1.3")
+c.true("some hosts moved from TLS 1.2 to 1.3 (%d)" % upgraded, upgraded > 0)
+downgraded = sum(1 for ip in old if ip in new and old[ip]["tls_version"] == "TLSv1.3" and
+                 new[ip]["tls_version"] in ("TLSv1.2", "TLSv1.1", "TLSv1.0"))
+c.eq("no host moved down from TLS 1.3", 0, downgraded)
+subprocess.call(["rm", "-rf", tmp])
+c.finish()

@@ -1,0 +1,84 @@
+"""Helpers for the end-to-end tests: a private-namespace check, and a farm started in the
+background and stopped by PID. Every address used is on 127.0.0.0/8."""
+import csv
+import gzip
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+
+
+def require_private_netns():
+    """Refuse to run on a network with any interface but loopback (scripts/test.sh makes one)."""
+    with open("/proc/self/net/dev") as f:
+        names = [line.split(":")[0].strip() for line in f.readlines()[2:]]
+    if names != ["lo"]:
+        print("not in a private network namespace (interfaces: %s); run via scripts/test.sh"
+              % names, file=sys.stderr)
+        sys.exit(1)
+
+
+def read_csv_gz(path):
+    with gzip.open(path, "rt", newline="") as f:
+        return list(csv.DictReader(f))
+
+
+class Farm:
+    """mxtls-farm serve in the background; use as a context manager."""
+
+    def __init__(self, domains, seed=1, epoch=0, dns_port=5300, smtp_port=2525, extra=()):
+        self.dir = tempfile.mkdtemp(prefix="mxtls-farm-")
+        self.truth = os.path.join(self.dir, "truth.csv.gz")
+        self.ca = os.path.join(self.dir, "ca.pem")
+        self.ready = os.path.join(self.dir, "ready")
+        self.dns = "127.0.0.1:%d" % dns_port
+        self.dns_port = dns_port
+        self.smtp_port = smtp_port
+        self.args = [os.environ["MXTLS_FARM"], "serve", "--domains", str(domains),
+                     "--seed", str(seed), "--epoch", str(epoch), "--dns", self.dns,
+                     "--smtp-port", str(smtp_port), "--truth", self.truth,
+                     "--ca-out", self.ca, "--ready-file", self.ready] + list(extra)
+        self.proc = None
+
+    def __enter__(self):
+        self.proc = subprocess.Popen(self.args)
+        deadline = time.time() + 120
+        while not os.path.exists(self.ready):
+            if self.proc.poll() is not None or time.time() > deadline:
+                raise RuntimeError("farm did not start: %s" % self.args)
+            time.sleep(0.05)
+        return self
+
+    def __exit__(self, *exc):
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        subprocess.call(["rm", "-rf", self.dir])
+        return False
+
+
+class Checker:
+    """Counts checks and failures; prints each failure with both values."""
+
+    def __init__(self, name):
+        self.name, self.checks, self.failures = name, 0, 0
+
+    def eq(self, what, want, got):
+        self.checks += 1
+        if want != got:
+            self.failures += 1
+            if self.failures <= 30:
+                print("FAIL %s: want %r got %r" % (what, want, got))
+
+    def true(self, what, cond):
+        self.eq(what, True, bool(cond))
+
+    def finish(self):
+        print("%s: %d checks, %d failures" % (self.name, self.checks, self.failures))
+        sys.exit(1 if self.failures or not self.checks else 0)
