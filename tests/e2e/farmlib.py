@@ -25,10 +25,31 @@ def read_csv_gz(path):
         return list(csv.DictReader(f))
 
 
+def free_port():
+    """A port free for both TCP and UDP on 127.0.0.1 (tests run in parallel; the farm's
+    SO_REUSEPORT would otherwise let two farms share one port)."""
+    import socket
+    while True:
+        t = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        t.bind(("127.0.0.1", 0))
+        port = t.getsockname()[1]
+        u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        try:
+            u.bind(("127.0.0.1", port))
+            return port
+        except OSError:
+            continue
+        finally:
+            t.close()
+            u.close()
+
+
 class Farm:
     """mxtls-farm serve in the background; use as a context manager."""
 
-    def __init__(self, domains, seed=1, epoch=0, dns_port=5300, smtp_port=2525, extra=()):
+    def __init__(self, domains, seed=1, epoch=0, dns_port=None, smtp_port=None, extra=()):
+        dns_port = dns_port or free_port()
+        smtp_port = smtp_port or free_port()
         self.dir = tempfile.mkdtemp(prefix="mxtls-farm-")
         self.truth = os.path.join(self.dir, "truth.csv.gz")
         self.ca = os.path.join(self.dir, "ca.pem")

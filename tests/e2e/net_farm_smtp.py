@@ -32,9 +32,12 @@ def openssl_to_iana():
 
 def smtp_talk(ip, port, lines, timeout=10):
     """Greeting, then each command; returns the replies' codes and texts (None on silence)."""
-    s = socket.create_connection((ip, port), timeout=timeout)
-    f = s.makefile("rb")
     replies = []
+    try:
+        s = socket.create_connection((ip, port), timeout=timeout)
+    except ConnectionResetError as e:
+        return [None, type(e).__name__]  # a reset can land before connect returns
+    f = s.makefile("rb")
 
     def read_reply():
         text = []
