@@ -46,9 +46,14 @@ def addr(i):  # own MX host of list domain i (data/farm-model's address plan)
     return "%d.%d.%d.%d" % (a >> 24, (a >> 16) & 255, (a >> 8) & 255, a & 255)
 
 
+async def reply(r):
+    while (await r.readline())[3:4] == b"-":
+        pass
+
+
 async def hold_one(i, opened, release):
     r, w = await asyncio.open_connection(addr(i), 2599)
-    await r.readline()
+    await reply(r)
     opened.append(w)
     await release.wait()
     w.close()
@@ -76,15 +81,14 @@ async def handshakes(stop_at, counter):
     while time.time() < stop_at:
         i += 1
         r, w = await asyncio.open_connection(addr(i % hold), 2599)
-        await r.readline()
+        await reply(r)
         w.write(b"EHLO bench.example\r\n")
-        while (await r.readline())[3:4] == b"-":
-            pass
+        await reply(r)
         w.write(b"STARTTLS\r\n")
-        await r.readline()
+        await reply(r)
         await w.start_tls(ctx)
         w.write(b"QUIT\r\n")
-        await r.readline()
+        await reply(r)
         w.close()
         counter[0] += 1
 

@@ -47,7 +47,8 @@ def free_port():
 class Farm:
     """mxtls-farm serve in the background; use as a context manager."""
 
-    def __init__(self, domains, seed=1, epoch=0, dns_port=None, smtp_port=None, extra=()):
+    def __init__(self, domains, seed=1, epoch=0, dns_port=None, smtp_port=None, extra=(),
+                 capture_stderr=False):
         dns_port = dns_port or free_port()
         smtp_port = smtp_port or free_port()
         self.dir = tempfile.mkdtemp(prefix="mxtls-farm-")
@@ -62,9 +63,12 @@ class Farm:
                      "--smtp-port", str(smtp_port), "--truth", self.truth,
                      "--ca-out", self.ca, "--ready-file", self.ready] + list(extra)
         self.proc = None
+        self.capture = capture_stderr
+        self.stderr = ""
 
     def __enter__(self):
-        self.proc = subprocess.Popen(self.args)
+        self.proc = subprocess.Popen(self.args, stderr=subprocess.PIPE if self.capture else None,
+                                     text=True)
         deadline = time.time() + 120
         while not os.path.exists(self.ready):
             if self.proc.poll() is not None or time.time() > deadline:
@@ -76,7 +80,8 @@ class Farm:
         if self.proc and self.proc.poll() is None:
             self.proc.send_signal(signal.SIGTERM)
             try:
-                self.proc.wait(timeout=20)
+                _, err = self.proc.communicate(timeout=20)
+                self.stderr = err or ""
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait()
