@@ -15,7 +15,8 @@
 #define FARM_PARAMS(X)                                                                             \
     X(implicit, 0.08)                                                                              \
     X(null_mx, 0.01)                                                                               \
-    X(nodata, 0.08) X(nxdomain, 0.08) X(servfail, 0.02) X(timeout, 0.01) X(big_providers, 0.40)    \
+    X(nodata, 0.08)                                                                                \
+    X(nxdomain, 0.08) X(servfail, 0.02) X(timeout, 0.01) X(big_providers, 0.40)                    \
         X(middle_tier, 0.20) X(domains_per_hoster, 30) X(multi_mx, 0.35) X(mx_cname, 0.03)         \
             X(mx_no_address, 0.01) X(mx_nxdomain, 0.005) X(mx_ip_literal, 0.002) X(                \
                 mx_two_addresses, 0.10) X(many_mx, 0.001) X(many_addresses, 0.001)                 \
