@@ -16,24 +16,48 @@
     X(implicit, 0.08)                                                                              \
     X(null_mx, 0.01)                                                                               \
     X(nodata, 0.08)                                                                                \
-    X(nxdomain, 0.08) X(servfail, 0.02) X(timeout, 0.01) X(big_providers, 0.40)                    \
-        X(middle_tier, 0.20) X(domains_per_hoster, 30) X(multi_mx, 0.35) X(mx_cname, 0.03)         \
-            X(mx_no_address, 0.01) X(mx_nxdomain, 0.005) X(mx_ip_literal, 0.002) X(                \
-                mx_two_addresses, 0.10) X(many_mx, 0.001) X(many_addresses, 0.001)                 \
-                X(greet_421, 0.01) X(greet_554, 0.005) X(greet_silent, 0.01) X(greet_reset, 0.01)  \
-                    X(greet_drip, 0.005) X(greet_delay, 0.02) X(greet_multiline, 0.20)             \
-                        X(starttls, 0.88) X(starttls_454, 0.01) X(starttls_garbage, 0.002)         \
-                            X(tls13, 0.70) X(tls12, 0.28) X(cert_wrong_name, 0.20)                 \
-                                X(cert_self_signed, 0.25) X(cert_expired, 0.08)                    \
-                                    X(cert_unknown_ca, 0.07) X(cert_not_yet_valid, 0.0)            \
-                                        X(key_rsa4096, 0.15) X(key_p256, 0.13) X(key_p384, 0.02)   \
-                                            X(intermediate, 0.60) X(group_p256, 0.30)              \
-                                                X(group_p384, 0.07) X(group_x448, 0.02)            \
-                                                    X(epoch_tls_upgrade, 0.02)                     \
-                                                        X(epoch_cert_renew, 0.08)                  \
-                                                            X(epoch_starttls_gain, 0.01)           \
-                                                                X(epoch_starttls_loss, 0.003)      \
-                                                                    X(epoch_move, 0.01)
+    X(nxdomain, 0.08)                                                                              \
+    X(servfail, 0.02)                                                                              \
+    X(timeout, 0.01)                                                                               \
+    X(big_providers, 0.40)                                                                         \
+    X(middle_tier, 0.20)                                                                           \
+    X(domains_per_hoster, 30)                                                                      \
+    X(multi_mx, 0.35)                                                                              \
+    X(mx_cname, 0.03)                                                                              \
+    X(mx_no_address, 0.01)                                                                         \
+    X(mx_nxdomain, 0.005)                                                                          \
+    X(mx_ip_literal, 0.002)                                                                        \
+    X(many_mx, 0.001)                                                                              \
+    X(many_addresses, 0.001)                                                                       \
+    X(greet_421, 0.01)                                                                             \
+    X(greet_554, 0.005)                                                                            \
+    X(greet_silent, 0.01)                                                                          \
+    X(greet_reset, 0.01)                                                                           \
+    X(greet_drip, 0.005)                                                                           \
+    X(greet_delay, 0.02)                                                                           \
+    X(greet_multiline, 0.20)                                                                       \
+    X(starttls, 0.88)                                                                              \
+    X(starttls_454, 0.01)                                                                          \
+    X(starttls_garbage, 0.002)                                                                     \
+    X(tls13, 0.70)                                                                                 \
+    X(tls12, 0.28)                                                                                 \
+    X(cert_wrong_name, 0.20)                                                                       \
+    X(cert_self_signed, 0.25)                                                                      \
+    X(cert_expired, 0.08)                                                                          \
+    X(cert_unknown_ca, 0.07)                                                                       \
+    X(cert_not_yet_valid, 0.0)                                                                     \
+    X(key_rsa4096, 0.15)                                                                           \
+    X(key_p256, 0.13)                                                                              \
+    X(key_p384, 0.02)                                                                              \
+    X(intermediate, 0.60)                                                                          \
+    X(group_p256, 0.30)                                                                            \
+    X(group_p384, 0.07)                                                                            \
+    X(group_x448, 0.02)                                                                            \
+    X(epoch_tls_upgrade, 0.02)                                                                     \
+    X(epoch_cert_renew, 0.08)                                                                      \
+    X(epoch_starttls_gain, 0.01)                                                                   \
+    X(epoch_starttls_loss, 0.003)                                                                  \
+    X(epoch_move, 0.01)
 
 typedef struct {
 #define X(name, def) double name;
