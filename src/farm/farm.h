@@ -27,6 +27,7 @@
     X(mx_no_address, 0.01)                                                                         \
     X(mx_nxdomain, 0.005)                                                                          \
     X(mx_ip_literal, 0.002)                                                                        \
+    X(mx_two_addresses, 0.10)                                                                      \
     X(many_mx, 0.001)                                                                              \
     X(many_addresses, 0.001)                                                                       \
     X(greet_421, 0.01)                                                                             \
