@@ -19,9 +19,10 @@ def run(*args):
     return subprocess.run([farm] + list(args), check=True, capture_output=True).stdout
 
 
-def truth(seed, epoch=0):
+def truth(seed, epoch=0, *extra):
     path = os.path.join(tmp, "truth-%d-%d.csv.gz" % (seed, epoch))
-    run("truth", "--domains", str(N), "--seed", str(seed), "--epoch", str(epoch), "-o", path)
+    run("truth", "--domains", str(N), "--seed", str(seed), "--epoch", str(epoch), "-o", path,
+        *extra)
     return farmlib.read_csv_gz(path)
 
 
@@ -36,6 +37,8 @@ c.eq("same seed, same list", a, b)
 c.true("list has rank,domain lines", a.decode().splitlines()[0].startswith("1,"))
 t1, t2, t3 = truth(3), truth(3), truth(4)
 c.eq("same seed, same truth", t1, t2)
+conf = os.path.join(os.environ["MXTLS_SRC"], "data", "farm-model.conf")
+c.true("data/farm-model.conf holds the built-in defaults", truth(3, 0, "--model", conf) == t1)
 c.true("another seed, another population", t1 != t3)
 
 domains = collections.OrderedDict()
