@@ -1,0 +1,46 @@
+/* Fuzz target: the domain-list reader on arbitrary bytes: every item is a valid normalised
+ * domain or an invalid line with a reason, and line numbers only grow. */
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "mxtls/domain_list.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
+    char path[] = "/tmp/mxtls-fuzz-list-XXXXXX";
+    int fd = mkstemp(path);
+    if (fd < 0)
+        return 0;
+    if (write(fd, data, size) != (ssize_t)size) {
+        close(fd);
+        unlink(path);
+        return 0;
+    }
+    close(fd);
+    mx_domain_reader_t *r;
+    mx_domain_item_t it;
+    unsigned long last = 0;
+    if (mx_domain_reader_open(&r, path) == 0) {
+        while (mx_domain_reader_next(r, &it) == 1) {
+            if (it.line <= last)
+                __builtin_trap();
+            last = it.line;
+            if (!it.invalid) {
+                char again[MX_DOMAIN_MAX + 1];
+                if (mx_domain_normalize(it.domain, strlen(it.domain), again) ||
+                    strcmp(again, it.domain) != 0)
+                    __builtin_trap(); /* normalised names are fixed points */
+            } else if (strncmp(it.invalid, "invalid_", 8) != 0) {
+                __builtin_trap();
+            }
+        }
+        mx_domain_reader_free(r);
+    }
+    unlink(path);
+    return 0;
+}
