@@ -7,7 +7,7 @@ set -euo pipefail
 
 PKGS=(build-essential cmake pkg-config libuv1-dev libc-ares-dev zlib1g-dev libpsl-dev publicsuffix
     libidn2-dev libssl-dev openssl libcmocka-dev ca-certificates bzip2 xz-utils iproute2 dnsutils
-    nsd dnsperf valgrind clang libclang-rt-dev util-linux git procps python3)
+    nsd dnsperf valgrind clang libclang-rt-dev util-linux git procps python3 patch)
 
 cache=${XDG_CACHE_HOME:-$HOME/.cache}/mxtls
 die() { echo "setup.sh: $*" >&2; exit 1; }
@@ -59,44 +59,64 @@ fi
 
 # mbedTLS source: Debian 13's package, fetched once into a cache outside the checkout so that
 # fresh clones and CI build offline. A private apt configuration with a deb-src-only entry is
-# used, so the system's sources are untouched and no Debian 13 binary can be installed.
-[[ $want_source_mbedtls == 1 && -f $cache/mbedtls/.ok ]] && exit 0
-
-mirror=""
-if [[ -f /etc/apt/sources.list.d/debian.sources ]]; then
-    mirror=$(awk '/^URIs:/ && $2 !~ /security/ {print $2; exit}' /etc/apt/sources.list.d/debian.sources)
+# used, so the system's sources are untouched and no Debian 13 binary can be installed. The
+# project's patches (config/mbedtls-patches, upstream bug fixes) are applied on unpacking; the
+# stamp names them, so a changed patch set unpacks the kept tarball anew.
+[[ $want_source_mbedtls == 1 ]] || exit 0
+patch_dir=$(cd "$(dirname "$0")/.." && pwd)/config/mbedtls-patches
+patch_sum=$(cat "$patch_dir"/*.patch 2>/dev/null | sha256sum | cut -c1-16)
+stamp=""
+[[ -f $cache/mbedtls/.ok ]] && stamp=$(cat "$cache/mbedtls/.ok")
+orig=$(ls "$cache"/src/mbedtls_*.orig.tar.* 2>/dev/null | grep -v '\.asc$' | head -n 1 || true)
+if [[ -n $stamp && ${stamp#* } == "$patch_sum" ]]; then
+    exit 0
 fi
-if [[ -z $mirror && -f /etc/apt/sources.list ]]; then
-    mirror=$(awk '/^deb(-src)? / && $0 !~ /security/ {for (i = 2; i <= NF; i++) if ($i ~ /^[a-z]+:\/\//) {print $i; exit}}' /etc/apt/sources.list)
+
+if [[ -z $orig ]]; then
+    mirror=""
+    if [[ -f /etc/apt/sources.list.d/debian.sources ]]; then
+        mirror=$(awk '/^URIs:/ && $2 !~ /security/ {print $2; exit}' /etc/apt/sources.list.d/debian.sources)
+    fi
+    if [[ -z $mirror && -f /etc/apt/sources.list ]]; then
+        mirror=$(awk '/^deb(-src)? / && $0 !~ /security/ {for (i = 2; i <= NF; i++) if ($i ~ /^[a-z]+:\/\//) {print $i; exit}}' /etc/apt/sources.list)
+    fi
+    [[ -n $mirror ]] || die "no Debian mirror found in /etc/apt/sources.list(.d); add one, then run again"
+
+    apt_dir=$cache/apt
+    rm -rf "$apt_dir" "$cache/dl"
+    mkdir -p "$apt_dir/lists/partial" "$apt_dir/cache/archives/partial" "$cache/dl" "$cache/src"
+    echo "deb-src [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] $mirror trixie main" >"$apt_dir/sources.list"
+    apt_opts=(-o "Dir::Etc::SourceList=$apt_dir/sources.list" -o "Dir::Etc::SourceParts=$apt_dir/none"
+        -o "Dir::State::Lists=$apt_dir/lists" -o "Dir::Cache=$apt_dir/cache" -o "APT::Sandbox::User=root")
+    echo "setup.sh: fetching the mbedTLS 3.6 source (Debian 13) into $cache"
+    apt-get "${apt_opts[@]}" update -qq || die "could not read the Debian 13 source index from $mirror"
+    (cd "$cache/dl" && apt-get "${apt_opts[@]}" source --download-only -qq mbedtls >/dev/null) ||
+        die "apt-get source mbedtls failed"
+
+    dsc=$(ls "$cache"/dl/mbedtls_*.dsc | head -n 1)
+    dl_orig=$(ls "$cache"/dl/mbedtls_*.orig.tar.* | grep -v '\.asc$' | head -n 1)
+    [[ -f $dsc && -f $dl_orig ]] || die "mbedTLS source package incomplete in $cache/dl"
+    want=$(awk -v f="$(basename "$dl_orig")" '/^Checksums-Sha256:/ {on = 1; next} /^[^ ]/ {on = 0} on && $3 == f {print $1}' "$dsc")
+    have=$(sha256sum "$dl_orig" | cut -d' ' -f1)
+    [[ -n $want && $want == "$have" ]] || die "SHA-256 of $(basename "$dl_orig") does not match its .dsc"
+    version=$(awk '/^Version:/ {print $2; exit}' "$dsc")
+    [[ $version == 3.6.* ]] || die "Debian 13's mbedtls is $version, not 3.6.x"
+    echo "$version" >"$cache/src/version"
+    mv "$dl_orig" "$cache/src/"
+    orig=$cache/src/$(basename "$dl_orig")
+    rm -rf "$apt_dir" "$cache/dl"
 fi
-[[ -n $mirror ]] || die "no Debian mirror found in /etc/apt/sources.list(.d); add one, then run again"
-
-apt_dir=$cache/apt
-rm -rf "$apt_dir" "$cache/dl"
-mkdir -p "$apt_dir/lists/partial" "$apt_dir/cache/archives/partial" "$cache/dl"
-echo "deb-src [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] $mirror trixie main" >"$apt_dir/sources.list"
-apt_opts=(-o "Dir::Etc::SourceList=$apt_dir/sources.list" -o "Dir::Etc::SourceParts=$apt_dir/none"
-    -o "Dir::State::Lists=$apt_dir/lists" -o "Dir::Cache=$apt_dir/cache" -o "APT::Sandbox::User=root")
-echo "setup.sh: fetching the mbedTLS 3.6 source (Debian 13) into $cache"
-apt-get "${apt_opts[@]}" update -qq || die "could not read the Debian 13 source index from $mirror"
-(cd "$cache/dl" && apt-get "${apt_opts[@]}" source --download-only -qq mbedtls >/dev/null) ||
-    die "apt-get source mbedtls failed"
-
-dsc=$(ls "$cache"/dl/mbedtls_*.dsc | head -n 1)
-orig=$(ls "$cache"/dl/mbedtls_*.orig.tar.* | grep -v '\.asc$' | head -n 1)
-[[ -f $dsc && -f $orig ]] || die "mbedTLS source package incomplete in $cache/dl"
-want=$(awk -v f="$(basename "$orig")" '/^Checksums-Sha256:/ {on = 1; next} /^[^ ]/ {on = 0} on && $3 == f {print $1}' "$dsc")
-have=$(sha256sum "$orig" | cut -d' ' -f1)
-[[ -n $want && $want == "$have" ]] || die "SHA-256 of $(basename "$orig") does not match its .dsc"
-version=$(awk '/^Version:/ {print $2; exit}' "$dsc")
-[[ $version == 3.6.* ]] || die "Debian 13's mbedtls is $version, not 3.6.x"
+version=$(cat "$cache/src/version")
 
 # Unpack the upstream tarball itself: Debian's patches delete 3rdparty/, which holds Everest.
 rm -rf "$cache/mbedtls.tmp" "$cache/mbedtls"
 mkdir -p "$cache/mbedtls.tmp"
 tar -xf "$orig" -C "$cache/mbedtls.tmp" --strip-components=1
 [[ -d $cache/mbedtls.tmp/3rdparty/everest ]] || die "the mbedTLS tarball has no 3rdparty/everest"
-echo "$version" >"$cache/mbedtls.tmp/.ok"
+for p in "$patch_dir"/*.patch; do
+    [[ -f $p ]] || continue
+    patch -s -d "$cache/mbedtls.tmp" -p1 <"$p" || die "patch $(basename "$p") does not apply to mbedTLS $version"
+done
+echo "$version $patch_sum" >"$cache/mbedtls.tmp/.ok"
 mv "$cache/mbedtls.tmp" "$cache/mbedtls"
-rm -rf "$apt_dir" "$cache/dl"
 echo "setup.sh: mbedTLS $version ready in $cache/mbedtls"

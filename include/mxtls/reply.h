@@ -49,8 +49,7 @@ const char *mx_reply_error_token(int rc);
 
 /* Text of line I (0-based) of a parsed reply, after the code and separator: *TEXT points into
  * BUF, *LEN excludes the line end. Returns 0, or -1 when there is no line I. */
-int mx_reply_line(const mx_reply_t *r, const char *buf, unsigned i, const char **text,
-                  size_t *len);
+int mx_reply_line(const mx_reply_t *r, const char *buf, unsigned i, const char **text, size_t *len);
 
 /* EHLO extensions of a parsed reply: the keywords of lines 2.. (uppercase, parameters dropped,
  * '|'-separated, server order, keywords of other characters than A-Z 0-9 - skipped) into CAPS

@@ -1,0 +1,64 @@
+/* The probe: one SMTP session to one host (MX name, address) — connect, greeting, EHLO,
+ * STARTTLS, TLS handshake, EHLO again, QUIT — as a non-blocking state machine on a libuv loop,
+ * producing the host columns of the scan record. Every state has a timeout and the whole probe
+ * a deadline, so a silent or dripping server costs bounded time. No mail is ever sent. */
+#ifndef MXTLS_PROBE_H
+#define MXTLS_PROBE_H
+
+#include <stdint.h>
+#include <sys/socket.h>
+
+#include <uv.h>
+
+#include "mxtls/record.h"
+#include "mxtls/tls.h"
+
+typedef struct {
+    const char *ehlo;            /* name sent in EHLO/HELO */
+    uint64_t timeout_connect_ms; /* --timeout-connect */
+    uint64_t timeout_read_ms;    /* --timeout-read: waiting for any one reply */
+    uint64_t deadline_ms;        /* --deadline: the whole probe */
+    mx_tls_config_t *tls;        /* the worker's TLS configuration */
+} mx_probe_config_t;
+
+/* What one probe found; strings are empty when unknown. */
+typedef struct {
+    int conn;         /* mx_conn_t */
+    int banner_code;  /* 0 when none */
+    char banner[257]; /* first line of the greeting after the code */
+    int ehlo_code;
+    char ehlo_caps[1024];
+    int64_t size_limit; /* -1 when not advertised */
+    int starttls;       /* -1 unknown, 0 no, 1 yes */
+    int starttls_code;
+    int tls; /* mx_tls_t, -1 when unknown (the probe ended before) */
+    const char *tls_version;
+    const char *tls_cipher;
+    char tls_group[24];
+    const char *tls_error;
+    int have_cert;
+    mx_cert_summary_t cert;
+    char ehlo_tls_caps[1024];
+    int64_t t_connect_ms, t_banner_ms, t_tls_ms, t_total_ms; /* -1 when not reached */
+    char scanned_at[21];
+    const char *stage; /* NULL when the probe completed */
+    const char *error; /* NULL when nothing went wrong */
+} mx_probe_result_t;
+
+/* Called once per probe, from the loop, with the result (valid during the call only). */
+typedef void (*mx_probe_cb)(void *ud, const mx_probe_result_t *res);
+
+/* Starts probing MX_HOST (copied) at ADDR (port included) on LOOP. CFG must outlive the
+ * probe. Returns 0, or a negative libuv/project code, in which case CB is never called. */
+int mx_probe_start(uv_loop_t *loop, const mx_probe_config_t *cfg, const char *mx_host,
+                   const struct sockaddr *addr, mx_probe_cb cb, void *ud);
+
+/* Text buffers for mx_probe_fill(). */
+typedef struct {
+    char n[16][24];
+} mx_probe_text_t;
+
+/* Fills the host columns of REC from RES (strings point into RES and TXT). */
+void mx_probe_fill(const mx_probe_result_t *res, mx_record_t *rec, mx_probe_text_t *txt);
+
+#endif
