@@ -508,6 +508,10 @@ static void on_connect(uv_connect_t *req, int status) {
         return;
     if (status < 0) {
         s->res.conn = connect_conn(status);
+        /* A reset reported to connect() means the server accepted and reset at once (a
+         * refusal is ECONNREFUSED): the connection existed; it ended before the greeting. */
+        if (status == UV_ECONNRESET)
+            set_state(s, S_GREETING);
         fail(s, s->res.conn == MX_CONN_ERROR ? "connect_error" : mx_conn_name(s->res.conn));
         finish(s);
         return;
