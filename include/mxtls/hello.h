@@ -50,6 +50,12 @@ void mx_hello_free(mx_hello_t *h);
  * error; once not AGAIN, later calls return the same. */
 int mx_hello_feed(mx_hello_t *h, const unsigned char *data, size_t len);
 
+/* Builds the legacy probe's ClientHello record into OUT (CAP >= 2048): TLS 1.2 as the highest
+ * version, so a server answers with the highest it has down to SSLv3; every suite of the
+ * project's table but TLS 1.3's (RC4, 3DES, export and NULL included); the common groups and
+ * signature algorithms; SNI for HOST unless it is an address. Returns the length, or 0. */
+size_t mx_legacy_client_hello(const char *host, unsigned char *out, size_t cap);
+
 /* Schema name of a protocol version ("TLSv1.2"), or NULL. */
 const char *mx_tls_version_name(uint16_t version);
 

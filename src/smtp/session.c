@@ -63,6 +63,8 @@ typedef struct {
     mbedtls_ssl_context *ssl;
     mx_hello_t hello;
     int tls_up;
+    int legacy; /* the second connection: a raw ClientHello after STARTTLS */
+    struct sockaddr_storage addr;
     mx_probe_result_t res;
 } session_t;
 
@@ -251,6 +253,96 @@ static void tls_done(session_t *s) {
     send_ehlo(s, S_EHLO_TLS);
 }
 
+static void on_connect(uv_connect_t *req, int status);
+
+/* Whether a failed handshake is a server that speaks only what mbedTLS does not (TLS 1.0/1.1,
+ * SSLv3, RC4, 3DES ...), to be asked again with a raw ClientHello. */
+static int wants_legacy(int rc, const mx_hello_t *h) {
+    if (rc == MBEDTLS_ERR_SSL_BAD_PROTOCOL_VERSION)
+        return 1;
+    if (h->result == MX_HELLO_ALERT &&
+        (h->alert_desc == 40 || h->alert_desc == 70 || h->alert_desc == 71))
+        return 1;
+    if (h->version && h->version < 0x0303)
+        return 1;
+    return h->cipher && !mbedtls_ssl_ciphersuite_from_id(h->cipher);
+}
+
+static void legacy_reconnect(uv_handle_t *h) {
+    session_t *s = h->data;
+    int rc = uv_tcp_init_ex(s->timer.loop, &s->tcp, s->addr.ss_family);
+    if (rc < 0) {
+        /* No handle to close: deliver what the first connection found, close the timer. */
+        s->handles--;
+        s->done = 1;
+        s->res.t_total_ms = (int64_t)(now_ms(s) - s->t0_ms);
+        s->cb(s->ud, &s->res);
+        uv_close((uv_handle_t *)&s->timer, on_closed);
+        return;
+    }
+    s->tcp.data = s;
+    set_state(s, S_CONNECT);
+    rc = uv_tcp_connect(&s->connect_req, &s->tcp, (struct sockaddr *)&s->addr, on_connect);
+    if (rc < 0) {
+        finish(s);
+        return;
+    }
+    arm(s, s->cfg->timeout_connect_ms);
+}
+
+/* Closes this connection and opens another for the legacy probe; the result so far stays. */
+static void legacy_restart(session_t *s) {
+    s->legacy = 1;
+    if (s->ssl) {
+        mbedtls_ssl_free(s->ssl);
+        free(s->ssl);
+        s->ssl = NULL;
+    }
+    mx_hello_free(&s->hello);
+    s->in_len = 0;
+    uv_timer_stop(&s->timer);
+    uv_read_stop((uv_stream_t *)&s->tcp);
+    uv_close((uv_handle_t *)&s->tcp, legacy_reconnect);
+}
+
+/* The server's answer to the raw ClientHello is in (or the connection ended). */
+static void legacy_done(session_t *s) {
+    mx_hello_t *h = &s->hello;
+    if (h->version && h->cipher) {
+        const mx_suite_t *suite = mx_suite_by_id(h->cipher);
+        s->res.tls = MX_TLS_LEGACY;
+        s->res.tls_version = mx_tls_version_name(h->version);
+        s->res.tls_cipher = suite ? suite->iana : "unknown";
+        mx_tls_group_of(h, h->cipher, s->res.tls_group, sizeof(s->res.tls_group));
+        mbedtls_x509_crt chain;
+        mbedtls_x509_crt_init(&chain);
+        for (unsigned i = 0; i < h->ncerts; i++)
+            mbedtls_x509_crt_parse_der(&chain, h->certs + h->cert_off[i], h->cert_len[i]);
+        if (chain.raw.p) {
+            s->res.have_cert = 1;
+            mx_cert_summarize(s->cfg->tls, &chain, s->host, &s->res.cert);
+            s->res.cert.chain_len = (int)h->chain_total;
+        }
+        mbedtls_x509_crt_free(&chain);
+        /* Complete through the legacy path: the first failure stays in tls_error only. */
+        s->res.stage = NULL;
+        s->res.error = NULL;
+    }
+    finish(s);
+}
+
+static void legacy_hello(session_t *s) {
+    unsigned char hello[2048];
+    size_t n = mx_legacy_client_hello(s->host, hello, sizeof(hello));
+    set_state(s, S_TLS);
+    mx_hello_init(&s->hello, 1);
+    if (!n || write_raw(s, hello, n) < 0) {
+        finish(s);
+        return;
+    }
+    arm(s, s->cfg->timeout_read_ms);
+}
+
 static void tls_step(session_t *s) {
     int rc = mbedtls_ssl_handshake(s->ssl);
     if (rc == MBEDTLS_ERR_SSL_WANT_READ || rc == MBEDTLS_ERR_SSL_WANT_WRITE)
@@ -261,9 +353,11 @@ static void tls_step(session_t *s) {
     }
     s->res.tls = MX_TLS_FAILED;
     s->res.tls_error = mx_tls_error_token(rc, &s->hello);
-    if (getenv("MXTLS_DEBUG"))
-        fprintf(stderr, "probe %s: handshake error -0x%04x\n", s->host, (unsigned)-rc);
     fail(s, s->res.tls_error);
+    if (wants_legacy(rc, &s->hello)) {
+        legacy_restart(s);
+        return;
+    }
     finish(s); /* no QUIT: the connection is in an undefined TLS state */
 }
 
@@ -273,6 +367,19 @@ static void on_reply(session_t *s, int code, const char *buf) {
     const char *text;
     size_t len;
     int64_t size;
+    if (s->legacy) {
+        /* The second connection only has to reach STARTTLS again. */
+        if (s->state == S_GREETING && code == 220)
+            send_ehlo(s, S_EHLO);
+        else if (s->state == S_EHLO && code == 250 &&
+                 (mx_ehlo_caps(&s->reply, buf, NULL, 0, &size) & 1))
+            send_cmd(s, "STARTTLS\r\n", S_STARTTLS);
+        else if (s->state == S_STARTTLS && code == 220)
+            legacy_hello(s);
+        else
+            finish(s);
+        return;
+    }
     switch (s->state) {
     case S_GREETING:
         s->res.banner_code = code;
@@ -435,6 +542,13 @@ static void on_read(uv_stream_t *stream, ssize_t n, const uv_buf_t *buf) {
     session_t *s = stream->data;
     if (s->done || n == 0)
         return;
+    if (n < 0 && s->legacy) {
+        if (s->state == S_TLS)
+            legacy_done(s); /* what came before the close may hold the ServerHello */
+        else
+            finish(s);
+        return;
+    }
     if (n < 0) {
         if (s->state == S_QUIT) {
             finish(s); /* closing after QUIT without a 221 is common and harmless */
@@ -451,6 +565,11 @@ static void on_read(uv_stream_t *stream, ssize_t n, const uv_buf_t *buf) {
         return;
     }
     s->got_bytes = 1;
+    if (s->legacy && s->state == S_TLS) {
+        if (mx_hello_feed(&s->hello, (const unsigned char *)buf->base, (size_t)n) != MX_HELLO_AGAIN)
+            legacy_done(s);
+        return;
+    }
     if (s->state == S_TLS && !s->tls_up && s->hello.result == MX_HELLO_AGAIN)
         mx_hello_feed(&s->hello, (const unsigned char *)buf->base, (size_t)n);
     s->in_len += (size_t)n;
@@ -468,6 +587,13 @@ static void on_read(uv_stream_t *stream, ssize_t n, const uv_buf_t *buf) {
 
 static void on_timeout(uv_timer_t *t) {
     session_t *s = t->data;
+    if (s->legacy) {
+        if (s->state == S_TLS)
+            legacy_done(s);
+        else
+            finish(s); /* the first connection's result stands */
+        return;
+    }
     if (s->state == S_CONNECT) {
         s->res.conn = MX_CONN_TIMEOUT;
         fail(s, "timeout");
@@ -506,6 +632,18 @@ static void on_connect(uv_connect_t *req, int status) {
     session_t *s = req->data;
     if (s->done)
         return;
+    if (s->legacy) {
+        if (status < 0) {
+            finish(s);
+            return;
+        }
+        set_state(s, S_GREETING);
+        mx_reply_init(&s->reply);
+        arm(s, s->cfg->timeout_read_ms);
+        if (uv_read_start((uv_stream_t *)&s->tcp, on_alloc, on_read) < 0)
+            finish(s);
+        return;
+    }
     if (status < 0) {
         s->res.conn = connect_conn(status);
         /* A reset reported to connect() means the server accepted and reset at once (a
@@ -542,6 +680,8 @@ int mx_probe_start(uv_loop_t *loop, const mx_probe_config_t *cfg, const char *mx
     s->cb = cb;
     s->ud = ud;
     snprintf(s->host, sizeof(s->host), "%s", mx_host);
+    memcpy(&s->addr, addr,
+           addr->sa_family == AF_INET6 ? sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in));
     s->res.conn = MX_CONN_ERROR;
     s->res.size_limit = -1;
     s->res.starttls = -1;
