@@ -63,7 +63,8 @@ typedef struct {
     mbedtls_ssl_context *ssl;
     mx_hello_t hello;
     int tls_up;
-    int legacy; /* the second connection: a raw ClientHello after STARTTLS */
+    int legacy;   /* the second connection: a raw ClientHello after STARTTLS */
+    int injected; /* bytes came after the 220 to STARTTLS */
     struct sockaddr_storage addr;
     mx_probe_result_t res;
 } session_t;
@@ -105,6 +106,10 @@ static void finish(session_t *s) {
         return;
     s->done = 1;
     s->res.t_total_ms = (int64_t)(now_ms(s) - s->t0_ms);
+    /* Injection after STARTTLS is a finding, not where the probe ended: it is the error only
+     * when nothing else went wrong. */
+    if (s->injected && !s->res.error)
+        s->res.error = "data_after_starttls";
     if (s->ssl) { /* free the TLS context as soon as it is no longer needed */
         mbedtls_ssl_free(s->ssl);
         free(s->ssl);
@@ -437,7 +442,7 @@ static void on_reply(session_t *s, int code, const char *buf) {
             /* Bytes after the 220 and before our ClientHello are a protocol violation (and a
              * known injection vector); never feed them into TLS. */
             if (s->in_len > s->reply.end)
-                s->res.error = "data_after_starttls";
+                s->injected = 1;
             s->in_len = 0;
             start_tls(s);
             return;
