@@ -57,6 +57,7 @@ typedef struct {
     uint64_t t0_ms, deadline_at, t_starttls;
     char *in; /* raw bytes: replies before TLS, records after */
     size_t in_len, in_cap;
+    size_t in_off; /* after TLS starts: bytes of `in` mbedTLS has already taken */
     char *plain; /* decrypted bytes after the handshake */
     size_t plain_len, plain_cap;
     mx_reply_t reply;
@@ -199,13 +200,17 @@ static int bio_send(void *ctx, const unsigned char *buf, size_t len) {
 
 static int bio_recv(void *ctx, unsigned char *buf, size_t len) {
     session_t *s = ctx;
-    if (!s->in_len)
+    size_t have = s->in_len - s->in_off;
+    if (!have)
         return MBEDTLS_ERR_SSL_WANT_READ;
-    if (len > s->in_len)
-        len = s->in_len;
-    memcpy(buf, s->in, len);
-    memmove(s->in, s->in + len, s->in_len - len);
-    s->in_len -= len;
+    if (len > have)
+        len = have;
+    /* mbedTLS reads a record header, then its body: take from an offset instead of moving the
+     * rest of the buffer down on every call. */
+    memcpy(buf, s->in + s->in_off, len);
+    s->in_off += len;
+    if (s->in_off == s->in_len)
+        s->in_off = s->in_len = 0;
     return (int)len;
 }
 
@@ -304,7 +309,7 @@ static void legacy_restart(session_t *s) {
         s->ssl = NULL;
     }
     mx_hello_free(&s->hello);
-    s->in_len = 0;
+    s->in_len = s->in_off = 0;
     uv_timer_stop(&s->timer);
     uv_read_stop((uv_stream_t *)&s->tcp);
     uv_close((uv_handle_t *)&s->tcp, legacy_reconnect);
@@ -531,6 +536,11 @@ static void tls_input(session_t *s) {
 static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf) {
     session_t *s = h->data;
     (void)suggested;
+    if (s->in_off && s->in_cap - s->in_len < 512) {
+        memmove(s->in, s->in + s->in_off, s->in_len - s->in_off);
+        s->in_len -= s->in_off;
+        s->in_off = 0;
+    }
     if (s->in_cap - s->in_len < 512 && s->in_cap < IN_MAX) {
         size_t cap = s->in_cap * 2 > IN_MAX ? IN_MAX : s->in_cap * 2;
         char *p = realloc(s->in, cap);
