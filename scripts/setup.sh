@@ -7,7 +7,11 @@ set -euo pipefail
 
 PKGS=(build-essential cmake pkg-config libuv1-dev libc-ares-dev zlib1g-dev libpsl-dev publicsuffix
     libidn2-dev libssl-dev openssl libcmocka-dev ca-certificates bzip2 xz-utils iproute2 dnsutils
-    nsd dnsperf valgrind clang libclang-rt-dev util-linux git procps python3 patch)
+    nsd dnsperf valgrind clang libclang-rt-dev util-linux git procps python3 patch
+    postfix libgnutls-dane0 libidn12 libnsl2 libdb5.3 libpcre2-8-0)
+# postfix: the interop tests' OpenSSL MTA, installed unconfigured and never started as a
+# service. The libraries after it are Exim's (GnuTLS), whose binary is unpacked into the cache
+# instead of installed, because the two MTA packages conflict.
 
 cache=${XDG_CACHE_HOME:-$HOME/.cache}/mxtls
 die() { echo "setup.sh: $*" >&2; exit 1; }
@@ -45,10 +49,27 @@ if ((${#missing[@]})); then
         own_policy=1
     fi
     export DEBIAN_FRONTEND=noninteractive
+    echo "postfix postfix/main_mailer_type select No configuration" | "${sudo[@]}" debconf-set-selections
     "${sudo[@]}" apt-get update -qq
     "${sudo[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
     ((own_policy)) && "${sudo[@]}" rm -f "$policy"
 fi
+
+# Exim for the interop tests: the Debian package's files unpacked into the cache (apt-get
+# download + dpkg -x; installing it would remove postfix), and the user it runs as.
+if [[ ! -f $cache/exim/.ok ]]; then
+    tmp_exim=$(mktemp -d)
+    (cd "$tmp_exim" && apt-get download -qq -o APT::Sandbox::User=root exim4-daemon-light exim4-base >/dev/null 2>&1) ||
+        { "${sudo[@]}" apt-get update -qq && (cd "$tmp_exim" && apt-get download -qq -o APT::Sandbox::User=root exim4-daemon-light exim4-base >/dev/null); } ||
+        die "could not download exim4-daemon-light"
+    rm -rf "$cache/exim" && mkdir -p "$cache/exim"
+    for deb in "$tmp_exim"/*.deb; do dpkg -x "$deb" "$cache/exim"; done
+    rm -rf "$tmp_exim"
+    touch "$cache/exim/.ok"
+fi
+id Debian-exim >/dev/null 2>&1 ||
+    "${sudo[@]}" useradd --system --user-group --no-create-home --home-dir /nonexistent \
+        --shell /usr/sbin/nologin Debian-exim
 
 if [[ $ID == ubuntu ]]; then
     v=$(dpkg-query -W -f='${Version}' libmbedtls-dev 2>/dev/null || true)
