@@ -1,4 +1,4 @@
-/* bench_handshake [N]: client CPU per TLS handshake in mbedTLS, client and server in one thread
+/* bench_handshake [N] [ec] [verify]: client CPU per TLS handshake in mbedTLS, client and server in one thread
  * over memory buffers, so nothing but the cryptography and the library's own work is measured.
  * Built twice: against the project's mbedTLS configuration and against the same source with
  * its stock configuration, to show what the configuration buys (DESIGN.md, Dependencies).
@@ -6,6 +6,7 @@
  * with ECDHE-*-AES128-GCM-SHA256, and TLS 1.3 with TLS_AES_128_GCM_SHA256. */
 #define _POSIX_C_SOURCE 200809L
 
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -75,43 +76,63 @@ static mbedtls_ctr_drbg_context drbg;
 static mbedtls_pk_context key;
 static mbedtls_x509_crt crt;
 
-static void make_identity(int ec) {
-    static unsigned char der[4096];
-    mbedtls_x509write_cert w;
-    mbedtls_mpi serial;
-    mbedtls_pk_init(&key);
+static mbedtls_pk_context ca_key;
+static mbedtls_x509_crt ca; /* the issuer of the server's certificate, the client's trust anchor */
+
+static void gen_key(mbedtls_pk_context *k, int ec) {
+    mbedtls_pk_init(k);
     if (ec) {
-        check(mbedtls_pk_setup(&key, mbedtls_pk_info_from_type(MBEDTLS_PK_ECKEY)), "pk_setup");
-        check(mbedtls_ecp_gen_key(MBEDTLS_ECP_DP_SECP256R1, mbedtls_pk_ec(key),
+        check(mbedtls_pk_setup(k, mbedtls_pk_info_from_type(MBEDTLS_PK_ECKEY)), "pk_setup");
+        check(mbedtls_ecp_gen_key(MBEDTLS_ECP_DP_SECP256R1, mbedtls_pk_ec(*k),
                                   mbedtls_ctr_drbg_random, &drbg),
               "ecp_gen_key");
     } else {
-        check(mbedtls_pk_setup(&key, mbedtls_pk_info_from_type(MBEDTLS_PK_RSA)), "pk_setup");
-        check(mbedtls_rsa_gen_key(mbedtls_pk_rsa(key), mbedtls_ctr_drbg_random, &drbg, 2048,
-                                  65537),
+        check(mbedtls_pk_setup(k, mbedtls_pk_info_from_type(MBEDTLS_PK_RSA)), "pk_setup");
+        check(mbedtls_rsa_gen_key(mbedtls_pk_rsa(*k), mbedtls_ctr_drbg_random, &drbg, 2048, 65537),
               "rsa_gen_key");
     }
+}
+
+/* A certificate for SUBJECT_KEY named SUBJECT, signed by ISSUER_KEY named ISSUER, into OUT. */
+static void make_cert(mbedtls_pk_context *subject_key, const char *subject,
+                      mbedtls_pk_context *issuer_key, const char *issuer, int is_ca, int serial_no,
+                      mbedtls_x509_crt *out) {
+    static unsigned char der[4096];
+    mbedtls_x509write_cert w;
+    mbedtls_mpi serial;
     mbedtls_x509write_crt_init(&w);
     mbedtls_mpi_init(&serial);
-    mbedtls_mpi_lset(&serial, 1);
-    mbedtls_x509write_crt_set_subject_key(&w, &key);
-    mbedtls_x509write_crt_set_issuer_key(&w, &key);
-    check(mbedtls_x509write_crt_set_subject_name(&w, "CN=bench.example"), "subject");
-    check(mbedtls_x509write_crt_set_issuer_name(&w, "CN=bench.example"), "issuer");
+    mbedtls_mpi_lset(&serial, serial_no);
+    mbedtls_x509write_crt_set_subject_key(&w, subject_key);
+    mbedtls_x509write_crt_set_issuer_key(&w, issuer_key);
+    check(mbedtls_x509write_crt_set_subject_name(&w, subject), "subject");
+    check(mbedtls_x509write_crt_set_issuer_name(&w, issuer), "issuer");
     mbedtls_x509write_crt_set_md_alg(&w, MBEDTLS_MD_SHA256);
     check(mbedtls_x509write_crt_set_serial(&w, &serial), "serial");
     check(mbedtls_x509write_crt_set_validity(&w, "20250101000000", "20350101000000"), "validity");
+    if (is_ca)
+        check(mbedtls_x509write_crt_set_basic_constraints(&w, 1, -1), "basic constraints");
     int n = mbedtls_x509write_crt_der(&w, der, sizeof(der), mbedtls_ctr_drbg_random, &drbg);
     if (n < 0)
         check(n, "crt_der");
-    mbedtls_x509_crt_init(&crt);
-    check(mbedtls_x509_crt_parse_der(&crt, der + sizeof(der) - n, (size_t)n), "crt_parse");
+    mbedtls_x509_crt_init(out);
+    check(mbedtls_x509_crt_parse_der(out, der + sizeof(der) - n, (size_t)n), "crt_parse");
     mbedtls_x509write_crt_free(&w);
     mbedtls_mpi_free(&serial);
 }
 
+/* The server's key and certificate, issued by a CA (same key type) that the client trusts, so
+ * that verifying the chain costs what the probe's verification of a farm leaf costs. */
+static void make_identity(int ec) {
+    gen_key(&ca_key, ec);
+    gen_key(&key, ec);
+    make_cert(&ca_key, "CN=bench CA", &ca_key, "CN=bench CA", 1, 1, &ca);
+    make_cert(&key, "CN=bench.example", &ca_key, "CN=bench CA", 0, 2, &crt);
+}
+
 /* Runs N handshakes at VERSION; returns client and server CPU seconds per handshake. */
 static int use_ec;
+static int verify_chain; /* also verify the server's chain afterwards, as the probe does */
 
 static void run(mbedtls_ssl_protocol_version version, int n, double *client_s, double *server_s) {
     /* P-256 too: a TLS 1.2 server uses an ECDSA certificate only on a curve the client has. */
@@ -185,6 +206,16 @@ static void run(mbedtls_ssl_protocol_version version, int n, double *client_s, d
             }
         }
         t = thread_cpu();
+        if (verify_chain) {
+            uint32_t flags = 0;
+            const mbedtls_x509_crt *peer = mbedtls_ssl_get_peer_cert(&cl);
+            mbedtls_x509_crt_verify((mbedtls_x509_crt *)(uintptr_t)peer, &ca, NULL, NULL, &flags,
+                                    NULL, NULL);
+            if (flags) {
+                fprintf(stderr, "verification failed: 0x%x\n", flags);
+                exit(2);
+            }
+        }
         mbedtls_ssl_free(&cl);
         c += thread_cpu() - t;
         mbedtls_ssl_free(&sv);
@@ -197,7 +228,10 @@ static void run(mbedtls_ssl_protocol_version version, int n, double *client_s, d
 
 int main(int argc, char **argv) {
     int n = argc > 1 ? atoi(argv[1]) : 300;
-    use_ec = argc > 2 && strcmp(argv[2], "ec") == 0;
+    for (int i = 2; i < argc; i++) {
+        use_ec |= strcmp(argv[i], "ec") == 0;
+        verify_chain |= strcmp(argv[i], "verify") == 0;
+    }
     char ver[16];
     mbedtls_entropy_context entropy;
     double c12, s12, c13, s13;
@@ -212,13 +246,14 @@ int main(int argc, char **argv) {
     run(MBEDTLS_SSL_VERSION_TLS1_2, n / 10 + 1, &c12, &s12); /* warm-up */
     run(MBEDTLS_SSL_VERSION_TLS1_2, n, &c12, &s12);
     run(MBEDTLS_SSL_VERSION_TLS1_3, n, &c13, &s13);
-    printf("mbedtls %s, %s configuration, %d handshakes each, %s server, X25519\n", ver,
+    printf("mbedtls %s, %s configuration, %d handshakes each, %s server, X25519%s\n", ver,
 #if defined(MXTLS_STOCK_CONFIG)
            "stock",
 #else
            "project",
 #endif
-           n, use_ec ? "ECDSA P-256" : "RSA-2048");
+           n, use_ec ? "ECDSA P-256" : "RSA-2048",
+           verify_chain ? ", chain verified after" : "");
     printf("TLS 1.2 ECDHE-AES128-GCM: client %.3f ms, server %.3f ms CPU per handshake\n",
            c12 * 1e3, s12 * 1e3);
     printf("TLS 1.3 AES-128-GCM:      client %.3f ms, server %.3f ms CPU per handshake\n",

@@ -28,6 +28,8 @@ probe() { # port targets...
 }
 echo "== bare handshake, same kind (client CPU)"
 "$build/bench/bench_handshake" 300 ec | tail -1
+echo "== bare handshake and chain verification (the cryptography a probe does)"
+"$build/bench/bench_handshake" 300 ec verify | tail -1
 echo "== $n probes, farm without latency"
 start_farm 0 2700
 /usr/bin/time -f "%U %S %M" -o "$tmp/time" "$build/mxtls" probe --allow 127.0.0.0/8 --port 2700 \
