@@ -2,6 +2,7 @@
  *   list   --domains N [--seed S] [--epoch E] [--model F]   the domain list, "rank,domain"
  *   truth  --domains N ... -o FILE.csv.gz   the ground truth without serving (no fingerprints:
  *          no server of this run presents the certificates)
+ *   stats  --domains N ...   the population's true proportions next to the model's
  *   serve  ... --dns ADDR:PORT --smtp-port P [--truth F] [--ready-file F] [--ca-out F]
  *          [--latency-ms MS | --latency lognormal:MEDIAN:SIGMA] [--procs N] [--accept-log F]
  * Serving binds the wildcard address only inside a private network namespace (only a loopback
@@ -24,6 +25,7 @@
 #include "farm/dns_server.h"
 #include "farm/farm.h"
 #include "farm/smtp_server.h"
+#include "farm/stats.h"
 #include "farm/truth.h"
 
 typedef struct {
@@ -48,6 +50,7 @@ static void usage(FILE *f) {
     fprintf(f,
             "usage: mxtls-farm list --domains N [--seed S] [--epoch E] [--model FILE] [-o FILE]\n"
             "       mxtls-farm truth --domains N [--seed S] [--epoch E] [--model FILE] -o FILE\n"
+            "       mxtls-farm stats --domains N [--seed S] [--epoch E] [--model FILE]\n"
             "       mxtls-farm serve --domains N [--seed S] [--epoch E] [--model FILE]\n"
             "                  [--dns ADDR:PORT] [--smtp-port P] [--truth FILE.csv.gz]\n"
             "                  [--truth-fingerprints yes|no] [--ready-file F] [--ca-out F]\n"
@@ -396,7 +399,8 @@ int main(int argc, char **argv) {
         usage(stdout);
         return 0;
     }
-    if (strcmp(cmd, "list") != 0 && strcmp(cmd, "serve") != 0 && strcmp(cmd, "truth") != 0) {
+    if (strcmp(cmd, "list") != 0 && strcmp(cmd, "serve") != 0 && strcmp(cmd, "truth") != 0 &&
+        strcmp(cmd, "stats") != 0) {
         usage(stderr);
         return 1;
     }
@@ -409,6 +413,7 @@ int main(int argc, char **argv) {
         return fail("out of memory");
     int rc = strcmp(cmd, "list") == 0    ? cmd_list(&o, f)
              : strcmp(cmd, "truth") == 0 ? cmd_truth(&o, f)
+             : strcmp(cmd, "stats") == 0 ? (farm_stats(f, &m, stdout) < 0 ? 2 : 0)
                                          : cmd_serve(&o, f);
     farm_free(f);
     return rc;

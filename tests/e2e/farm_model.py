@@ -69,6 +69,28 @@ share_ok("self-signed", sum(h["cert_valid"] == "self_signed" for h in tls), len(
 share_ok("expired", sum(h["cert_valid"] == "expired" for h in tls), len(tls), .08)
 share_ok("RSA-4096", sum(h["cert_key"] == "rsa:4096" for h in tls), len(tls), .15)
 
+# mxtls-farm stats counts the same population the truth describes: exactly the same numbers.
+stats = run("stats", "--domains", str(N), "--seed", "3").decode()
+
+
+def stat(section, name):
+    for line in stats.splitlines():
+        if line.startswith(section) and (" %s " % name) in line:
+            return int(line.split("/")[0].split()[-1])
+    return None
+
+
+for kind in ["mx", "implicit", "null_mx", "nodata", "nxdomain", "servfail", "timeout"]:
+    c.eq("stats domains %s equals the truth" % kind, kinds[kind], stat("domains", kind))
+truth_hosts = {}
+for r in t1:
+    if r["ip"] and r["conn"] != "skipped":
+        truth_hosts[r["ip"]] = r
+c.eq("stats STARTTLS hosts equal the truth's", sum(h["starttls"] == "yes" for h in truth_hosts.values()),
+     stat("hosts", "STARTTLS offered"))
+c.eq("stats TLS 1.3 hosts equal the truth's",
+     sum(h["tls_version"] == "TLSv1.3" for h in truth_hosts.values()), stat("tls", "TLSv1.3"))
+
 # Epochs: six months later the same domains, a few changed by the model's rates.
 t6 = truth(3, 6)
 later = collections.OrderedDict()
