@@ -10,10 +10,12 @@ typedef struct {
 } mx_command_t;
 
 #define MX_COMMANDS(X)                                                                             \
+    X("resolve", mx_cmd_resolve, "resolve a domain list's MX hosts and addresses (DNS only)")    \
     X("probe", mx_cmd_probe, "probe hosts (MXHOST@ADDRESS) and print their host columns")        \
     X("check", mx_cmd_check, "read scan files back and report rows, domains and damage")
 
 int mx_cmd_check(int argc, char **argv);
 int mx_cmd_probe(int argc, char **argv);
+int mx_cmd_resolve(int argc, char **argv);
 
 #endif

@@ -363,6 +363,11 @@ int farm_dns_start(farm_dns_t *d, uv_loop_t *loop, const farm_t *farm,
     if ((rc = uv_udp_bind(&d->udp, addr, 0)) < 0 ||
         (rc = uv_udp_recv_start(&d->udp, udp_alloc, udp_recv)) < 0)
         return rc;
+    /* A scanner sends thousands of queries at once; the default buffer holds a few hundred. */
+    int size = 8 * 1024 * 1024;
+    uv_recv_buffer_size((uv_handle_t *)&d->udp, &size);
+    size = 8 * 1024 * 1024;
+    uv_send_buffer_size((uv_handle_t *)&d->udp, &size);
     if ((rc = uv_tcp_init_ex(loop, &d->tcp, addr->sa_family)) < 0)
         return rc;
     d->tcp.data = d;

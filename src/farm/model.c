@@ -234,8 +234,10 @@ static void own_mx(const farm_t *f, uint32_t i, farm_domain_t *d, const char *la
             farm_addr_str(mx->addrs[0], mx->name);
         }
     }
-    /* A second address only for the ordinary MX hosts, whose next slot is theirs to use. */
-    if (odd_ok && mx->naddrs && unit(farm_hash(f->seed, i, P_ADDRS, slot)) < m->mx_two_addresses)
+    /* A second address only for the ordinary MX hosts, whose next slot is theirs to use (an
+     * address literal is one address). */
+    if (odd_ok && mx->naddrs && mx->kind != FARM_N_LITERAL &&
+        unit(farm_hash(f->seed, i, P_ADDRS, slot)) < m->mx_two_addresses)
         mx->addrs[mx->naddrs++] = own_addr(i, slot + 1);
 }
 

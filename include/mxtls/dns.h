@@ -1,0 +1,66 @@
+/* The DNS stage: a domain's MX hosts and their addresses, or the reason there are none
+ * (shared/SCHEMA.md dns_status, mx_status), asynchronously with c-ares on the worker's libuv
+ * loop. MX hosts' answers are cached for the whole scan: each is resolved once however many
+ * domains name it, and domains asking while it is in flight wait on the one query. */
+#ifndef MXTLS_DNS_H
+#define MXTLS_DNS_H
+
+#include <stdint.h>
+
+#include <uv.h>
+
+#define MX_DNS_MAX_ADDRS 32 /* addresses kept per MX host, the capped ones included */
+
+typedef struct {
+    const char *const *resolvers; /* "ADDR[:PORT]" each; none: the system's configuration */
+    int nresolvers;
+    unsigned timeout_ms;   /* per try (--dns-timeout) */
+    unsigned tries;        /* --dns-tries */
+    unsigned max_inflight; /* queries in flight (--dns-concurrency) */
+    unsigned max_mx, max_addrs;
+    int ipv6; /* AAAA too */
+} mx_dns_config_t;
+
+typedef struct {
+    uint16_t pref;
+    char host[256]; /* lowercase, no trailing dot */
+    const char
+        *status; /* mx_status: ok nxdomain nodata servfail refused timeout ip_literal skipped */
+    int naddrs;  /* addresses found (at most MX_DNS_MAX_ADDRS) */
+    int nprobe;  /* of which the first nprobe are within --max-addrs */
+    char addrs[MX_DNS_MAX_ADDRS][46];
+} mx_dns_mx_t;
+
+typedef struct {
+    const char
+        *status;     /* dns_status: mx implicit null_mx nxdomain nodata servfail refused timeout */
+    int nmx;         /* MX records (those beyond --max-mx have status "skipped") */
+    mx_dns_mx_t *mx; /* in preference order, ties in answer order */
+} mx_dns_result_t;
+
+typedef struct mx_dns mx_dns_t;
+
+/* Called once per domain, from the loop; RES is valid during the call only. */
+typedef void (*mx_dns_cb)(void *ud, const char *domain, const mx_dns_result_t *res);
+
+/* Creates the stage on LOOP. Returns 0, or -1 with a one-line message in ERR. */
+int mx_dns_new(mx_dns_t **out, uv_loop_t *loop, const mx_dns_config_t *cfg, char *err,
+               size_t errlen);
+
+/* Resolves DOMAIN (normalised, copied). Returns 0 or MX_E_NOMEM; CB fires exactly once. */
+int mx_dns_resolve(mx_dns_t *d, const char *domain, mx_dns_cb cb, void *ud);
+
+typedef struct {
+    unsigned long long queries, answers, timeouts, cache_hits, inflight, queued, domains_pending;
+} mx_dns_stats_t;
+
+void mx_dns_stats(const mx_dns_t *d, mx_dns_stats_t *out);
+
+/* 1 when many queries have timed out and none was ever answered: a resolver that answers
+ * nothing, so that a scan stops instead of recording a million timeouts. */
+int mx_dns_unresponsive(const mx_dns_t *d);
+
+/* Stops: pending lookups complete with "timeout"; handles close with the loop. */
+void mx_dns_free(mx_dns_t *d);
+
+#endif

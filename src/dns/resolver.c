@@ -1,0 +1,663 @@
+/* The DNS stage (mxtls/dns.h).
+ *
+ * c-ares runs on the worker's libuv loop: its socket-state callback opens, changes and closes a
+ * uv_poll per socket, and one uv_timer follows ares_timeout(). Queries beyond the in-flight cap
+ * wait in a FIFO. A domain is a job: its MX query, then one lookup per MX host through the
+ * host cache; the job completes when its last host lookup does. SERVFAIL and REFUSED are
+ * answers to record (ARES_FLAG_NOCHECKRESP), not reasons to try every server. */
+#include "mxtls/dns.h"
+
+#include <arpa/inet.h>
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <ares.h>
+
+#include "mxtls/error.h"
+
+typedef struct job job_t;
+typedef struct host host_t;
+
+/* A job waiting for a host lookup: which MX entry of which job. */
+typedef struct waiter {
+    job_t *job;
+    int mx;
+    struct waiter *next;
+} waiter_t;
+
+struct host {
+    char *name;
+    const char *status; /* NULL while in flight */
+    int naddrs;
+    char (*addrs)[46];
+    int pending; /* queries outstanding (A, AAAA) */
+    waiter_t *waiters;
+};
+
+struct job {
+    mx_dns_t *d;
+    char *domain;
+    mx_dns_cb cb;
+    void *ud;
+    mx_dns_result_t res;
+    int pending; /* host lookups outstanding */
+    int implicit_pending;
+};
+
+typedef struct query {
+    char *name;
+    int type;
+    ares_callback cb;
+    void *arg;
+    struct query *next;
+} query_t;
+
+typedef struct {
+    uv_poll_t poll;
+    ares_socket_t fd;
+    mx_dns_t *d;
+} sock_t;
+
+struct mx_dns {
+    uv_loop_t *loop;
+    ares_channel channel;
+    mx_dns_config_t cfg;
+    uv_timer_t timer;
+    sock_t **socks;
+    size_t nsocks, capsocks;
+    query_t *qhead, *qtail;
+    host_t **hosts; /* open addressing by name */
+    size_t hcap, hused;
+    int closing, handles;
+    mx_dns_stats_t st;
+};
+
+static uint64_t hash(const char *s) {
+    uint64_t h = 1469598103934665603ull;
+    for (; *s; s++)
+        h = (h ^ (unsigned char)*s) * 1099511628211ull;
+    return h;
+}
+
+/* ---- c-ares on libuv ---- */
+
+static void arm_timer(mx_dns_t *d);
+
+static void on_poll(uv_poll_t *p, int status, int events) {
+    sock_t *s = p->data;
+    ares_socket_t r = ARES_SOCKET_BAD, w = ARES_SOCKET_BAD;
+    if (status < 0 || (events & UV_READABLE))
+        r = s->fd;
+    if (status < 0 || (events & UV_WRITABLE))
+        w = s->fd;
+    mx_dns_t *d = s->d;
+    ares_process_fd(d->channel, r, w);
+    arm_timer(d);
+}
+
+static void poll_closed(uv_handle_t *h) {
+    sock_t *s = h->data;
+    mx_dns_t *d = s->d;
+    free(s);
+    if (--d->handles == 0 && d->closing)
+        free(d);
+}
+
+static void sock_state(void *data, ares_socket_t fd, int readable, int writable) {
+    mx_dns_t *d = data;
+    size_t i;
+    for (i = 0; i < d->nsocks; i++)
+        if (d->socks[i]->fd == fd)
+            break;
+    if (!readable && !writable) {
+        if (i < d->nsocks) {
+            sock_t *s = d->socks[i];
+            d->socks[i] = d->socks[--d->nsocks];
+            uv_poll_stop(&s->poll);
+            uv_close((uv_handle_t *)&s->poll, poll_closed);
+        }
+        return;
+    }
+    if (i == d->nsocks) {
+        if (d->nsocks == d->capsocks) {
+            size_t cap = d->capsocks ? d->capsocks * 2 : 8;
+            sock_t **n = realloc(d->socks, cap * sizeof(*n));
+            if (!n)
+                return;
+            d->socks = n;
+            d->capsocks = cap;
+        }
+        sock_t *s = calloc(1, sizeof(*s));
+        if (!s || uv_poll_init_socket(d->loop, &s->poll, fd) < 0) {
+            free(s);
+            return;
+        }
+        s->fd = fd;
+        s->d = d;
+        s->poll.data = s;
+        d->handles++;
+        d->socks[d->nsocks++] = s;
+    }
+    uv_poll_start(&d->socks[i]->poll, (readable ? UV_READABLE : 0) | (writable ? UV_WRITABLE : 0),
+                  on_poll);
+}
+
+static void on_timer(uv_timer_t *t) {
+    mx_dns_t *d = t->data;
+    ares_process_fd(d->channel, ARES_SOCKET_BAD, ARES_SOCKET_BAD);
+    arm_timer(d);
+}
+
+static void arm_timer(mx_dns_t *d) {
+    struct timeval tv, *tvp;
+    if (d->closing)
+        return;
+    tvp = ares_timeout(d->channel, NULL, &tv);
+    if (!tvp) {
+        uv_timer_stop(&d->timer);
+        return;
+    }
+    uint64_t ms = (uint64_t)tvp->tv_sec * 1000 + (uint64_t)tvp->tv_usec / 1000;
+    uv_timer_start(&d->timer, on_timer, ms ? ms : 1, 0);
+}
+
+/* ---- queries, within the in-flight cap ---- */
+
+typedef struct {
+    mx_dns_t *d;
+    ares_callback cb;
+    void *arg;
+} qctx_t;
+
+static void drain(mx_dns_t *d);
+
+static void query_done(void *arg, int status, int timeouts, unsigned char *abuf, int alen) {
+    qctx_t *q = arg;
+    mx_dns_t *d = q->d;
+    d->st.inflight--;
+    if (status == ARES_ETIMEOUT)
+        d->st.timeouts++;
+    else if (status != ARES_EDESTRUCTION && status != ARES_ECONNREFUSED)
+        d->st.answers++;
+    q->cb(q->arg, status, timeouts, abuf, alen);
+    free(q);
+    drain(d);
+}
+
+static void send_query(mx_dns_t *d, const char *name, int type, ares_callback cb, void *arg) {
+    qctx_t *q = malloc(sizeof(*q));
+    if (!q) {
+        cb(arg, ARES_ENOMEM, 0, NULL, 0);
+        return;
+    }
+    q->d = d;
+    q->cb = cb;
+    q->arg = arg;
+    d->st.inflight++;
+    d->st.queries++;
+    ares_query(d->channel, name, 1 /* C_IN */, type, query_done, q);
+    arm_timer(d);
+}
+
+static void submit(mx_dns_t *d, const char *name, int type, ares_callback cb, void *arg) {
+    if (d->closing) {
+        cb(arg, ARES_EDESTRUCTION, 0, NULL, 0);
+        return;
+    }
+    if (d->st.inflight < d->cfg.max_inflight && !d->qhead) {
+        send_query(d, name, type, cb, arg);
+        return;
+    }
+    query_t *q = malloc(sizeof(*q));
+    if (!q || !(q->name = strdup(name))) {
+        free(q);
+        cb(arg, ARES_ENOMEM, 0, NULL, 0);
+        return;
+    }
+    q->type = type;
+    q->cb = cb;
+    q->arg = arg;
+    q->next = NULL;
+    if (d->qtail)
+        d->qtail->next = q;
+    else
+        d->qhead = q;
+    d->qtail = q;
+    d->st.queued++;
+}
+
+static void drain(mx_dns_t *d) {
+    while (d->qhead && d->st.inflight < d->cfg.max_inflight && !d->closing) {
+        query_t *q = d->qhead;
+        d->qhead = q->next;
+        if (!d->qhead)
+            d->qtail = NULL;
+        d->st.queued--;
+        send_query(d, q->name, q->type, q->cb, q->arg);
+        free(q->name);
+        free(q);
+    }
+}
+
+/* The schema's token for a failed lookup. */
+static const char *failure(int status) {
+    switch (status) {
+    case ARES_ENOTFOUND:
+        return "nxdomain";
+    case ARES_ENODATA:
+        return "nodata";
+    case ARES_ESERVFAIL:
+        return "servfail";
+    case ARES_EREFUSED:
+        return "refused";
+    default:
+        return "timeout"; /* timeouts, unreachable resolvers, malformed answers */
+    }
+}
+
+static void lower_name(const char *in, char *out, size_t cap) {
+    size_t n = strlen(in);
+    if (n && in[n - 1] == '.')
+        n--;
+    if (n >= cap)
+        n = cap - 1;
+    for (size_t i = 0; i < n; i++)
+        out[i] = (char)tolower((unsigned char)in[i]);
+    out[n] = 0;
+}
+
+/* ---- jobs ---- */
+
+static void job_done(job_t *j) {
+    j->cb(j->ud, j->domain, &j->res);
+    free(j->res.mx);
+    free(j->domain);
+    free(j);
+}
+
+static void job_step(job_t *j) {
+    if (--j->pending == 0) {
+        j->d->st.domains_pending--;
+        job_done(j);
+    }
+}
+
+/* Copies host H's answer into MX entry I of job J. */
+static void fill(job_t *j, int i, const host_t *h) {
+    mx_dns_mx_t *m = &j->res.mx[i];
+    m->status = h->status;
+    m->naddrs = h->naddrs;
+    memcpy(m->addrs, h->addrs, sizeof(m->addrs[0]) * (size_t)h->naddrs);
+    m->nprobe = h->naddrs < (int)j->d->cfg.max_addrs ? h->naddrs : (int)j->d->cfg.max_addrs;
+}
+
+static void add_addrs(host_t *h, const unsigned char *abuf, int alen, int v6) {
+    if (v6) {
+        struct ares_addr6ttl a[MX_DNS_MAX_ADDRS];
+        int n = MX_DNS_MAX_ADDRS;
+        if (ares_parse_aaaa_reply(abuf, alen, NULL, a, &n) != ARES_SUCCESS)
+            return;
+        for (int i = 0; i < n && h->naddrs < MX_DNS_MAX_ADDRS; i++)
+            inet_ntop(AF_INET6, &a[i].ip6addr, h->addrs[h->naddrs++], 46);
+    } else {
+        struct ares_addrttl a[MX_DNS_MAX_ADDRS];
+        int n = MX_DNS_MAX_ADDRS;
+        if (ares_parse_a_reply(abuf, alen, NULL, a, &n) != ARES_SUCCESS)
+            return;
+        for (int i = 0; i < n && h->naddrs < MX_DNS_MAX_ADDRS; i++)
+            inet_ntop(AF_INET, &a[i].ipaddr, h->addrs[h->naddrs++], 46);
+    }
+}
+
+static void host_answer(void *arg, int status, int timeouts, unsigned char *abuf, int alen) {
+    host_t *h = arg;
+    (void)timeouts;
+    if (status == ARES_SUCCESS)
+        add_addrs(h, abuf, alen, 0);
+    else if (!h->status)
+        h->status = failure(status);
+    if (--h->pending)
+        return;
+    if (h->naddrs)
+        h->status = "ok";
+    waiter_t *w = h->waiters;
+    h->waiters = NULL;
+    while (w) {
+        waiter_t *next = w->next;
+        fill(w->job, w->mx, h);
+        job_step(w->job);
+        free(w);
+        w = next;
+    }
+}
+
+static void host_answer6(void *arg, int status, int timeouts, unsigned char *abuf, int alen) {
+    host_t *h = arg;
+    if (status == ARES_SUCCESS) {
+        add_addrs(h, abuf, alen, 1);
+        status = ARES_ENODATA; /* addresses counted; the A answer decides the failure token */
+    }
+    host_answer(h, status == ARES_ENODATA && h->status ? ARES_ENODATA : status, timeouts, NULL, 0);
+}
+
+static host_t **host_slot(mx_dns_t *d, const char *name) {
+    size_t i = (size_t)hash(name) & (d->hcap - 1);
+    while (d->hosts[i] && strcmp(d->hosts[i]->name, name) != 0)
+        i = (i + 1) & (d->hcap - 1);
+    return &d->hosts[i];
+}
+
+static int hosts_grow(mx_dns_t *d) {
+    size_t cap = d->hcap ? d->hcap * 2 : 4096;
+    host_t **n = calloc(cap, sizeof(*n));
+    if (!n)
+        return -1;
+    for (size_t i = 0; i < d->hcap; i++) {
+        if (!d->hosts[i])
+            continue;
+        size_t k = (size_t)hash(d->hosts[i]->name) & (cap - 1);
+        while (n[k])
+            k = (k + 1) & (cap - 1);
+        n[k] = d->hosts[i];
+    }
+    free(d->hosts);
+    d->hosts = n;
+    d->hcap = cap;
+    return 0;
+}
+
+/* Looks MX entry I of job J up through the cache. */
+static void lookup_host(job_t *j, int i) {
+    mx_dns_t *d = j->d;
+    mx_dns_mx_t *m = &j->res.mx[i];
+    if ((d->hused + 1) * 2 > d->hcap && hosts_grow(d) < 0) {
+        m->status = "timeout";
+        job_step(j);
+        return;
+    }
+    host_t **slot = host_slot(d, m->host);
+    if (*slot && (*slot)->status && !(*slot)->pending) {
+        d->st.cache_hits++;
+        fill(j, i, *slot);
+        job_step(j);
+        return;
+    }
+    waiter_t *w = malloc(sizeof(*w));
+    if (!w) {
+        m->status = "timeout";
+        job_step(j);
+        return;
+    }
+    w->job = j;
+    w->mx = i;
+    if (*slot) { /* in flight: wait on it */
+        d->st.cache_hits++;
+        w->next = (*slot)->waiters;
+        (*slot)->waiters = w;
+        return;
+    }
+    host_t *h = calloc(1, sizeof(*h));
+    if (!h || !(h->name = strdup(m->host)) || !(h->addrs = calloc(MX_DNS_MAX_ADDRS, 46))) {
+        if (h)
+            free(h->name);
+        free(h);
+        free(w);
+        m->status = "timeout";
+        job_step(j);
+        return;
+    }
+    *slot = h;
+    d->hused++;
+    w->next = NULL;
+    h->waiters = w;
+    h->pending = d->cfg.ipv6 ? 2 : 1;
+    submit(d, h->name, 1 /* A */, host_answer, h);
+    if (d->cfg.ipv6)
+        submit(d, h->name, 28 /* AAAA */, host_answer6, h);
+}
+
+static int is_literal(const char *s) {
+    unsigned char buf[16];
+    return inet_pton(AF_INET, s, buf) == 1 || inet_pton(AF_INET6, s, buf) == 1;
+}
+
+static void implicit_answer(void *arg, int status, int timeouts, unsigned char *abuf, int alen) {
+    job_t *j = arg;
+    mx_dns_mx_t *m = &j->res.mx[0];
+    host_t tmp = {0};
+    char addrs[MX_DNS_MAX_ADDRS][46];
+    (void)timeouts;
+    tmp.addrs = addrs;
+    if (status == ARES_SUCCESS) {
+        add_addrs(&tmp, abuf, alen, 0);
+        for (int i = 0; i < tmp.naddrs && m->naddrs < MX_DNS_MAX_ADDRS; i++)
+            memcpy(m->addrs[m->naddrs++], addrs[i], 46);
+    } else if (status != ARES_ENODATA && !m->status) {
+        m->status = failure(status);
+    }
+    if (--j->implicit_pending)
+        return;
+    if (m->naddrs) {
+        j->res.status = "implicit";
+        m->status = "ok";
+        m->nprobe = m->naddrs < (int)j->d->cfg.max_addrs ? m->naddrs : (int)j->d->cfg.max_addrs;
+        j->res.nmx = 1;
+    } else {
+        /* No MX and no address: nodata, unless the address query itself failed. */
+        j->res.status = m->status ? m->status : "nodata";
+        if (strcmp(j->res.status, "nxdomain") == 0)
+            j->res.status = "nodata"; /* the MX query said the name exists */
+        j->res.nmx = 0;
+    }
+    job_step(j);
+}
+
+static void implicit_answer6(void *arg, int status, int timeouts, unsigned char *abuf, int alen) {
+    job_t *j = arg;
+    mx_dns_mx_t *m = &j->res.mx[0];
+    if (status == ARES_SUCCESS) {
+        host_t tmp = {0};
+        char addrs[MX_DNS_MAX_ADDRS][46];
+        tmp.addrs = addrs;
+        add_addrs(&tmp, abuf, alen, 1);
+        for (int i = 0; i < tmp.naddrs && m->naddrs < MX_DNS_MAX_ADDRS; i++)
+            memcpy(m->addrs[m->naddrs++], addrs[i], 46);
+        status = ARES_ENODATA;
+    }
+    implicit_answer(j, status, timeouts, NULL, 0);
+}
+
+static void mx_answer(void *arg, int status, int timeouts, unsigned char *abuf, int alen) {
+    job_t *j = arg;
+    mx_dns_t *d = j->d;
+    struct ares_mx_reply *list = NULL;
+    (void)timeouts;
+    if (status == ARES_ENODATA) {
+        /* RFC 5321 5.1: no MX, so the domain itself is the implicit MX. */
+        j->res.mx = calloc(1, sizeof(*j->res.mx));
+        if (!j->res.mx) {
+            j->res.status = "timeout";
+            job_step(j);
+            return;
+        }
+        snprintf(j->res.mx[0].host, sizeof(j->res.mx[0].host), "%s", j->domain);
+        j->implicit_pending = d->cfg.ipv6 ? 2 : 1;
+        submit(d, j->domain, 1, implicit_answer, j);
+        if (d->cfg.ipv6)
+            submit(d, j->domain, 28, implicit_answer6, j);
+        return;
+    }
+    if (status != ARES_SUCCESS || ares_parse_mx_reply(abuf, alen, &list) != ARES_SUCCESS) {
+        j->res.status = status == ARES_SUCCESS ? "timeout" : failure(status);
+        if (status == ARES_SUCCESS)
+            j->res.status = "servfail"; /* an answer we cannot read */
+        job_step(j);
+        return;
+    }
+    int n = 0;
+    for (struct ares_mx_reply *r = list; r; r = r->next)
+        n++;
+    /* RFC 7505: a single MX "0 ." means the domain accepts no mail. */
+    if (n == 1 && (list->host[0] == 0 || strcmp(list->host, ".") == 0)) {
+        ares_free_data(list);
+        j->res.status = "null_mx";
+        job_step(j);
+        return;
+    }
+    j->res.mx = calloc((size_t)n, sizeof(*j->res.mx));
+    if (!j->res.mx) {
+        ares_free_data(list);
+        j->res.status = "timeout";
+        job_step(j);
+        return;
+    }
+    int k = 0;
+    for (struct ares_mx_reply *r = list; r; r = r->next, k++) {
+        /* Insertion sort by preference keeps answer order for ties (stable). */
+        int pos = k;
+        while (pos > 0 && j->res.mx[pos - 1].pref > r->priority) {
+            j->res.mx[pos] = j->res.mx[pos - 1];
+            pos--;
+        }
+        memset(&j->res.mx[pos], 0, sizeof(j->res.mx[pos]));
+        j->res.mx[pos].pref = r->priority;
+        lower_name(r->host, j->res.mx[pos].host, sizeof(j->res.mx[pos].host));
+    }
+    ares_free_data(list);
+    j->res.nmx = n;
+    j->res.status = "mx";
+    for (int i = 0; i < n; i++) {
+        mx_dns_mx_t *m = &j->res.mx[i];
+        if (i >= (int)d->cfg.max_mx) {
+            m->status = "skipped";
+            continue;
+        }
+        if (is_literal(m->host)) {
+            m->status = "ip_literal";
+            snprintf(m->addrs[0], 46, "%.45s", m->host);
+            m->naddrs = m->nprobe = 1;
+            continue;
+        }
+        j->pending++;
+        lookup_host(j, i);
+    }
+    job_step(j);
+}
+
+int mx_dns_resolve(mx_dns_t *d, const char *domain, mx_dns_cb cb, void *ud) {
+    job_t *j = calloc(1, sizeof(*j));
+    if (!j || !(j->domain = strdup(domain))) {
+        free(j);
+        return MX_E_NOMEM;
+    }
+    j->d = d;
+    j->cb = cb;
+    j->ud = ud;
+    j->pending = 1; /* the MX query itself */
+    d->st.domains_pending++;
+    submit(d, domain, 15 /* MX */, mx_answer, j);
+    return 0;
+}
+
+int mx_dns_new(mx_dns_t **out, uv_loop_t *loop, const mx_dns_config_t *cfg, char *err,
+               size_t errlen) {
+    static int initialised;
+    struct ares_options o;
+    mx_dns_t *d = calloc(1, sizeof(*d));
+    if (!d) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    if (!initialised && ares_library_init(ARES_LIB_INIT_ALL) == ARES_SUCCESS)
+        initialised = 1;
+    d->loop = loop;
+    d->cfg = *cfg;
+    if (!d->cfg.max_inflight)
+        d->cfg.max_inflight = 2000;
+    memset(&o, 0, sizeof(o));
+    o.flags = ARES_FLAG_NOCHECKRESP;
+    o.timeout = (int)(cfg->timeout_ms ? cfg->timeout_ms : 2000);
+    o.tries = (int)(cfg->tries ? cfg->tries : 3);
+    o.sock_state_cb = sock_state;
+    o.sock_state_cb_data = d;
+    /* c-ares 1.18 puts every UDP query to a server on one socket: with thousands in flight, a
+     * default receive buffer (208 KiB, a few hundred answers) overflows and answers are lost
+     * as timeouts. The kernel caps this at net.core.rmem_max. */
+    o.socket_receive_buffer_size = 8 * 1024 * 1024;
+    int rc = ares_init_options(&d->channel, &o,
+                               ARES_OPT_FLAGS | ARES_OPT_TIMEOUTMS | ARES_OPT_TRIES |
+                                   ARES_OPT_SOCK_STATE_CB | ARES_OPT_SOCK_RCVBUF);
+    if (rc != ARES_SUCCESS) {
+        snprintf(err, errlen, "c-ares: %s", ares_strerror(rc));
+        free(d);
+        return -1;
+    }
+    if (cfg->nresolvers) {
+        char csv[4096];
+        size_t n = 0;
+        for (int i = 0; i < cfg->nresolvers; i++)
+            n +=
+                (size_t)snprintf(csv + n, sizeof(csv) - n, "%s%s", i ? "," : "", cfg->resolvers[i]);
+        rc = ares_set_servers_ports_csv(d->channel, csv);
+        if (rc != ARES_SUCCESS) {
+            snprintf(err, errlen, "--resolver %s: %s", csv, ares_strerror(rc));
+            ares_destroy(d->channel);
+            free(d);
+            return -1;
+        }
+    }
+    uv_timer_init(loop, &d->timer);
+    d->timer.data = d;
+    d->handles = 1;
+    *out = d;
+    return 0;
+}
+
+void mx_dns_stats(const mx_dns_t *d, mx_dns_stats_t *out) {
+    *out = d->st;
+}
+
+int mx_dns_unresponsive(const mx_dns_t *d) {
+    return d->st.answers == 0 && d->st.timeouts >= 20;
+}
+
+static void timer_closed(uv_handle_t *h) {
+    mx_dns_t *d = h->data;
+    if (--d->handles == 0)
+        free(d);
+}
+
+void mx_dns_free(mx_dns_t *d) {
+    if (!d)
+        return;
+    d->closing = 1;
+    /* Queued queries never reached c-ares: fail them first, then what c-ares holds. */
+    while (d->qhead) {
+        query_t *q = d->qhead;
+        d->qhead = q->next;
+        q->cb(q->arg, ARES_EDESTRUCTION, 0, NULL, 0);
+        free(q->name);
+        free(q);
+    }
+    d->qtail = NULL;
+    ares_destroy(d->channel);
+    for (size_t i = 0; i < d->hcap; i++) {
+        host_t *h = d->hosts[i];
+        if (!h)
+            continue;
+        free(h->name);
+        free(h->addrs);
+        free(h);
+    }
+    free(d->hosts);
+    for (size_t i = 0; i < d->nsocks; i++) {
+        uv_poll_stop(&d->socks[i]->poll);
+        uv_close((uv_handle_t *)&d->socks[i]->poll, poll_closed);
+    }
+    free(d->socks);
+    d->socks = NULL;
+    d->nsocks = 0;
+    uv_close((uv_handle_t *)&d->timer, timer_closed);
+}
