@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include <ares.h>
 
@@ -169,7 +170,22 @@ typedef struct {
     mx_dns_t *d;
     ares_callback cb;
     void *arg;
+    char name[256];
 } qctx_t;
+
+/* With ARES_FLAG_NOCHECKRESP c-ares also passes on answers to another question; an answer must
+ * be about the name asked, or it is not an answer (and not data to record). */
+static int same_question(const unsigned char *abuf, int alen, const char *name) {
+    char *qname = NULL;
+    long len = 0;
+    if (!abuf || alen < 12 || ((abuf[4] << 8) | abuf[5]) != 1)
+        return 0;
+    if (ares_expand_name(abuf + 12, abuf, alen, &qname, &len) != ARES_SUCCESS)
+        return 0;
+    int same = strcasecmp(qname, name) == 0;
+    ares_free_string(qname);
+    return same;
+}
 
 static void drain(mx_dns_t *d);
 
@@ -177,6 +193,11 @@ static void query_done(void *arg, int status, int timeouts, unsigned char *abuf,
     qctx_t *q = arg;
     mx_dns_t *d = q->d;
     d->st.inflight--;
+    if (abuf && !same_question(abuf, alen, q->name)) {
+        status = ARES_EBADRESP;
+        abuf = NULL;
+        alen = 0;
+    }
     if (status == ARES_ETIMEOUT)
         d->st.timeouts++;
     else if (status != ARES_EDESTRUCTION && status != ARES_ECONNREFUSED)
@@ -195,6 +216,7 @@ static void send_query(mx_dns_t *d, const char *name, int type, ares_callback cb
     q->d = d;
     q->cb = cb;
     q->arg = arg;
+    snprintf(q->name, sizeof(q->name), "%s", name);
     d->st.inflight++;
     d->st.queries++;
     ares_query(d->channel, name, 1 /* C_IN */, type, query_done, q);
