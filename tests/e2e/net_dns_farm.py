@@ -23,7 +23,7 @@ with farmlib.Farm(N, seed=31, extra=["--truth-fingerprints", "no"]) as farm:
         subprocess.run([os.environ["MXTLS_FARM"], "list", "--domains", str(N), "--seed", "31"],
                        stdout=f, check=True)
     out = subprocess.run([os.environ["MXTLS_BIN"], "resolve", "--resolver", farm.dns, "--allow",
-                          "127.0.0.0/8", "--dns-timeout", "0.5", "--dns-tries", "2", lst],
+                          "127.0.0.0/8", "--dns-timeout", "1", "--dns-tries", "2", lst],
                          capture_output=True, text=True, timeout=300)
     print(out.stderr.strip())
     c.eq("resolve exit status", 0, out.returncode)
