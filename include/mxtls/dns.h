@@ -40,7 +40,8 @@ typedef struct {
 
 typedef struct mx_dns mx_dns_t;
 
-/* Called once per domain, from the loop; RES is valid during the call only. */
+/* Called once per domain, from the loop (never from inside mx_dns_resolve); RES is valid
+ * during the call only. */
 typedef void (*mx_dns_cb)(void *ud, const char *domain, const mx_dns_result_t *res);
 
 /* Creates the stage on LOOP. Returns 0, or -1 with a one-line message in ERR. */

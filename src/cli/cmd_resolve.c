@@ -106,15 +106,20 @@ static void feed(ctx_t *c) {
             continue;
         }
         item_t *it = calloc(1, sizeof(*it));
-        if (!it || mx_dns_resolve(c->dns, item.domain, on_resolved, it) < 0) {
+        if (!it) {
             fprintf(stderr, "mxtls resolve: out of memory\n");
-            free(it);
             c->eof = 1;
             return;
         }
         it->c = c;
         it->rank = item.rank;
         it->line = item.line;
+        if (mx_dns_resolve(c->dns, item.domain, on_resolved, it) < 0) {
+            fprintf(stderr, "mxtls resolve: out of memory\n");
+            free(it);
+            c->eof = 1;
+            return;
+        }
         c->inflight++;
     }
 }

@@ -39,6 +39,7 @@ struct host {
 
 struct job {
     mx_dns_t *d;
+    job_t *next_done; /* in the delivery queue */
     char *domain;
     mx_dns_cb cb;
     void *ud;
@@ -72,6 +73,9 @@ struct mx_dns {
     host_t **hosts; /* open addressing by name */
     size_t hcap, hused;
     int closing, handles;
+    uv_idle_t deliver; /* completed jobs are handed back from the loop, never from inside a
+                        * call (c-ares may answer synchronously: no server reachable) */
+    job_t *done_head, *done_tail;
     mx_dns_stats_t st;
 };
 
@@ -197,9 +201,9 @@ static void query_done(void *arg, int status, int timeouts, unsigned char *abuf,
         abuf = NULL;
         alen = 0;
     }
-    if (status == ARES_ETIMEOUT)
-        d->st.timeouts++;
-    else if (status != ARES_EDESTRUCTION && status != ARES_ECONNREFUSED)
+    if (status == ARES_ETIMEOUT || status == ARES_ECONNREFUSED)
+        d->st.timeouts++; /* refused: the resolver's port is closed, as good as silent */
+    else if (status != ARES_EDESTRUCTION)
         d->st.answers++;
     q->cb(q->arg, status, timeouts, abuf, alen);
     free(q);
@@ -291,11 +295,31 @@ static void lower_name(const char *in, char *out, size_t cap) {
 
 /* ---- jobs ---- */
 
+static void deliver(uv_idle_t *idle) {
+    mx_dns_t *d = idle->data;
+    job_t *j = d->done_head;
+    d->done_head = d->done_tail = NULL;
+    uv_idle_stop(idle);
+    while (j) {
+        job_t *next = j->next_done;
+        j->cb(j->ud, j->domain, &j->res);
+        free(j->res.mx);
+        free(j->domain);
+        free(j);
+        j = next;
+    }
+}
+
 static void job_done(job_t *j) {
-    j->cb(j->ud, j->domain, &j->res);
-    free(j->res.mx);
-    free(j->domain);
-    free(j);
+    mx_dns_t *d = j->d;
+    j->next_done = NULL;
+    if (d->done_tail)
+        d->done_tail->next_done = j;
+    else
+        d->done_head = j;
+    d->done_tail = j;
+    if (!d->closing)
+        uv_idle_start(&d->deliver, deliver);
 }
 
 static void job_step(job_t *j) {
@@ -642,7 +666,9 @@ int mx_dns_new(mx_dns_t **out, uv_loop_t *loop, const mx_dns_config_t *cfg, char
     }
     uv_timer_init(loop, &d->timer);
     d->timer.data = d;
-    d->handles = 1;
+    uv_idle_init(loop, &d->deliver);
+    d->deliver.data = d;
+    d->handles = 2;
     *out = d;
     return 0;
 }
@@ -691,5 +717,7 @@ void mx_dns_free(mx_dns_t *d) {
     free(d->socks);
     d->socks = NULL;
     d->nsocks = 0;
+    deliver(&d->deliver); /* what completed during the shutdown, now */
     uv_close((uv_handle_t *)&d->timer, timer_closed);
+    uv_close((uv_handle_t *)&d->deliver, timer_closed);
 }

@@ -101,4 +101,22 @@ for d, status in expect.items():
     c.eq("%s dns_status" % d, status, rows.get(d, {}).get("dns_status"))
 for i in range(3):
     c.eq("ok-%d.test address" % i, "127.0.9.1", rows.get("ok-%d.test" % i, {}).get("ip"))
+
+# A resolver that answers nothing: the stage says so and fails, instead of recording a list's
+# worth of timeouts as data.
+dead = farmlib.free_port()
+lst = tempfile.NamedTemporaryFile("w", suffix=".txt", delete=False)
+lst.write("".join("d%d.test\n" % i for i in range(40)))
+lst.close()
+out = subprocess.run([os.environ["MXTLS_BIN"], "resolve", "--resolver", "127.0.0.1:%d" % dead,
+                      "--allow", "127.0.0.0/8", "--dns-timeout", "0.2", "--dns-tries", "1",
+                      lst.name], capture_output=True, text=True, timeout=60)
+os.unlink(lst.name)
+c.eq("silent resolver: exit status", 2, out.returncode)
+c.true("silent resolver: says so (%s)" % out.stderr.strip().splitlines()[-1],
+       "answered nothing" in out.stderr)
+out = subprocess.run([os.environ["MXTLS_BIN"], "resolve", "--resolver", "127.0.0.1:53",
+                      "--allow", "127.1.0.0/16", "/dev/null"], capture_output=True, text=True)
+c.eq("resolver outside --allow: refused before any packet", 1, out.returncode)
+c.true("and says why", "outside --allow" in out.stderr)
 c.finish()
