@@ -36,14 +36,16 @@ start_farm 0 2700
     --ehlo bench.example --ca-file "$tmp/ca.pem" --timeout-read 30 --deadline 60 $(targets "$n") >"$tmp/out.csv"
 read -r user sys maxrss <"$tmp/time"
 ok=$(awk -F, 'NR>1 && $11=="ok"' "$tmp/out.csv" | wc -l)
-awk -v u="$user" -v s="$sys" -v n="$n" -v ok="$ok" 'BEGIN {
+awk -v u="$user" -v s="$sys" -v n="$n" -v ok="$ok" -v m="$maxrss" 'BEGIN {
     printf "completed TLS probes: %d of %d\nclient CPU: %.2f s user + %.2f s sys = %.3f ms per probe\n",
-        ok, n, u, s, 1000 * (u + s) / n }'
+        ok, n, u, s, 1000 * (u + s) / n
+    printf "peak RSS of the run (all %d handshaking at once): %d KiB\n", n, m }'
 kill %1; wait %1 2>/dev/null || true
 echo "== memory: $n connections waiting for a greeting (farm latency 10 s)"
 start_farm 10000 2710
 rss() { grep VmRSS "/proc/$1/status" | awk '{print $2}'; }
 probe 2710 $(targets 1) >/dev/null & p1=$!; sleep 2; base=$(rss $p1); wait $p1 || true
+echo "baseline RSS (1 connection): $base KiB; per connection during a handshake, at most: $(( (maxrss - base) / n )) KiB"
 probe 2710 $(targets "$n") >/dev/null & pn=$!; sleep 4; full=$(rss $pn); kill $pn; wait $pn 2>/dev/null || true
 awk -v b="$base" -v f="$full" -v n="$n" 'BEGIN {
     printf "RSS with 1 connection %d KiB, with %d: %d KiB: %.2f KiB per connection idle in the greeting\n", b, n, f, (f - b) / (n - 1) }'

@@ -39,6 +39,11 @@ multiaddr IN MX 5 mx.multiaddr.{z}.
 """.format(z=Z) + "".join("mx.multiaddr IN A 127.0.3.%d\n" % (20 + i) for i in range(6)) + """
 mxnoaddr IN MX 10 ghost.{z}.
 nodata IN TXT "no mail here"
+dual IN MX 10 mx.dual.{z}.
+mx.dual IN A 127.0.3.30
+mx.dual IN AAAA ::1
+v6only IN MX 10 mx.v6only.{z}.
+mx.v6only IN AAAA ::1
 """.format(z=Z)
 open(os.path.join(tmp, "zone"), "w").write(zone)
 conf = os.path.join(tmp, "nsd.conf")
@@ -91,7 +96,7 @@ try:
         "missing": ("nxdomain", []),
     }
     lst = os.path.join(tmp, "list.txt")
-    domains = ["%s.%s" % (n, Z) for n in names] + ["outside.example"]
+    domains = ["%s.%s" % (n, Z) for n in names] + ["outside.example", "dual." + Z, "v6only." + Z]
     open(lst, "w").write("\n".join(domains) + "\n")
     out = subprocess.run([os.environ["MXTLS_BIN"], "resolve", "--resolver", "127.0.0.1:%d" % port,
                           "--allow", "127.0.0.0/8", "--dns-timeout", "1", "--dns-tries", "2", lst],
@@ -115,6 +120,21 @@ try:
     c.eq("outside the zone: REFUSED recorded", "refused",
          rows.get("outside.example", [{}])[0].get("dns_status"))
     c.eq("dig agrees on the missing name", "NXDOMAIN", dig("missing." + Z, "MX")[0])
+    # AAAA only with --ipv6: an IPv6-only MX host has no address for an IPv4 survey.
+    c.eq("dual-stack host, IPv4 only", [("127.0.3.30", "ok")],
+         [(r["ip"], r["mx_status"]) for r in rows.get("dual." + Z, [])])
+    c.eq("IPv6-only host without --ipv6", [("", "nodata")],
+         [(r["ip"], r["mx_status"]) for r in rows.get("v6only." + Z, [])])
+    out6 = subprocess.run([os.environ["MXTLS_BIN"], "resolve", "--ipv6", "--resolver",
+                           "127.0.0.1:%d" % port, "--allow", "127.0.0.0/8", "--dns-timeout", "1",
+                           lst], capture_output=True, text=True, timeout=60)
+    rows6 = {}
+    for r in csv.DictReader(io.StringIO(out6.stdout)):
+        rows6.setdefault(r["domain"], []).append(r)
+    c.eq("dual-stack host with --ipv6", [("127.0.3.30", "ok"), ("::1", "ok")],
+         [(r["ip"], r["mx_status"]) for r in rows6.get("dual." + Z, [])])
+    c.eq("IPv6-only host with --ipv6", [("::1", "ok")],
+         [(r["ip"], r["mx_status"]) for r in rows6.get("v6only." + Z, [])])
 finally:
     nsd.send_signal(signal.SIGTERM)
     nsd.wait(timeout=10)
