@@ -10,6 +10,7 @@ typedef struct {
 } mx_command_t;
 
 #define MX_COMMANDS(X)                                                                             \
+    X("scan", mx_cmd_scan, "the survey: a domain list in, gzip CSV scan records out")         \
     X("resolve", mx_cmd_resolve, "resolve a domain list's MX hosts and addresses (DNS only)")    \
     X("probe", mx_cmd_probe, "probe hosts (MXHOST@ADDRESS) and print their host columns")        \
     X("check", mx_cmd_check, "read scan files back and report rows, domains and damage")
@@ -17,5 +18,6 @@ typedef struct {
 int mx_cmd_check(int argc, char **argv);
 int mx_cmd_probe(int argc, char **argv);
 int mx_cmd_resolve(int argc, char **argv);
+int mx_cmd_scan(int argc, char **argv);
 
 #endif

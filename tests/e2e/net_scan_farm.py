@@ -1,0 +1,55 @@
+"""mxtls scan against the farm: 20,000 domains scanned, and every row compared with the farm's
+truth in every column the truth determines, domain by domain and in order; every domain exactly
+once (as one group); every shared host probed once (the manifest's count of probes equals the
+truth's distinct hosts); the manifest says the run finished."""
+import collections
+import json
+import os
+import subprocess
+
+import farmlib
+
+farmlib.require_private_netns()
+c = farmlib.Checker("scan vs farm")
+N = 20000
+
+with farmlib.Farm(N, seed=43) as farm:
+    lst = os.path.join(farm.dir, "list.txt")
+    out = os.path.join(farm.dir, "scan.csv.gz")
+    with open(lst, "w") as f:
+        subprocess.run([os.environ["MXTLS_FARM"], "list", "--domains", str(N), "--seed", "43"],
+                       stdout=f, check=True)
+    r = subprocess.run([os.environ["MXTLS_BIN"], "scan", lst, "-o", out, "--resolver", farm.dns,
+                        "--allow", "127.0.0.0/8", "--port", str(farm.smtp_port), "--ehlo",
+                        "scanner.example", "--ca-file", farm.ca, "--timeout-read", "8",
+                        "--deadline", "30",
+                        "--rate", "1000", "--concurrency", "2000"], capture_output=True, text=True,
+                       timeout=600)
+    print(r.stderr.strip().splitlines()[-1] if r.stderr.strip() else "")
+    c.eq("scan exit status", 0, r.returncode)
+    truth = farmlib.read_csv_gz(farm.truth)
+    cols = [k for k in truth[0].keys()]
+    want, got = collections.OrderedDict(), collections.OrderedDict()
+    for row in truth:
+        want.setdefault(row["domain"], []).append([row[k] for k in cols])
+    order = []
+    for row in farmlib.read_csv_gz(out):
+        if not order or order[-1] != row["domain"]:
+            order.append(row["domain"])
+        got.setdefault(row["domain"], []).append([row[k] for k in cols])
+    c.eq("every domain of the list, once", sorted(want), sorted(got))
+    c.eq("each domain's rows in one group", len(set(order)), len(order))
+    mismatched = 0
+    for d, rows in want.items():
+        if rows != got.get(d):
+            mismatched += 1
+            c.eq(d, rows, got.get(d))
+    c.eq("domains whose rows differ from the truth", 0, mismatched)
+    hosts = {(row["mx_host"], row["ip"]) for row in truth
+             if row["ip"] and row["conn"] not in ("skipped", "excluded")}
+    meta = json.load(open(os.path.join(farm.dir, "scan.meta.json")))
+    c.eq("hosts probed once each", len(hosts), meta["counts"]["hosts_probed"])
+    c.eq("manifest status", "finished", meta["status"])
+    c.eq("manifest rows", len(truth), meta["counts"]["rows"])
+    c.eq("manifest domains", N, meta["counts"]["domains"])
+c.finish()
