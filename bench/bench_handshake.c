@@ -1,7 +1,7 @@
-/* bench_handshake [N] [ec] [verify]: client CPU per TLS handshake in mbedTLS, client and server in one thread
- * over memory buffers, so nothing but the cryptography and the library's own work is measured.
- * Built twice: against the project's mbedTLS configuration and against the same source with
- * its stock configuration, to show what the configuration buys (DESIGN.md, Dependencies).
+/* bench_handshake [N] [ec] [verify]: client CPU per TLS handshake in mbedTLS, client and server in
+ * one thread over memory buffers, so nothing but the cryptography and the library's own work is
+ * measured. Built twice: against the project's mbedTLS configuration and against the same source
+ * with its stock configuration, to show what the configuration buys (DESIGN.md, Dependencies).
  * Server: RSA-2048 (or with "ec", ECDSA P-256) self-signed certificate, X25519 only; TLS 1.2
  * with ECDHE-*-AES128-GCM-SHA256, and TLS 1.3 with TLS_AES_128_GCM_SHA256. */
 #define _POSIX_C_SOURCE 200809L
@@ -252,8 +252,7 @@ int main(int argc, char **argv) {
 #else
            "project",
 #endif
-           n, use_ec ? "ECDSA P-256" : "RSA-2048",
-           verify_chain ? ", chain verified after" : "");
+           n, use_ec ? "ECDSA P-256" : "RSA-2048", verify_chain ? ", chain verified after" : "");
     printf("TLS 1.2 ECDHE-AES128-GCM: client %.3f ms, server %.3f ms CPU per handshake\n",
            c12 * 1e3, s12 * 1e3);
     printf("TLS 1.3 AES-128-GCM:      client %.3f ms, server %.3f ms CPU per handshake\n",

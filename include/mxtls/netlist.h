@@ -31,4 +31,13 @@ int mx_netlist_contains(const mx_netlist_t *l, const struct sockaddr *addr);
 
 void mx_netlist_close(mx_netlist_t *l);
 
+/* Whether a packet may be sent to ADDR: never inside EXCLUDE; inside ALLOW when ALLOW has any
+ * range, else outside RESERVED. Any list may be NULL. */
+int mx_net_permitted(const mx_netlist_t *allow, const mx_netlist_t *exclude,
+                     const mx_netlist_t *reserved, const struct sockaddr *addr);
+
+/* Parses "ADDR", "ADDR:PORT" (IPv4) or "[ADDR]:PORT" / "ADDR" (IPv6) into SA, PORT defaulting to
+ * DEFAULT_PORT. Returns 0 or -1. */
+int mx_parse_hostport(const char *s, int default_port, struct sockaddr_storage *sa);
+
 #endif

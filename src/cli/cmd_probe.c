@@ -130,7 +130,7 @@ int mx_cmd_probe(int argc, char **argv) {
             fprintf(stderr, "mxtls probe: '%s' is not an IPv4 or IPv6 address\n", ip);
             return 1;
         }
-        if (!mx_netlist_contains(&allow, (struct sockaddr *)&t[i].addr)) {
+        if (!mx_net_permitted(&allow, NULL, NULL, (struct sockaddr *)&t[i].addr)) {
             fprintf(stderr, "mxtls probe: %s is outside --allow; nothing was sent\n", ip);
             return 1;
         }

@@ -12,6 +12,7 @@
 #include "mxtls/dns.h"
 #include "mxtls/domain_list.h"
 #include "mxtls/netlist.h"
+#include "mxtls/rows.h"
 #include "mxtls/writer.h"
 
 typedef struct {
@@ -31,7 +32,8 @@ typedef struct {
     unsigned long line;
 } item_t;
 
-static void emit(ctx_t *c, mx_record_t *rec) {
+static void emit(void *ud, const mx_record_t *rec) {
+    ctx_t *c = ud;
     size_t n = mx_record_format(rec, c->cols, c->line, sizeof(c->line));
     fwrite(c->line, 1, n, stdout);
     c->rows++;
@@ -42,40 +44,8 @@ static void feed(ctx_t *c);
 static void on_resolved(void *ud, const char *domain, const mx_dns_result_t *res) {
     item_t *it = ud;
     ctx_t *c = it->c;
-    mx_record_t rec = {{0}};
-    char rank[24], line[24], pref[8];
-    if (it->rank)
-        snprintf(rank, sizeof(rank), "%ld", it->rank), rec.f[MX_COL_RANK] = rank;
-    snprintf(line, sizeof(line), "%lu", it->line);
-    rec.f[MX_COL_INPUT_LINE] = line;
-    rec.f[MX_COL_DOMAIN] = domain;
-    rec.f[MX_COL_DNS_STATUS] = res->status;
-    if (!res->nmx) {
-        if (strcmp(res->status, "null_mx") != 0)
-            rec.f[MX_COL_STAGE] = "dns";
-        emit(c, &rec);
-    }
-    for (int i = 0; i < res->nmx; i++) {
-        const mx_dns_mx_t *m = &res->mx[i];
-        mx_record_t r = rec;
-        snprintf(pref, sizeof(pref), "%u", m->pref);
-        r.f[MX_COL_MX_PREF] = pref;
-        r.f[MX_COL_MX_HOST] = m->host;
-        r.f[MX_COL_MX_STATUS] = m->status;
-        if (!m->naddrs) {
-            if (strcmp(m->status, "skipped") != 0)
-                r.f[MX_COL_STAGE] = "dns";
-            emit(c, &r);
-            continue;
-        }
-        for (int a = 0; a < m->naddrs; a++) {
-            mx_record_t ar = r;
-            ar.f[MX_COL_IP] = m->addrs[a];
-            if (a >= m->nprobe)
-                ar.f[MX_COL_CONN] = "skipped";
-            emit(c, &ar);
-        }
-    }
+    mx_rows_domain_t d = {domain, it->rank, it->line, res->status, res->nmx, res->mx};
+    mx_rows_domain(&d, NULL, emit, c);
     free(it);
     c->inflight--;
     c->domains++;
@@ -95,14 +65,7 @@ static void feed(ctx_t *c) {
             return;
         }
         if (item.invalid) {
-            mx_record_t rec = {{0}};
-            char line[24];
-            snprintf(line, sizeof(line), "%lu", item.line);
-            rec.f[MX_COL_DOMAIN] = item.domain;
-            rec.f[MX_COL_DNS_STATUS] = "invalid";
-            rec.f[MX_COL_ERROR] = item.invalid;
-            rec.f[MX_COL_INPUT_LINE] = line;
-            emit(c, &rec);
+            mx_rows_invalid(item.domain, item.line, item.invalid, emit, c);
             continue;
         }
         item_t *it = calloc(1, sizeof(*it));
@@ -200,15 +163,11 @@ int mx_cmd_resolve(int argc, char **argv) {
     }
     /* A resolver is a packet's destination like any mail host: it must be inside --allow. */
     for (int i = 0; i < cfg.nresolvers; i++) {
-        char host[64];
         struct sockaddr_storage sa;
-        const char *r = resolvers[i], *colon = strrchr(r, ':');
-        snprintf(host, sizeof(host), "%.*s",
-                 colon && strchr(r, '.') ? (int)(colon - r) : (int)strlen(r), r);
-        if ((uv_ip4_addr(host, 53, (struct sockaddr_in *)&sa) < 0 &&
-             uv_ip6_addr(host, 53, (struct sockaddr_in6 *)&sa) < 0) ||
-            !mx_netlist_contains(&allow, (struct sockaddr *)&sa)) {
-            fprintf(stderr, "mxtls resolve: resolver %s is outside --allow; nothing was sent\n", r);
+        if (mx_parse_hostport(resolvers[i], 53, &sa) < 0 ||
+            !mx_net_permitted(&allow, NULL, NULL, (struct sockaddr *)&sa)) {
+            fprintf(stderr, "mxtls resolve: resolver %s is outside --allow; nothing was sent\n",
+                    resolvers[i]);
             return 1;
         }
     }

@@ -224,19 +224,12 @@ int mx_cmd_scan(int argc, char **argv) {
                 cfg.ehlo);
     /* Resolvers are destinations like mail hosts: checked before any packet is sent. */
     for (int i = 0; i < cfg.nresolvers; i++) {
-        char addr[64];
         struct sockaddr_storage sa;
-        const char *r = cfg.resolvers[i], *colon = strrchr(r, ':');
-        snprintf(addr, sizeof(addr), "%.*s",
-                 colon && strchr(r, '.') ? (int)(colon - r) : (int)strlen(r), r);
-        int ok = uv_ip4_addr(addr, 53, (struct sockaddr_in *)&sa) == 0 ||
-                 uv_ip6_addr(addr, 53, (struct sockaddr_in6 *)&sa) == 0;
-        int permitted = ok && !mx_netlist_contains(&cfg.exclude, (struct sockaddr *)&sa) &&
-                        (cfg.allow.n ? mx_netlist_contains(&cfg.allow, (struct sockaddr *)&sa)
-                                     : !mx_netlist_contains(&cfg.reserved, (struct sockaddr *)&sa));
-        if (!permitted) {
-            fprintf(stderr, "mxtls scan: resolver %s is %s; nothing was sent (see --allow)\n", r,
-                    ok ? "not an allowed address" : "not an address");
+        int ok = mx_parse_hostport(cfg.resolvers[i], 53, &sa) == 0;
+        if (!ok ||
+            !mx_net_permitted(&cfg.allow, &cfg.exclude, &cfg.reserved, (struct sockaddr *)&sa)) {
+            fprintf(stderr, "mxtls scan: resolver %s is %s; nothing was sent (see --allow)\n",
+                    cfg.resolvers[i], ok ? "not an allowed address" : "not an address");
             return 1;
         }
     }
@@ -248,11 +241,9 @@ int mx_cmd_scan(int argc, char **argv) {
             struct sockaddr_storage sa;
             if (sscanf(line, " nameserver %63s", addr) != 1)
                 continue;
-            int ok = uv_ip4_addr(addr, 53, (struct sockaddr_in *)&sa) == 0 ||
-                     uv_ip6_addr(addr, 53, (struct sockaddr_in6 *)&sa) == 0;
-            if (!ok || mx_netlist_contains(&cfg.exclude, (struct sockaddr *)&sa) ||
-                (cfg.allow.n ? !mx_netlist_contains(&cfg.allow, (struct sockaddr *)&sa)
-                             : mx_netlist_contains(&cfg.reserved, (struct sockaddr *)&sa))) {
+            if (mx_parse_hostport(addr, 53, &sa) < 0 ||
+                !mx_net_permitted(&cfg.allow, &cfg.exclude, &cfg.reserved,
+                                  (struct sockaddr *)&sa)) {
                 fprintf(stderr,
                         "mxtls scan: the system resolver %s is not an allowed address; nothing "
                         "was sent (give --resolver, or --allow it)\n",

@@ -10,9 +10,9 @@ typedef struct {
 } mx_command_t;
 
 #define MX_COMMANDS(X)                                                                             \
-    X("scan", mx_cmd_scan, "the survey: a domain list in, gzip CSV scan records out")         \
-    X("resolve", mx_cmd_resolve, "resolve a domain list's MX hosts and addresses (DNS only)")    \
-    X("probe", mx_cmd_probe, "probe hosts (MXHOST@ADDRESS) and print their host columns")        \
+    X("scan", mx_cmd_scan, "the survey: a domain list in, gzip CSV scan records out")              \
+    X("resolve", mx_cmd_resolve, "resolve a domain list's MX hosts and addresses (DNS only)")      \
+    X("probe", mx_cmd_probe, "probe hosts (MXHOST@ADDRESS) and print their host columns")          \
     X("check", mx_cmd_check, "read scan files back and report rows, domains and damage")
 
 int mx_cmd_check(int argc, char **argv);

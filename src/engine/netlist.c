@@ -115,3 +115,55 @@ void mx_netlist_close(mx_netlist_t *l) {
     free(l->v);
     memset(l, 0, sizeof(*l));
 }
+
+int mx_net_permitted(const mx_netlist_t *allow, const mx_netlist_t *exclude,
+                     const mx_netlist_t *reserved, const struct sockaddr *addr) {
+    if (exclude && mx_netlist_contains(exclude, addr))
+        return 0;
+    if (allow && allow->n)
+        return mx_netlist_contains(allow, addr);
+    return !(reserved && mx_netlist_contains(reserved, addr));
+}
+
+int mx_parse_hostport(const char *s, int default_port, struct sockaddr_storage *sa) {
+    char host[64];
+    int port = default_port;
+    const char *end = NULL;
+    memset(sa, 0, sizeof(*sa));
+    if (s[0] == '[') {
+        end = strchr(s, ']');
+        if (!end || (size_t)(end - s - 1) >= sizeof(host))
+            return -1;
+        snprintf(host, sizeof(host), "%.*s", (int)(end - s - 1), s + 1);
+        if (end[1] == ':')
+            port = atoi(end + 2);
+        else if (end[1])
+            return -1;
+    } else {
+        const char *colon = strchr(s, ':');
+        /* One colon: IPv4 with a port; more: a bare IPv6 address. */
+        if (colon && !strchr(colon + 1, ':')) {
+            if ((size_t)(colon - s) >= sizeof(host))
+                return -1;
+            snprintf(host, sizeof(host), "%.*s", (int)(colon - s), s);
+            port = atoi(colon + 1);
+        } else {
+            snprintf(host, sizeof(host), "%s", s);
+        }
+    }
+    if (port <= 0 || port > 65535)
+        return -1;
+    struct sockaddr_in *v4 = (struct sockaddr_in *)sa;
+    struct sockaddr_in6 *v6 = (struct sockaddr_in6 *)sa;
+    if (inet_pton(AF_INET, host, &v4->sin_addr) == 1) {
+        v4->sin_family = AF_INET;
+        v4->sin_port = htons((uint16_t)port);
+        return 0;
+    }
+    if (inet_pton(AF_INET6, host, &v6->sin6_addr) == 1) {
+        v6->sin6_family = AF_INET6;
+        v6->sin6_port = htons((uint16_t)port);
+        return 0;
+    }
+    return -1;
+}

@@ -25,6 +25,7 @@
 #include "mxtls/error.h"
 #include "mxtls/manifest.h"
 #include "mxtls/probe.h"
+#include "mxtls/rows.h"
 #include "mxtls/source.h"
 #include "mxtls/writer.h"
 
@@ -189,59 +190,43 @@ static int table_grow(scan_t *s) {
 
 /* ---- writing ---- */
 
-static void write_domain(scan_t *s, dom_t *d) {
-    mx_record_t rec = {{0}};
-    char rank[24], line[24], pref[8];
-    if (d->rank)
-        snprintf(rank, sizeof(rank), "%ld", d->rank), rec.f[MX_COL_RANK] = rank;
-    snprintf(line, sizeof(line), "%lu", d->line);
-    rec.f[MX_COL_INPUT_LINE] = line;
-    rec.f[MX_COL_DOMAIN] = d->name;
-    rec.f[MX_COL_DNS_STATUS] = d->status;
-    if (!d->nmx) {
-        if (strcmp(d->status, "null_mx") != 0 && strcmp(d->status, "invalid") != 0)
-            rec.f[MX_COL_STAGE] = "dns";
-        mx_writer_row(s->writer, &rec);
-    }
-    for (int i = 0; i < d->nmx; i++) {
-        const mx_dns_mx_t *m = &d->mx[i];
-        mx_record_t r = rec;
-        snprintf(pref, sizeof(pref), "%u", m->pref);
-        r.f[MX_COL_MX_PREF] = pref;
-        r.f[MX_COL_MX_HOST] = m->host;
-        r.f[MX_COL_MX_STATUS] = m->status;
-        if (!m->naddrs) {
-            if (strcmp(m->status, "skipped") != 0)
-                r.f[MX_COL_STAGE] = "dns";
-            mx_writer_row(s->writer, &r);
-            continue;
-        }
-        for (int a = 0; a < m->naddrs; a++) {
-            mx_record_t ar = r;
-            mx_probe_text_t txt;
-            host_t *h = d->hosts[i] ? d->hosts[i][a] : NULL;
-            ar.f[MX_COL_IP] = m->addrs[a];
-            if (a >= m->nprobe) {
-                ar.f[MX_COL_CONN] = "skipped";
-                s->man.conn[MX_CONN_SKIPPED]++;
-            } else if (!h) {
-                ar.f[MX_COL_CONN] = "excluded";
-                s->man.conn[MX_CONN_EXCLUDED]++;
-            } else {
-                mx_probe_fill(h->res, &ar, &txt);
-                s->man.conn[h->res->conn]++;
-                if (h->res->tls >= 0)
-                    s->man.tls[h->res->tls]++;
-            }
-            mx_writer_row(s->writer, &ar);
-        }
-    }
+typedef struct {
+    scan_t *s;
+    dom_t *d;
+} emit_ctx_t;
+
+static void emit_row(void *ud, const mx_record_t *rec) {
+    scan_t *s = ((emit_ctx_t *)ud)->s;
+    const char *conn = mx_record_get(rec, MX_COL_CONN), *tls = mx_record_get(rec, MX_COL_TLS);
+    for (int v = 0; v < MX_CONN__COUNT && *conn; v++)
+        if (strcmp(conn, mx_conn_name((mx_conn_t)v)) == 0)
+            s->man.conn[v]++;
+    for (int v = 0; v < MX_TLS__COUNT && *tls; v++)
+        if (strcmp(tls, mx_tls_name((mx_tls_t)v)) == 0)
+            s->man.tls[v]++;
+    mx_writer_row(s->writer, rec);
+}
+
+static const mx_probe_result_t *host_result(void *ud, int i, int a) {
+    const dom_t *d = ((emit_ctx_t *)ud)->d;
+    host_t *h = d->hosts && d->hosts[i] ? d->hosts[i][a] : NULL;
+    return h ? h->res : NULL;
+}
+
+static void group_end(scan_t *s) {
     if (mx_writer_group_end(s->writer, uv_now(s->loop)) < 0 && !s->failed) {
         fprintf(stderr, "mxtls scan: %s\n", mx_writer_error(s->writer));
         s->failed = 1;
         s->stopping = 1;
     }
     s->domains_done++;
+}
+
+static void write_domain(scan_t *s, dom_t *d) {
+    mx_rows_domain_t rd = {d->name, d->rank, d->line, d->status, d->nmx, d->mx};
+    emit_ctx_t ctx = {s, d};
+    mx_rows_domain(&rd, host_result, emit_row, &ctx);
+    group_end(s);
 }
 
 static void dom_free(dom_t *d) {
@@ -357,16 +342,6 @@ static void pump(scan_t *s) {
     }
 }
 
-/* Whether ADDR may be sent a packet: inside --allow when any is given, else outside the
- * reserved ranges; never inside --exclude. */
-static int permitted(const mx_scan_config_t *cfg, const struct sockaddr *addr) {
-    if (mx_netlist_contains(&cfg->exclude, addr))
-        return 0;
-    if (cfg->allow.n)
-        return mx_netlist_contains(&cfg->allow, addr);
-    return !mx_netlist_contains(&cfg->reserved, addr);
-}
-
 static host_t *need_host(scan_t *s, dom_t *d, const char *mx_host, const char *ip) {
     char key[320];
     snprintf(key, sizeof(key), "%s %s", mx_host, ip);
@@ -433,7 +408,8 @@ static void on_resolved(void *ud, const char *domain, const mx_dns_result_t *res
             struct sockaddr_storage sa;
             if ((uv_ip4_addr(m->addrs[a], s->cfg->port, (struct sockaddr_in *)&sa) < 0 &&
                  uv_ip6_addr(m->addrs[a], s->cfg->port, (struct sockaddr_in6 *)&sa) < 0) ||
-                !permitted(s->cfg, (struct sockaddr *)&sa))
+                !mx_net_permitted(&s->cfg->allow, &s->cfg->exclude, &s->cfg->reserved,
+                                  (struct sockaddr *)&sa))
                 continue; /* conn=excluded: no packet */
             d->hosts[i][a] = need_host(s, d, m->host, m->addrs[a]);
         }
@@ -468,16 +444,9 @@ static void feed(scan_t *s) {
         d->line = item.line;
         s->domains_inflight++;
         if (item.invalid) {
-            mx_record_t rec = {{0}};
-            char line[24];
-            snprintf(line, sizeof(line), "%lu", item.line);
-            rec.f[MX_COL_DOMAIN] = item.domain;
-            rec.f[MX_COL_DNS_STATUS] = "invalid";
-            rec.f[MX_COL_ERROR] = item.invalid;
-            rec.f[MX_COL_INPUT_LINE] = line;
-            mx_writer_row(s->writer, &rec);
-            mx_writer_group_end(s->writer, uv_now(s->loop));
-            s->domains_done++;
+            emit_ctx_t ctx = {s, NULL};
+            mx_rows_invalid(item.domain, item.line, item.invalid, emit_row, &ctx);
+            group_end(s);
             s->domains_inflight--;
             dom_free(d);
             continue;

@@ -58,7 +58,7 @@ typedef struct {
     char *in; /* raw bytes: replies before TLS, records after */
     size_t in_len, in_cap;
     size_t in_off; /* after TLS starts: bytes of `in` mbedTLS has already taken */
-    char *plain; /* decrypted bytes after the handshake */
+    char *plain;   /* decrypted bytes after the handshake */
     size_t plain_len, plain_cap;
     mx_reply_t reply;
     mbedtls_ssl_context *ssl;
