@@ -19,7 +19,7 @@ typedef struct {
     unsigned concurrency, rate, net_limit;
     uint64_t timeout_connect_ms, timeout_read_ms, deadline_ms, grace_ms;
     unsigned dns_timeout_ms, dns_tries, dns_concurrency, max_mx, max_addrs;
-    int ipv6, quiet;
+    int ipv6, quiet, resume;
     mx_netlist_t allow, exclude, reserved;
     const char *ca_file;
     unsigned shard_i, shard_n;

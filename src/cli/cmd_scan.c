@@ -30,6 +30,7 @@ static void usage(FILE *f) {
                "  --ca-file FILE          trust store for cert_valid (system bundle)\n"
                "  --shard I/N             this shard of N, by hash of the domain (0/1)\n"
                "  --grace S               on SIGINT/SIGTERM, time for probes in flight (10)\n"
+               "  --resume                continue an interrupted scan of the same list into OUT\n"
                "  --quiet                 no progress line\n");
 }
 
@@ -58,18 +59,31 @@ static int seconds(const char *opt, const char *v, uint64_t *ms) {
 }
 
 int mx_cmd_scan(int argc, char **argv) {
-    static const struct option opts[] = {{"output", 1, 0, 'o'},        {"resolver", 1, 0, 'r'},
-                                         {"port", 1, 0, 'p'},          {"ehlo", 1, 0, 'e'},
-                                         {"concurrency", 1, 0, 'c'},   {"rate", 1, 0, 'R'},
-                                         {"net-limit", 1, 0, 'n'},     {"timeout-connect", 1, 0, 1},
-                                         {"timeout-read", 1, 0, 2},    {"deadline", 1, 0, 3},
-                                         {"dns-timeout", 1, 0, 4},     {"dns-tries", 1, 0, 5},
-                                         {"dns-concurrency", 1, 0, 6}, {"max-mx", 1, 0, 7},
-                                         {"max-addrs", 1, 0, 8},       {"ipv6", 0, 0, 9},
-                                         {"allow", 1, 0, 10},          {"exclude", 1, 0, 11},
-                                         {"ca-file", 1, 0, 12},        {"shard", 1, 0, 13},
-                                         {"grace", 1, 0, 14},          {"quiet", 0, 0, 15},
-                                         {"help", 0, 0, 'h'},          {0, 0, 0, 0}};
+    static const struct option opts[] = {{"output", 1, 0, 'o'},
+                                         {"resolver", 1, 0, 'r'},
+                                         {"port", 1, 0, 'p'},
+                                         {"ehlo", 1, 0, 'e'},
+                                         {"concurrency", 1, 0, 'c'},
+                                         {"rate", 1, 0, 'R'},
+                                         {"net-limit", 1, 0, 'n'},
+                                         {"timeout-connect", 1, 0, 1},
+                                         {"timeout-read", 1, 0, 2},
+                                         {"deadline", 1, 0, 3},
+                                         {"dns-timeout", 1, 0, 4},
+                                         {"dns-tries", 1, 0, 5},
+                                         {"dns-concurrency", 1, 0, 6},
+                                         {"max-mx", 1, 0, 7},
+                                         {"max-addrs", 1, 0, 8},
+                                         {"ipv6", 0, 0, 9},
+                                         {"allow", 1, 0, 10},
+                                         {"exclude", 1, 0, 11},
+                                         {"ca-file", 1, 0, 12},
+                                         {"shard", 1, 0, 13},
+                                         {"grace", 1, 0, 14},
+                                         {"quiet", 0, 0, 15},
+                                         {"resume", 0, 0, 16},
+                                         {"help", 0, 0, 'h'},
+                                         {0, 0, 0, 0}};
     mx_scan_config_t cfg;
     char err[512], host[256], cmdline[4096];
     unsigned long v;
@@ -195,6 +209,9 @@ int mx_cmd_scan(int argc, char **argv) {
         case 15:
             cfg.quiet = 1;
             break;
+        case 16:
+            cfg.resume = 1;
+            break;
         case 'h':
             usage(stdout);
             return 0;
@@ -208,6 +225,10 @@ int mx_cmd_scan(int argc, char **argv) {
         return 1;
     }
     cfg.list = argv[optind];
+    if (cfg.resume && strcmp(cfg.list, "-") == 0) {
+        fprintf(stderr, "mxtls scan: --resume needs a list file (its SHA-256 is checked), not -\n");
+        return 1;
+    }
     if (mx_netlist_add(&cfg.reserved, MXTLS_DATA_DIR "/reserved.conf", err, sizeof(err))) {
         fprintf(stderr, "mxtls scan: %s\n", err);
         return 2;

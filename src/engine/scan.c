@@ -26,6 +26,7 @@
 #include "mxtls/manifest.h"
 #include "mxtls/probe.h"
 #include "mxtls/rows.h"
+#include "mxtls/salvage.h"
 #include "mxtls/source.h"
 #include "mxtls/writer.h"
 
@@ -519,6 +520,87 @@ static void on_signal(uv_signal_t *h, int sig) {
     }
 }
 
+/* Copies the next JSON string value after KEY (from P) into OUT; returns where it ended. */
+static const char *json_string(const char *p, const char *key, char *out, size_t cap) {
+    out[0] = 0;
+    const char *k = p ? strstr(p, key) : NULL;
+    if (!k)
+        return NULL;
+    k += strlen(key);
+    while (*k == ' ' || *k == ':')
+        k++;
+    if (*k != '"')
+        return k; /* null */
+    size_t n = 0;
+    for (k++; *k && *k != '"' && n + 1 < cap; k++)
+        out[n++] = *k;
+    out[n] = 0;
+    return k;
+}
+
+static int salvaged(void *ud, const char *domain) {
+    scan_t *s = ud;
+    return mx_domain_reader_mark_seen(s->reader, domain);
+}
+
+/* --resume (shared/DESIGN.md, Writer): the old file's complete domain groups are copied into a
+ * new file, which replaces OUT at once; the scan goes on into it, skipping those domains. The
+ * manifest must name the same list, and keeps the earlier runs. */
+static int resume(scan_t *s) {
+    mx_scan_config_t *cfg = s->cfg;
+    char old_sha[65], cur_sha[65], err[512], tmp[4096];
+    FILE *f = fopen(s->man_path, "r");
+    static char text[1 << 16];
+    size_t n = f ? fread(text, 1, sizeof(text) - 1, f) : 0;
+    if (f)
+        fclose(f);
+    text[n] = 0;
+    json_string(strstr(text, "\"input\""), "\"sha256\"", old_sha, sizeof(old_sha));
+    if (mx_sha256_file(cfg->list, cur_sha) < 0 || (old_sha[0] && strcmp(old_sha, cur_sha) != 0)) {
+        fprintf(stderr,
+                "mxtls scan: --resume: %s was made from another list than %s (SHA-256 differs); "
+                "resume with that list, or scan into a new file\n",
+                cfg->out, cfg->list);
+        return 1;
+    }
+    /* The earlier runs, as the manifest recorded them. */
+    const char *p = strstr(text, "\"runs\"");
+    while (p && s->man.nruns < MX_MANIFEST_MAX_RUNS - 1) {
+        mx_manifest_run_t *r = &s->man.runs[s->man.nruns];
+        const char *next = json_string(p, "\"start\"", r->start, sizeof(r->start));
+        if (!next || !r->start[0] ||
+            (strstr(p, "\"resolvers\"") && next > strstr(p, "\"resolvers\"")))
+            break;
+        next = json_string(next, "\"end\"", r->end, sizeof(r->end));
+        p = json_string(next, "\"status\"", r->status, sizeof(r->status));
+        if (!strcmp(r->status, "running"))
+            snprintf(r->status, sizeof(r->status), "killed"); /* it never wrote its end */
+        s->man.nruns++;
+    }
+    snprintf(tmp, sizeof(tmp), "%s.resume", cfg->out);
+    int rc = mx_writer_open(&s->writer, tmp);
+    if (rc < 0) {
+        fprintf(stderr, "mxtls scan: %s: %s\n", tmp, mx_strerror(rc));
+        return 2;
+    }
+    mx_salvage_result_t res;
+    rc = mx_salvage(cfg->out, s->writer, salvaged, s, &res, err, sizeof(err));
+    if (rc < 0) {
+        fprintf(stderr, "mxtls scan: --resume: %s\n", err[0] ? err : mx_strerror(rc));
+        unlink(tmp);
+        return 2;
+    }
+    if (rename(tmp, cfg->out) < 0) {
+        fprintf(stderr, "mxtls scan: %s: cannot replace it with the resumed file\n", cfg->out);
+        return 2;
+    }
+    if (!cfg->quiet)
+        fprintf(stderr, "mxtls scan: resuming: %llu domains (%llu rows) kept from %s%s\n",
+                (unsigned long long)res.groups, (unsigned long long)res.rows, cfg->out,
+                res.truncated ? ", which was cut short" : "");
+    return 0;
+}
+
 int mx_scan_run(mx_scan_config_t *cfg) {
     scan_t s;
     char err[512];
@@ -547,8 +629,11 @@ int mx_scan_run(mx_scan_config_t *cfg) {
         fprintf(stderr, "mxtls scan: %s: %s\n", cfg->list, mx_strerror(rc));
         return 2;
     }
-    rc = mx_writer_open(&s.writer, cfg->out);
-    if (rc < 0) {
+    s.man_path = mx_manifest_path(cfg->out);
+    if (cfg->resume && access(cfg->out, F_OK) == 0) {
+        if ((rc = resume(&s)) != 0)
+            return rc;
+    } else if ((rc = mx_writer_open(&s.writer, cfg->out)) < 0) {
         fprintf(stderr, "mxtls scan: %s: %s; check the path and free space\n", cfg->out,
                 mx_strerror(rc));
         return 2;
@@ -575,7 +660,6 @@ int mx_scan_run(mx_scan_config_t *cfg) {
     s.probe.deadline_ms = cfg->deadline_ms;
     s.probe.tls = s.tls;
     /* The manifest, now and at the end. */
-    s.man_path = mx_manifest_path(cfg->out);
     s.man.command_line = cfg->command_line;
     s.man.input = cfg->list;
     s.man.shard_index = cfg->shard_i;
@@ -585,9 +669,9 @@ int mx_scan_run(mx_scan_config_t *cfg) {
     s.man.ehlo = cfg->ehlo;
     s.man.ca_file = cfg->ca_file ? cfg->ca_file : "system bundle";
     snprintf(s.man.ca_sha256, sizeof(s.man.ca_sha256), "%s", mx_tls_ca_sha256(s.tls));
-    s.man.nruns = 1;
-    mx_utc_now(s.man.runs[0].start, sizeof(s.man.runs[0].start));
-    snprintf(s.man.runs[0].status, sizeof(s.man.runs[0].status), "running");
+    mx_manifest_run_t *run = &s.man.runs[s.man.nruns++];
+    mx_utc_now(run->start, sizeof(run->start));
+    snprintf(run->status, sizeof(run->status), "running");
     if (strcmp(cfg->list, "-") != 0)
         mx_sha256_file(cfg->list, s.man.input_sha256);
     if ((rc = mx_manifest_write(s.man_path, &s.man)) < 0) {
@@ -621,12 +705,12 @@ int mx_scan_run(mx_scan_config_t *cfg) {
     s.man.hosts_probed = s.hosts_probed;
     s.man.rows = mx_writer_rows(s.writer);
     rc = mx_writer_close(s.writer);
-    mx_utc_now(s.man.runs[0].end, sizeof(s.man.runs[0].end));
+    mx_utc_now(run->end, sizeof(run->end));
     if (rc < 0 && !s.failed) {
         fprintf(stderr, "mxtls scan: %s: %s\n", cfg->out, mx_strerror(rc));
         s.failed = 1;
     }
-    snprintf(s.man.runs[0].status, sizeof(s.man.runs[0].status), "%s",
+    snprintf(run->status, sizeof(run->status), "%s",
              s.failed      ? "failed"
              : interrupted ? "interrupted"
                            : "finished");

@@ -66,6 +66,7 @@ typedef struct {
     int tls_up;
     int legacy;   /* the second connection: a raw ClientHello after STARTTLS */
     int injected; /* bytes came after the 220 to STARTTLS */
+    int tls_rx;   /* the server's first TLS record has begun */
     struct sockaddr_storage addr;
     mx_probe_result_t res;
 } session_t;
@@ -310,6 +311,7 @@ static void legacy_restart(session_t *s) {
     }
     mx_hello_free(&s->hello);
     s->in_len = s->in_off = 0;
+    s->tls_rx = 0;
     uv_timer_stop(&s->timer);
     uv_read_stop((uv_stream_t *)&s->tcp);
     uv_close((uv_handle_t *)&s->tcp, legacy_reconnect);
@@ -580,6 +582,26 @@ static void on_read(uv_stream_t *stream, ssize_t n, const uv_buf_t *buf) {
         return;
     }
     s->got_bytes = 1;
+    if (s->state == S_TLS && !s->tls_rx) {
+        /* Until the server's first TLS record, anything it sends is not TLS: a line injected
+         * after the 220 that arrived in a later read than the 220 itself. Drop such lines
+         * (recorded as data_after_starttls) instead of feeding them to the handshake. */
+        char *p = buf->base;
+        size_t left = (size_t)n;
+        while (left && *p != 0x16 && *p != 0x15) {
+            char *nl = memchr(p, '\n', left);
+            size_t drop = nl ? (size_t)(nl - p) + 1 : left;
+            s->injected = 1;
+            p += drop;
+            left -= drop;
+        }
+        if (!left)
+            return;
+        if (p != buf->base)
+            memmove(buf->base, p, left);
+        n = (ssize_t)left;
+        s->tls_rx = 1;
+    }
     if (s->legacy && s->state == S_TLS) {
         if (mx_hello_feed(&s->hello, (const unsigned char *)buf->base, (size_t)n) != MX_HELLO_AGAIN)
             legacy_done(s);

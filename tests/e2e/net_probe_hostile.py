@@ -80,6 +80,9 @@ async def play(actions, reader, writer):
             writer.close()
         elif verb == "starttls":
             await writer.start_tls(tls_ctx)
+        elif verb == "pause":
+            # Leave what the client sends next (its ClientHello) in the socket for TLS.
+            writer.transport.pause_reading()
         return True
 
     try:
