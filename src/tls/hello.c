@@ -180,15 +180,6 @@ static int handshake_bytes(mx_hello_t *h, const unsigned char *p, size_t n) {
             h->body = NULL;
             if (wanted(h, h->hs[0]) && !(h->body = malloc(h->hs_len ? h->hs_len : 1)))
                 return MX_HELLO_E_TOO_BIG;
-            if (h->hs_len == 0) {
-                int rc = message(h);
-                h->hs_have = 0;
-                free(h->body);
-                h->body = NULL;
-                if (rc != MX_HELLO_AGAIN)
-                    return rc;
-                continue;
-            }
         }
         size_t take = h->hs_len - h->hs_got;
         if (take > n)
