@@ -10,6 +10,7 @@
 
 #include <uv.h>
 
+#include "cli/args.h"
 #include "cli/commands.h"
 #include "mxtls/netlist.h"
 #include "mxtls/probe.h"
@@ -37,15 +38,6 @@ static void usage(FILE *f) {
                "TARGET is MXHOST@ADDRESS or ADDRESS; prints one CSV row of host columns each\n");
 }
 
-static int parse_seconds(const char *s, uint64_t *ms) {
-    char *end;
-    double v = strtod(s, &end);
-    if (*end || end == s || v <= 0 || v > 86400)
-        return -1;
-    *ms = (uint64_t)(v * 1000);
-    return 0;
-}
-
 int mx_cmd_probe(int argc, char **argv) {
     static const struct option opts[] = {{"allow", 1, 0, 'a'},
                                          {"port", 1, 0, 'p'},
@@ -61,6 +53,7 @@ int mx_cmd_probe(int argc, char **argv) {
         .ehlo = NULL, .timeout_connect_ms = 10000, .timeout_read_ms = 30000, .deadline_ms = 120000};
     const char *ca_file = NULL;
     int port = 25, c;
+    unsigned long v;
     char err[512], hostname[256];
     optind = 1;
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
@@ -72,11 +65,9 @@ int mx_cmd_probe(int argc, char **argv) {
             }
             break;
         case 'p':
-            port = atoi(optarg);
-            if (port <= 0 || port > 65535) {
-                fprintf(stderr, "mxtls probe: --port must be 1..65535\n");
+            if (mx_arg_uint("probe", "--port", optarg, 1, 65535, &v))
                 return 1;
-            }
+            port = (int)v;
             break;
         case 'e':
             cfg.ehlo = optarg;
@@ -87,13 +78,15 @@ int mx_cmd_probe(int argc, char **argv) {
         case 'C':
         case 'R':
         case 'D':
-            if (parse_seconds(optarg, c == 'C'   ? &cfg.timeout_connect_ms
-                                      : c == 'R' ? &cfg.timeout_read_ms
-                                                 : &cfg.deadline_ms) < 0) {
-                fprintf(stderr, "mxtls probe: %s takes seconds (0 < S <= 86400)\n",
-                        argv[optind - 2]);
+            if (mx_arg_seconds("probe",
+                               c == 'C'   ? "--timeout-connect"
+                               : c == 'R' ? "--timeout-read"
+                                          : "--deadline",
+                               optarg,
+                               c == 'C'   ? &cfg.timeout_connect_ms
+                               : c == 'R' ? &cfg.timeout_read_ms
+                                          : &cfg.deadline_ms))
                 return 1;
-            }
             break;
         case 'h':
             usage(stdout);

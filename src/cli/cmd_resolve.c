@@ -8,6 +8,7 @@
 
 #include <uv.h>
 
+#include "cli/args.h"
 #include "cli/commands.h"
 #include "mxtls/dns.h"
 #include "mxtls/domain_list.h"
@@ -113,6 +114,8 @@ int mx_cmd_resolve(int argc, char **argv) {
                            .max_addrs = 4};
     mx_netlist_t allow = {0};
     char err[512];
+    unsigned long v;
+    uint64_t ms;
     int c;
     optind = 1;
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
@@ -131,19 +134,29 @@ int mx_cmd_resolve(int argc, char **argv) {
             }
             break;
         case 't':
-            cfg.timeout_ms = (unsigned)(atof(optarg) * 1000);
+            if (mx_arg_seconds("resolve", "--dns-timeout", optarg, &ms))
+                return 1;
+            cfg.timeout_ms = (unsigned)ms;
             break;
         case 'T':
-            cfg.tries = (unsigned)atoi(optarg);
+            if (mx_arg_uint("resolve", "--dns-tries", optarg, 1, 20, &v))
+                return 1;
+            cfg.tries = (unsigned)v;
             break;
         case 'c':
-            cfg.max_inflight = (unsigned)atoi(optarg);
+            if (mx_arg_uint("resolve", "--dns-concurrency", optarg, 1, 100000, &v))
+                return 1;
+            cfg.max_inflight = (unsigned)v;
             break;
         case 'm':
-            cfg.max_mx = (unsigned)atoi(optarg);
+            if (mx_arg_uint("resolve", "--max-mx", optarg, 1, 100, &v))
+                return 1;
+            cfg.max_mx = (unsigned)v;
             break;
         case 'A':
-            cfg.max_addrs = (unsigned)atoi(optarg);
+            if (mx_arg_uint("resolve", "--max-addrs", optarg, 1, 32, &v))
+                return 1;
+            cfg.max_addrs = (unsigned)v;
             break;
         case '6':
             cfg.ipv6 = 1;

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "cli/args.h"
 #include "cli/commands.h"
 #include "mxtls/scan.h"
 
@@ -32,30 +33,6 @@ static void usage(FILE *f) {
                "  --grace S               on SIGINT/SIGTERM, time for probes in flight (10)\n"
                "  --resume                continue an interrupted scan of the same list into OUT\n"
                "  --quiet                 no progress line\n");
-}
-
-static int num(const char *opt, const char *v, unsigned long min, unsigned long max,
-               unsigned long *out) {
-    char *end;
-    unsigned long x = strtoul(v, &end, 10);
-    if (!*v || *end || x < min || x > max) {
-        fprintf(stderr, "mxtls scan: %s takes a whole number from %lu to %lu, not '%s'\n", opt, min,
-                max, v);
-        return -1;
-    }
-    *out = x;
-    return 0;
-}
-
-static int seconds(const char *opt, const char *v, uint64_t *ms) {
-    char *end;
-    double x = strtod(v, &end);
-    if (!*v || *end || x <= 0 || x > 86400) {
-        fprintf(stderr, "mxtls scan: %s takes seconds (0 < S <= 86400), not '%s'\n", opt, v);
-        return -1;
-    }
-    *ms = (uint64_t)(x * 1000);
-    return 0;
 }
 
 int mx_cmd_scan(int argc, char **argv) {
@@ -123,7 +100,7 @@ int mx_cmd_scan(int argc, char **argv) {
             cfg.resolvers[cfg.nresolvers++] = optarg;
             break;
         case 'p':
-            if (num("--port", optarg, 1, 65535, &v))
+            if (mx_arg_uint("scan", "--port", optarg, 1, 65535, &v))
                 return 1;
             cfg.port = (int)v;
             break;
@@ -131,17 +108,17 @@ int mx_cmd_scan(int argc, char **argv) {
             cfg.ehlo = optarg;
             break;
         case 'c':
-            if (num("--concurrency", optarg, 1, 1000000, &v))
+            if (mx_arg_uint("scan", "--concurrency", optarg, 1, 1000000, &v))
                 return 1;
             cfg.concurrency = (unsigned)v;
             break;
         case 'R':
-            if (num("--rate", optarg, 1, 1000000, &v))
+            if (mx_arg_uint("scan", "--rate", optarg, 1, 1000000, &v))
                 return 1;
             cfg.rate = (unsigned)v;
             break;
         case 'n':
-            if (num("--net-limit", optarg, 1, 65535, &v))
+            if (mx_arg_uint("scan", "--net-limit", optarg, 1, 65535, &v))
                 return 1;
             cfg.net_limit = (unsigned)v;
             break;
@@ -149,7 +126,12 @@ int mx_cmd_scan(int argc, char **argv) {
         case 2:
         case 3:
         case 14:
-            if (seconds(argv[optind - 2], optarg, &ms))
+            if (mx_arg_seconds("scan",
+                               c == 1   ? "--timeout-connect"
+                               : c == 2 ? "--timeout-read"
+                               : c == 3 ? "--deadline"
+                                        : "--grace",
+                               optarg, &ms))
                 return 1;
             *(c == 1   ? &cfg.timeout_connect_ms
               : c == 2 ? &cfg.timeout_read_ms
@@ -157,27 +139,27 @@ int mx_cmd_scan(int argc, char **argv) {
                        : &cfg.grace_ms) = ms;
             break;
         case 4:
-            if (seconds("--dns-timeout", optarg, &ms))
+            if (mx_arg_seconds("scan", "--dns-timeout", optarg, &ms))
                 return 1;
             cfg.dns_timeout_ms = (unsigned)ms;
             break;
         case 5:
-            if (num("--dns-tries", optarg, 1, 20, &v))
+            if (mx_arg_uint("scan", "--dns-tries", optarg, 1, 20, &v))
                 return 1;
             cfg.dns_tries = (unsigned)v;
             break;
         case 6:
-            if (num("--dns-concurrency", optarg, 1, 100000, &v))
+            if (mx_arg_uint("scan", "--dns-concurrency", optarg, 1, 100000, &v))
                 return 1;
             cfg.dns_concurrency = (unsigned)v;
             break;
         case 7:
-            if (num("--max-mx", optarg, 1, 100, &v))
+            if (mx_arg_uint("scan", "--max-mx", optarg, 1, 100, &v))
                 return 1;
             cfg.max_mx = (unsigned)v;
             break;
         case 8:
-            if (num("--max-addrs", optarg, 1, 32, &v))
+            if (mx_arg_uint("scan", "--max-addrs", optarg, 1, 32, &v))
                 return 1;
             cfg.max_addrs = (unsigned)v;
             break;
