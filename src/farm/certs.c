@@ -1,5 +1,6 @@
 /* Farm certificates and TLS contexts (certs.h). */
 #include "farm/certs.h"
+#include "mxtls/hex.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -340,8 +341,7 @@ int farm_certs_truth(farm_certs_t *c, const farm_host_t *h, int fingerprint, far
         if (farm_certs_leaf(c, h, &leaf, &key, &chain) < 0 ||
             !X509_digest(leaf, EVP_sha256(), der_hash, &len))
             return -1;
-        for (unsigned i = 0; i < len; i++)
-            snprintf(t->sha256 + 2 * i, 3, "%02x", der_hash[i]);
+        mx_hex(der_hash, len, t->sha256);
     }
     char sans[600];
     cert_names(h, t->cn, sans);

@@ -16,6 +16,7 @@
 #include <mbedtls/sha256.h>
 
 #include "mxtls/error.h"
+#include "mxtls/hex.h"
 
 #define RAW_BUF (64 * 1024)
 
@@ -227,15 +228,6 @@ int mx_source_is_gzip(const mx_source_t *s) {
     return s->gzip == 1;
 }
 
-static void to_hex(const unsigned char *d, size_t n, char *hex) {
-    static const char digits[] = "0123456789abcdef";
-    for (size_t i = 0; i < n; i++) {
-        hex[2 * i] = digits[d[i] >> 4];
-        hex[2 * i + 1] = digits[d[i] & 15];
-    }
-    hex[2 * n] = 0;
-}
-
 unsigned long long mx_source_raw_bytes(const mx_source_t *s, char hex[65]) {
     if (hex) {
         mbedtls_sha256_context copy;
@@ -244,7 +236,7 @@ unsigned long long mx_source_raw_bytes(const mx_source_t *s, char hex[65]) {
         mbedtls_sha256_clone(&copy, &s->sha);
         mbedtls_sha256_finish(&copy, digest);
         mbedtls_sha256_free(&copy);
-        to_hex(digest, 32, hex);
+        mx_hex(digest, 32, hex);
     }
     return s->raw_total;
 }

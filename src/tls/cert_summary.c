@@ -12,16 +12,8 @@
 #include <mbedtls/oid.h>
 #include <mbedtls/sha256.h>
 
+#include "mxtls/hex.h"
 #include "tls/tls_int.h"
-
-static void hex(const unsigned char *d, size_t n, char *out) {
-    static const char digits[] = "0123456789abcdef";
-    for (size_t i = 0; i < n; i++) {
-        out[2 * i] = digits[d[i] >> 4];
-        out[2 * i + 1] = digits[d[i] & 15];
-    }
-    out[2 * n] = 0;
-}
 
 static void iso_time(const mbedtls_x509_time *t, char *out) {
     snprintf(out, 21, "%04d-%02d-%02dT%02d:%02d:%02dZ", t->year, t->mon, t->day, t->hour, t->min,
@@ -184,7 +176,7 @@ void mx_cert_summarize(mx_tls_config_t *c, const mbedtls_x509_crt *chain, const 
     if (!chain || !chain->raw.p)
         return;
     mbedtls_sha256(chain->raw.p, chain->raw.len, digest, 0);
-    hex(digest, 32, out->sha256);
+    mx_hex(digest, 32, out->sha256);
     common_name(&chain->subject, out->cn, sizeof(out->cn));
     dns_sans(chain, out->san, sizeof(out->san));
     mbedtls_x509_dn_gets(out->issuer, sizeof(out->issuer), &chain->issuer);
