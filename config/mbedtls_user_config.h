@@ -23,3 +23,8 @@
 #undef MBEDTLS_SSL_DTLS_CONNECTION_ID
 #undef MBEDTLS_SSL_DTLS_CONNECTION_ID_COMPAT
 #undef MBEDTLS_SSL_COOKIE_C
+
+/* The scan runs one worker thread per core, each with its own TLS configuration and random
+ * generator; TLS 1.3 keys live in PSA's global key store, which needs the library's mutexes. */
+#define MBEDTLS_THREADING_C
+#define MBEDTLS_THREADING_PTHREAD

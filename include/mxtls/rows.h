@@ -18,8 +18,9 @@ typedef struct {
     const mx_dns_mx_t *mx;
 } mx_rows_domain_t;
 
-/* The probe result of address A of MX I, or NULL when that address was not probed (excluded). */
-typedef const mx_probe_result_t *(*mx_rows_host_fn)(void *ud, int i, int a);
+/* Fills the host columns (conn .. error) of REC for address A of MX I; returns 0 when that
+ * address was not probed (excluded), 1 otherwise. */
+typedef int (*mx_rows_host_fn)(void *ud, int i, int a, mx_record_t *rec);
 
 /* Receives each row; REC's strings live during the call. */
 typedef void (*mx_rows_emit_fn)(void *ud, const mx_record_t *rec);

@@ -22,6 +22,9 @@ static void usage(FILE *f) {
                "  --concurrency N         probes in flight (10000, lowered to fit the fd limit)\n"
                "  --rate N                new connections per second (1000)\n"
                "  --net-limit N           connections per /24 or /48 (8); one per address always\n"
+               "  --threads N             worker loops (the number of cores)\n"
+               "  --retry-4xx N           probe again a host that answered 4xx to the greeting or\n"
+               "                          EHLO, up to N times (0), after --retry-after S (300)\n"
                "  --timeout-connect S     (10)   --timeout-read S (30)   --deadline S (120)\n"
                "  --dns-timeout S (2)     --dns-tries N (3)   --dns-concurrency N (2000)\n"
                "  --max-mx N (10)         --max-addrs N (4)   --ipv6\n"
@@ -59,6 +62,9 @@ int mx_cmd_scan(int argc, char **argv) {
                                          {"grace", 1, 0, 14},
                                          {"quiet", 0, 0, 15},
                                          {"resume", 0, 0, 16},
+                                         {"threads", 1, 0, 17},
+                                         {"retry-4xx", 1, 0, 18},
+                                         {"retry-after", 1, 0, 19},
                                          {"help", 0, 0, 'h'},
                                          {0, 0, 0, 0}};
     mx_scan_config_t cfg;
@@ -81,6 +87,9 @@ int mx_cmd_scan(int argc, char **argv) {
     cfg.max_mx = 10;
     cfg.max_addrs = 4;
     cfg.shard_n = 1;
+    cfg.retry_after_ms = 300000;
+    long cores = sysconf(_SC_NPROCESSORS_ONLN);
+    cfg.threads = cores < 1 ? 1 : cores > 64 ? 64 : (unsigned)cores;
     size_t o = 0;
     for (int i = 0; i < argc && o < sizeof(cmdline) - 2; i++)
         o +=
@@ -193,6 +202,21 @@ int mx_cmd_scan(int argc, char **argv) {
             break;
         case 16:
             cfg.resume = 1;
+            break;
+        case 17:
+            if (mx_arg_uint("scan", "--threads", optarg, 1, 64, &v))
+                return 1;
+            cfg.threads = (unsigned)v;
+            break;
+        case 18:
+            if (mx_arg_uint("scan", "--retry-4xx", optarg, 0, 10, &v))
+                return 1;
+            cfg.retry_4xx = (unsigned)v;
+            break;
+        case 19:
+            if (mx_arg_seconds("scan", "--retry-after", optarg, &ms))
+                return 1;
+            cfg.retry_after_ms = ms;
             break;
         case 'h':
             usage(stdout);

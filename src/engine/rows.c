@@ -36,16 +36,11 @@ void mx_rows_domain(const mx_rows_domain_t *d, mx_rows_host_fn host, mx_rows_emi
         }
         for (int a = 0; a < m->naddrs; a++) {
             mx_record_t ar = r;
-            mx_probe_text_t txt;
             ar.f[MX_COL_IP] = m->addrs[a];
             if (a >= m->nprobe) {
                 ar.f[MX_COL_CONN] = "skipped";
-            } else if (host) {
-                const mx_probe_result_t *res = host(ud, i, a);
-                if (res)
-                    mx_probe_fill(res, &ar, &txt);
-                else
-                    ar.f[MX_COL_CONN] = "excluded"; /* no packet was sent */
+            } else if (host && !host(ud, i, a, &ar)) {
+                ar.f[MX_COL_CONN] = "excluded"; /* no packet was sent */
             }
             emit(ud, &ar);
         }

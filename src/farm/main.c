@@ -210,10 +210,21 @@ static int private_namespace(void) {
 }
 
 static uv_loop_t *loop;
+static uv_async_t dns_stop;
+
 static void on_signal(uv_signal_t *s, int sig) {
     (void)s;
     (void)sig;
+    uv_async_send(&dns_stop);
     uv_stop(loop);
+}
+
+static void on_dns_stop(uv_async_t *a) {
+    uv_stop(a->loop);
+}
+
+static void dns_thread(void *arg) {
+    uv_run(arg, UV_RUN_DEFAULT);
 }
 
 static void raise_nofile(void) {
@@ -232,6 +243,8 @@ static int serve_one(const opts_t *o, const farm_t *f, farm_certs_t *certs, int 
     farm_dns_t dns;
     farm_smtp_t smtp;
     uv_signal_t sigterm, sigint;
+    uv_loop_t dns_loop;
+    uv_thread_t dns_tid;
     const char *colon = strrchr(o->dns, ':');
     if (!colon || (size_t)(colon - o->dns) >= sizeof(host) || (port = atoi(colon + 1)) <= 0)
         return fail("--dns: ADDR:PORT, e.g. 127.0.0.1:5300");
@@ -252,7 +265,12 @@ static int serve_one(const opts_t *o, const farm_t *f, farm_certs_t *certs, int 
         if (!smtp.accept_log)
             return fail("--accept-log: cannot create the file");
     }
-    if ((rc = farm_dns_start(&dns, loop, f, (struct sockaddr *)&dns_addr)) < 0) {
+    /* DNS has a loop and thread of its own, as a real resolver is not the mail servers: under a
+     * flood of TLS handshakes an SMTP loop iteration can take seconds, and answers over TCP,
+     * which clients do not retry on the same connection, must not wait behind it. */
+    if ((rc = uv_loop_init(&dns_loop)) < 0 ||
+        (rc = uv_async_init(&dns_loop, &dns_stop, on_dns_stop)) < 0 ||
+        (rc = farm_dns_start(&dns, &dns_loop, f, (struct sockaddr *)&dns_addr)) < 0) {
         fprintf(stderr, "mxtls-farm: DNS on %s: %s\n", o->dns, uv_strerror(rc));
         return 2;
     }
@@ -269,7 +287,13 @@ static int serve_one(const opts_t *o, const farm_t *f, farm_certs_t *certs, int 
             return 2;
         close(ready_fd);
     }
+    if ((rc = uv_thread_create(&dns_tid, dns_thread, &dns_loop)) < 0) {
+        fprintf(stderr, "mxtls-farm: DNS thread: %s\n", uv_strerror(rc));
+        return 2;
+    }
     uv_run(loop, UV_RUN_DEFAULT);
+    uv_async_send(&dns_stop);
+    uv_thread_join(&dns_tid);
     fprintf(stderr,
             "mxtls-farm[%d]: %llu DNS queries, %llu SMTP connections (at most %llu at once), "
             "%llu TLS handshakes\n",

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <time.h>
 
 #include "mxtls/error.h"
@@ -54,6 +55,7 @@ typedef struct {
     int handles;
     int done;
     int got_bytes; /* any byte received (a reset before that is conn=reset) */
+    int deferred;  /* the timer was put off once for input waiting in the socket */
     uint64_t t0_ms, deadline_at, t_starttls;
     char *in; /* raw bytes: replies before TLS, records after */
     size_t in_len, in_cap;
@@ -135,6 +137,7 @@ static void on_timeout(uv_timer_t *t);
 /* Arms the timer for MS, never past the probe's deadline. */
 static void arm(session_t *s, uint64_t ms) {
     uint64_t now = now_ms(s), left = s->deadline_at > now ? s->deadline_at - now : 0;
+    s->deferred = 0;
     uv_timer_start(&s->timer, on_timeout, ms < left ? ms : left, 0);
 }
 
@@ -622,8 +625,26 @@ static void on_read(uv_stream_t *stream, ssize_t n, const uv_buf_t *buf) {
     replies(s, s->in, &s->in_len);
 }
 
+/* 1 when the socket holds bytes (or the end) not yet read. A loop busy for seconds with other
+ * connections runs its timers before its I/O, so a reply that arrived in time may still be
+ * waiting in the socket when the timer fires: that is not a timeout. */
+static int input_waiting(session_t *s) {
+    uv_os_fd_t fd;
+    char c;
+    if (s->state == S_CONNECT || uv_fileno((uv_handle_t *)&s->tcp, &fd) < 0)
+        return 0;
+    ssize_t n = recv(fd, &c, 1, MSG_PEEK | MSG_DONTWAIT);
+    return n >= 0;
+}
+
 static void on_timeout(uv_timer_t *t) {
     session_t *s = t->data;
+    if (!s->deferred && now_ms(s) < s->deadline_at && input_waiting(s)) {
+        /* Once per arming, and never past the deadline: let the I/O phase read it first. */
+        s->deferred = 1;
+        uv_timer_start(&s->timer, on_timeout, 1, 0);
+        return;
+    }
     if (s->legacy) {
         if (s->state == S_TLS)
             legacy_done(s);
