@@ -264,6 +264,7 @@ static int serve_one(const opts_t *o, const farm_t *f, farm_certs_t *certs, int 
         smtp.accept_log = fopen(path, "w");
         if (!smtp.accept_log)
             return fail("--accept-log: cannot create the file");
+        setvbuf(smtp.accept_log, NULL, _IOLBF, 0); /* readers look while the farm runs */
     }
     /* DNS has a loop and thread of its own, as a real resolver is not the mail servers: under a
      * flood of TLS handshakes an SMTP loop iteration can take seconds, and answers over TCP,

@@ -61,7 +61,11 @@ static void log_event(conn_t *c, char ev) {
     if (!c->srv->accept_log)
         return;
     farm_addr_str(c->addr, ip);
-    fprintf(c->srv->accept_log, "%c %llu %s\n", ev, (unsigned long long)uv_now(c->srv->loop), ip);
+    /* The turn says which events one epoll batch delivered: accepting drains the backlog, so a
+     * connection dialled just after another closed may be accepted one turn before that close
+     * is read; readers of the log need to know. */
+    fprintf(c->srv->accept_log, "%c %llu %llu %s\n", ev, (unsigned long long)uv_now(c->srv->loop),
+            c->srv->turn, ip);
 }
 
 static void conn_close(conn_t *c) {
@@ -450,11 +454,19 @@ static void on_connection(uv_stream_t *server, int status) {
     uv_timer_start(&c->timer, greet, delay, 0);
 }
 
+static void on_turn(uv_check_t *h) {
+    ((farm_smtp_t *)h->data)->turn++;
+}
+
 int farm_smtp_start(farm_smtp_t *s, uv_loop_t *loop, const farm_t *farm, farm_certs_t *certs,
                     const struct sockaddr *addr) {
     int rc, one = 1;
     uv_os_fd_t fd;
     s->loop = loop;
+    uv_check_init(loop, &s->turns);
+    s->turns.data = s;
+    uv_check_start(&s->turns, on_turn);
+    uv_unref((uv_handle_t *)&s->turns);
     s->farm = farm;
     s->certs = certs;
     if ((rc = uv_tcp_init_ex(loop, &s->listener, AF_INET)) < 0)
@@ -469,5 +481,6 @@ int farm_smtp_start(farm_smtp_t *s, uv_loop_t *loop, const farm_t *farm, farm_ce
 }
 
 void farm_smtp_stop(farm_smtp_t *s) {
+    uv_close((uv_handle_t *)&s->turns, NULL);
     uv_close((uv_handle_t *)&s->listener, NULL);
 }

@@ -21,7 +21,9 @@ typedef struct {
     const farm_t *farm;
     farm_certs_t *certs;
     farm_latency_t latency;
-    FILE *accept_log; /* "O|C <ms> <local ip>" per connection open and close, or NULL */
+    FILE *accept_log; /* "O|C <ms> <turn> <local ip>" per connection open and close, or NULL */
+    uv_check_t turns; /* counts the loop's turns, for the accept log */
+    unsigned long long turn;
     unsigned long long accepted, handshakes, open, max_open;
     uint64_t rng;
 } farm_smtp_t;

@@ -119,9 +119,12 @@ static void finish(session_t *s) {
         free(s->ssl);
         s->ssl = NULL;
     }
-    s->cb(s->ud, &s->res);
+    /* Closed before the result goes out: the caller may dial the same address at once, and a
+     * server must never see two connections from us at the same time. The session is freed
+     * once both handles have closed, on a later turn of the loop, so RES outlives the call. */
     uv_close((uv_handle_t *)&s->timer, on_closed);
     uv_close((uv_handle_t *)&s->tcp, on_closed);
+    s->cb(s->ud, &s->res);
 }
 
 /* Records a failure at the current state (the first one wins). */

@@ -100,7 +100,7 @@ class Checker:
         if want != got:
             self.failures += 1
             if self.failures <= 30:
-                print("FAIL %s: want %r got %r" % (what, want, got))
+                print(("FAIL %s: want %r got %r" % (what, want, got))[:2000])
 
     def true(self, what, cond):
         self.eq(what, True, bool(cond))
@@ -108,3 +108,42 @@ class Checker:
     def finish(self):
         print("%s: %d checks, %d failures" % (self.name, self.checks, self.failures))
         sys.exit(1 if self.failures or not self.checks else 0)
+
+
+def write_list(farm, n, seed, path):
+    """The farm's domain list (N domains of SEED) written to PATH."""
+    with open(path, "w") as f:
+        subprocess.run([os.environ["MXTLS_FARM"], "list", "--domains", str(n), "--seed", str(seed)],
+                       stdout=f, check=True)
+
+
+def scan(farm, lst, out, *extra, allow=("127.0.0.0/8",), timeout=600, wait=True):
+    """mxtls scan of LST into OUT against FARM, loopback only; extra options appended (a later
+    option wins). With wait=False, returns the running Popen.
+
+    The farm serves SMTP from one loop per process: with thousands of handshakes ready at once,
+    one turn of it takes seconds on two busy cores, and a greeting can then miss a short read
+    timeout. Tests compare with the truth, so they keep concurrency to what the farm serves
+    promptly and the read timeout generous."""
+    args = [os.environ["MXTLS_BIN"], "scan", lst, "-o", out, "--resolver", farm.dns,
+            "--port", str(farm.smtp_port), "--ehlo", "scanner.example", "--ca-file", farm.ca,
+            "--timeout-read", "15", "--deadline", "40", "--concurrency", "500", "--quiet"]
+    for a in allow:
+        args += ["--allow", a]
+    args += list(extra)
+    if not wait:
+        return subprocess.Popen(args, stderr=subprocess.PIPE, text=True)
+    return subprocess.run(args, capture_output=True, text=True, timeout=timeout)
+
+
+def truth_columns(farm):
+    """The columns the farm's truth determines (its header)."""
+    return list(read_csv_gz(farm.truth)[0].keys())
+
+
+def rows_by_domain(path, cols):
+    """{domain: [row as a list of COLS values, ...]} of a scan or truth file."""
+    out = {}
+    for row in read_csv_gz(path):
+        out.setdefault(row["domain"], []).append([row[k] for k in cols])
+    return out

@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# The cluster templates (scripts/slurm-scan.sh, scripts/k8s-scan-job.yaml) cannot run here, so
+# their commands are run with a stand-in mxtls that records its arguments: each array task or
+# job index must scan its own shard into its own file, with --resume, and the shard count must
+# match the array size / completions.
+set -euo pipefail
+src=${MXTLS_SRC:?}
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+cat >"$tmp/mxtls" <<'STUB'
+#!/bin/sh
+printf '%s\n' "$*" >>"$MXTLS_ARGS_LOG"
+STUB
+chmod +x "$tmp/mxtls"
+export PATH="$tmp:$PATH" MXTLS_ARGS_LOG="$tmp/args"
+
+for i in 0 1 2 3; do
+    (cd "$tmp" && SLURM_ARRAY_TASK_ID=$i SLURM_ARRAY_TASK_MAX=3 SLURM_CPUS_PER_TASK=2 \
+        bash "$src/scripts/slurm-scan.sh" list.csv survey.example.org)
+done
+for i in 0 1 2 3; do
+    grep -qx "scan list.csv -o scan-$i-of-4.csv.gz --shard $i/4 --resume --quiet --ehlo survey.example.org --threads 2" "$tmp/args" ||
+        { echo "slurm task $i: wrong command:"; cat "$tmp/args"; exit 1; }
+done
+
+# The Job's shell command, taken from the YAML (a folded block under args), run per index.
+yaml="$src/scripts/k8s-scan-job.yaml"
+cmd=$(awk '/- >-/{f=1; next} f && /^ *resources:/{f=0} f' "$yaml" | tr -s ' \n' ' ')
+n=$(awk '/completions:/{print $2}' "$yaml")
+: >"$tmp/args"
+for i in $(seq 0 $((n - 1))); do
+    JOB_COMPLETION_INDEX=$i sh -c "$cmd"
+done
+for i in $(seq 0 $((n - 1))); do
+    grep -q -- "-o /data/scan-$i-of-$n.csv.gz --shard $i/$n --resume" "$tmp/args" ||
+        { echo "k8s index $i: wrong command:"; cat "$tmp/args"; exit 1; }
+done
+echo "cluster templates: ok"
