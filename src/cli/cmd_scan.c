@@ -39,34 +39,20 @@ static void usage(FILE *f) {
 }
 
 int mx_cmd_scan(int argc, char **argv) {
-    static const struct option opts[] = {{"output", 1, 0, 'o'},
-                                         {"resolver", 1, 0, 'r'},
-                                         {"port", 1, 0, 'p'},
-                                         {"ehlo", 1, 0, 'e'},
-                                         {"concurrency", 1, 0, 'c'},
-                                         {"rate", 1, 0, 'R'},
-                                         {"net-limit", 1, 0, 'n'},
-                                         {"timeout-connect", 1, 0, 1},
-                                         {"timeout-read", 1, 0, 2},
-                                         {"deadline", 1, 0, 3},
-                                         {"dns-timeout", 1, 0, 4},
-                                         {"dns-tries", 1, 0, 5},
-                                         {"dns-concurrency", 1, 0, 6},
-                                         {"max-mx", 1, 0, 7},
-                                         {"max-addrs", 1, 0, 8},
-                                         {"ipv6", 0, 0, 9},
-                                         {"allow", 1, 0, 10},
-                                         {"exclude", 1, 0, 11},
-                                         {"ca-file", 1, 0, 12},
-                                         {"shard", 1, 0, 13},
-                                         {"grace", 1, 0, 14},
-                                         {"quiet", 0, 0, 15},
-                                         {"resume", 0, 0, 16},
-                                         {"threads", 1, 0, 17},
-                                         {"retry-4xx", 1, 0, 18},
-                                         {"retry-after", 1, 0, 19},
-                                         {"help", 0, 0, 'h'},
-                                         {0, 0, 0, 0}};
+    static const struct option opts[] = {{"output", 1, 0, 'o'},        {"resolver", 1, 0, 'r'},
+                                         {"port", 1, 0, 'p'},          {"ehlo", 1, 0, 'e'},
+                                         {"concurrency", 1, 0, 'c'},   {"rate", 1, 0, 'R'},
+                                         {"net-limit", 1, 0, 'n'},     {"timeout-connect", 1, 0, 1},
+                                         {"timeout-read", 1, 0, 2},    {"deadline", 1, 0, 3},
+                                         {"dns-timeout", 1, 0, 4},     {"dns-tries", 1, 0, 5},
+                                         {"dns-concurrency", 1, 0, 6}, {"max-mx", 1, 0, 7},
+                                         {"max-addrs", 1, 0, 8},       {"ipv6", 0, 0, 9},
+                                         {"allow", 1, 0, 10},          {"exclude", 1, 0, 11},
+                                         {"ca-file", 1, 0, 12},        {"shard", 1, 0, 13},
+                                         {"grace", 1, 0, 14},          {"quiet", 0, 0, 15},
+                                         {"resume", 0, 0, 16},         {"threads", 1, 0, 17},
+                                         {"retry-4xx", 1, 0, 18},      {"retry-after", 1, 0, 19},
+                                         {"help", 0, 0, 'h'},          {0, 0, 0, 0}};
     mx_scan_config_t cfg;
     char err[512], host[256], cmdline[4096];
     unsigned long v;
