@@ -1,0 +1,93 @@
+"""Scan throughput against concurrency, and against threads (issue: the scan engine).
+
+A probe waits on about five replies (greeting, EHLO, STARTTLS, EHLO, QUIT), so with a farm
+latency of L per reply the scan should finish concurrency / (5 L) hosts a second until the CPUs
+are the limit. Each run serves the cheap farm model (every host TLS 1.3, one host per domain)
+from two farm processes with a fixed latency, scans it with the given concurrency, and reads the
+steady-state rate from the farm's accept log: connections closed per second over the middle
+third of the run. Scanner CPU and peak RSS come from GNU time.
+
+Run inside a private network namespace:
+  unshare -n sh -c 'ip link set lo up; python3 bench/scan_scale.py build concurrency 1000:1000 5000:4000'
+  unshare -n sh -c 'ip link set lo up; python3 bench/scan_scale.py build threads 3000'
+Arguments: build dir; 'concurrency' and CONC:LATENCY_MS pairs, or 'threads' and a domain count."""
+import glob
+import os
+import re
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests", "e2e"))
+import farmlib  # noqa: E402
+
+build, mode, args = sys.argv[1], sys.argv[2], sys.argv[3:]
+os.environ.setdefault("MXTLS_FARM", os.path.join(build, "mxtls-farm"))
+os.environ.setdefault("MXTLS_BIN", os.path.join(build, "mxtls"))
+resource.setrlimit(resource.RLIMIT_NOFILE, (20000, 20000))
+model = os.path.join(os.path.dirname(os.path.abspath(__file__)), "farm-cheap.conf")
+
+
+def run(domains, latency_ms, extra):
+    log = tempfile.mktemp(prefix="mxtls-bench-accept-")
+    farm_extra = ["--model", model, "--procs", "2", "--accept-log", log,
+                  "--truth-fingerprints", "no"]
+    if latency_ms:
+        farm_extra += ["--latency-ms", str(latency_ms)]
+    with farmlib.Farm(domains, seed=5, extra=farm_extra) as farm:
+        lst = os.path.join(farm.dir, "list.txt")
+        subprocess.run([os.environ["MXTLS_FARM"], "list", "--domains", str(domains), "--seed",
+                        "5", "--model", model], stdout=open(lst, "w"), check=True)
+        out = os.path.join(farm.dir, "out.csv.gz")
+        t = time.time()
+        r = subprocess.run(["/usr/bin/time", "-f", "TIME %e %U %S %M", os.environ["MXTLS_BIN"],
+                            "scan", lst, "-o", out, "--resolver", farm.dns, "--allow",
+                            "127.0.0.0/8", "--port", str(farm.smtp_port), "--ehlo",
+                            "scanner.example", "--ca-file", farm.ca, "--net-limit", "65535",
+                            "--timeout-read", str(max(30, 4 * latency_ms // 1000)), "--deadline",
+                            "600"] + extra, capture_output=True, text=True)
+        wall = time.time() - t
+    m = re.search(r"TIME ([\d.]+) ([\d.]+) ([\d.]+) (\d+)", r.stderr)
+    closes, opens = [], []
+    for path in glob.glob(log + "*"):
+        for line in open(path):
+            k, ms, _, _ = line.split()
+            (closes if k == "C" else opens).append(int(ms))
+        os.unlink(path)
+    closes.sort()
+    t0, t1 = min(opens), max(closes)
+    a, b = t0 + (t1 - t0) / 3, t0 + 2 * (t1 - t0) / 3
+    steady = sum(a <= x < b for x in closes) / ((b - a) / 1000)
+    hosts = len(opens)
+    return {"rc": r.returncode, "wall": wall, "user": float(m.group(2)), "sys": float(m.group(3)),
+            "rss_mb": int(m.group(4)) / 1024, "hosts": hosts, "steady": steady,
+            "tail": r.stderr.strip().splitlines()[-2] if r.stderr.strip() else ""}
+
+
+if mode == "concurrency":
+    print("| concurrency | latency per reply | predicted hosts/s | measured (steady) | "
+          "measured / predicted | hosts | wall | scanner CPU | CPU ms / host | peak RSS |")
+    print("|---|---|---|---|---|---|---|---|---|---|")
+    for pair in args:
+        conc, lat = (int(x) for x in pair.split(":"))
+        pred = conc / (5 * lat / 1000)
+        domains = int(pred * (conc / 2000 + 15 * lat / 1000))
+        res = run(domains, lat, ["--concurrency", str(conc), "--rate", "2000"])
+        cpu = res["user"] + res["sys"]
+        print("| %d | %d ms | %.0f | %.0f | %.2f | %d | %.0f s | %.1f s | %.2f | %.0f MB |" % (
+            conc, lat, pred, res["steady"], res["steady"] / pred, res["hosts"], res["wall"], cpu,
+            1000 * cpu / max(1, res["hosts"]), res["rss_mb"]), flush=True)
+        if res["rc"]:
+            print("  scan exit status %d: %s" % (res["rc"], res["tail"]))
+elif mode == "threads":
+    domains = int(args[0])
+    print("| --threads | hosts/s (whole run) | wall | scanner CPU | CPU ms / host | peak RSS |")
+    print("|---|---|---|---|---|---|")
+    for th in (1, 2):
+        res = run(domains, 0, ["--threads", str(th), "--concurrency", "500", "--rate", "5000"])
+        cpu = res["user"] + res["sys"]
+        print("| %d | %.0f | %.1f s | %.1f s | %.2f | %.0f MB |" % (
+            th, res["hosts"] / res["wall"], res["wall"], cpu, 1000 * cpu / res["hosts"],
+            res["rss_mb"]), flush=True)
