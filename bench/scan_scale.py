@@ -3,8 +3,8 @@
 A probe waits on about five replies (greeting, EHLO, STARTTLS, EHLO, QUIT), so with a farm
 latency of L per reply the scan should finish concurrency / (5 L) hosts a second until the CPUs
 are the limit. Each run serves the cheap farm model (every host TLS 1.3, one host per domain)
-from two farm processes with a fixed latency, scans it with the given concurrency, and reads the
-steady-state rate from the farm's accept log: connections closed per second over the middle
+from two farm processes with a fixed latency, scans it with the given concurrency and a --rate 10 %
+above the prediction, and reads the steady-state rate from the farm's accept log: connections closed per second over the middle
 third of the run. Scanner CPU and peak RSS come from GNU time.
 
 Run inside a private network namespace:
@@ -73,8 +73,13 @@ if mode == "concurrency":
     for pair in args:
         conc, lat = (int(x) for x in pair.split(":"))
         pred = conc / (5 * lat / 1000)
-        domains = int(pred * (conc / 2000 + 15 * lat / 1000))
-        res = run(domains, lat, ["--concurrency", str(conc), "--rate", "2000"])
+        # The rate a little above the prediction: connections then start spread over the first
+        # 5 L instead of all at once, as they would against servers whose latency varies. A
+        # burst start with a fixed latency keeps every probe in lock step, and all handshakes
+        # of a wave then queue for the CPUs at the same moment.
+        rate = int(pred * 1.1)
+        domains = int(pred * 18 * lat / 1000)
+        res = run(domains, lat, ["--concurrency", str(conc), "--rate", str(rate)])
         cpu = res["user"] + res["sys"]
         print("| %d | %d ms | %.0f | %.0f | %.2f | %d | %.0f s | %.1f s | %.2f | %.0f MB |" % (
             conc, lat, pred, res["steady"], res["steady"] / pred, res["hosts"], res["wall"], cpu,

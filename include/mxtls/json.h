@@ -27,6 +27,8 @@ void mx_json_str(mx_json_t *j, const char *key, const char *value);
 void mx_json_strn(mx_json_t *j, const char *key, const char *value, size_t len);
 void mx_json_int(mx_json_t *j, const char *key, long long value);
 void mx_json_bool(mx_json_t *j, const char *key, int value);
+/* A number with DECIMALS digits after the point; NaN is written as null. */
+void mx_json_num(mx_json_t *j, const char *key, double value, int decimals);
 
 /* 0, or MX_E_NOMEM when any append failed. */
 int mx_json_status(const mx_json_t *j);

@@ -13,11 +13,13 @@ typedef struct {
     X("scan", mx_cmd_scan, "the survey: a domain list in, gzip CSV scan records out")              \
     X("resolve", mx_cmd_resolve, "resolve a domain list's MX hosts and addresses (DNS only)")      \
     X("probe", mx_cmd_probe, "probe hosts (MXHOST@ADDRESS) and print their host columns")          \
-    X("check", mx_cmd_check, "read scan files back and report rows, domains and damage")
+    X("check", mx_cmd_check, "read scan files back and report rows, domains and damage")           \
+    X("stats", mx_cmd_stats, "adoption statistics of a snapshot (its shard files)")
 
 int mx_cmd_check(int argc, char **argv);
 int mx_cmd_probe(int argc, char **argv);
 int mx_cmd_resolve(int argc, char **argv);
 int mx_cmd_scan(int argc, char **argv);
+int mx_cmd_stats(int argc, char **argv);
 
 #endif

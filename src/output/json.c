@@ -133,6 +133,16 @@ void mx_json_int(mx_json_t *j, const char *key, long long value) {
     puts_(j, num);
 }
 
+void mx_json_num(mx_json_t *j, const char *key, double value, int decimals) {
+    char num[64];
+    prefix(j, key);
+    if (value != value) /* NaN has no JSON form */
+        snprintf(num, sizeof(num), "null");
+    else
+        snprintf(num, sizeof(num), "%.*f", decimals, value);
+    puts_(j, num);
+}
+
 void mx_json_bool(mx_json_t *j, const char *key, int value) {
     prefix(j, key);
     puts_(j, value ? "true" : "false");

@@ -52,4 +52,18 @@ with farmlib.Farm(N, seed=43) as farm:
     c.eq("manifest status", "finished", meta["status"])
     c.eq("manifest rows", len(truth), meta["counts"]["rows"])
     c.eq("manifest domains", N, meta["counts"]["domains"])
+
+    # mxtls stats of the scan equals mxtls stats of the truth, metric by metric, but for the
+    # metrics of columns the truth does not hold (issuer, expiry dates).
+    def stats(path):
+        r = subprocess.run([os.environ["MXTLS_BIN"], "stats", "--format", "csv", "--at",
+                            "2026-11-28", path], capture_output=True, text=True, check=True)
+        return sorted(line for line in r.stdout.splitlines()
+                      if not line.startswith(("hosts: certificate expiry",
+                                              "hosts: certificate issuer")))
+
+    want_stats, got_stats = stats(farm.truth), stats(out)
+    c.true("stats has rows (%d)" % len(want_stats), len(want_stats) > 50)
+    c.eq("stats of the scan equal stats of the truth", [], sorted(
+        set(want_stats) ^ set(got_stats))[:10])
 c.finish()

@@ -1,0 +1,30 @@
+/* Tables of shares for the analysis commands: each metric with numerator, denominator, share
+ * and its 95 % Wilson score interval, written as aligned text, Markdown, long-form CSV or JSON. */
+#ifndef MXTLS_REPORT_H
+#define MXTLS_REPORT_H
+
+#include <stdint.h>
+#include <stdio.h>
+
+#include "mxtls/tally.h"
+
+typedef enum { MX_FMT_TEXT, MX_FMT_MD, MX_FMT_CSV, MX_FMT_JSON } mx_format_t;
+
+/* Parses "text", "md", "csv" or "json". Returns 0, or -1 for anything else. */
+int mx_format_parse(const char *s, mx_format_t *out);
+
+/* The 95 % Wilson score interval of NUM successes in DEN trials; [0, 0] when DEN is 0. */
+void mx_wilson(uint64_t num, uint64_t den, double *lo, double *hi);
+
+typedef struct {
+    const char *title;               /* heading of the text and Markdown forms */
+    const char *const *top_sections; /* NULL-terminated: sections cut to their TOP largest rows */
+    unsigned top;
+} mx_report_opts_t;
+
+/* Writes N rows (in order, grouped by section and bucket) to F. Returns 0, or -1 when writing
+ * failed. */
+int mx_report_write(FILE *f, mx_format_t fmt, const mx_tally_row_t *rows, long n,
+                    const mx_report_opts_t *o);
+
+#endif

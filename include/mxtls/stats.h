@@ -1,0 +1,47 @@
+/* Adoption statistics of one snapshot (mxtls stats): rows in, named shares out (mxtls/tally.h).
+ *
+ * Definitions (the README's section on the command says the same in words):
+ * - a mail domain has dns_status mx or implicit;
+ * - a host row is known when its probe got as far as knowing whether STARTTLS is offered: conn ok,
+ *   a 2xx greeting and a starttls value. Every other row (no address, excluded, skipped, a probe
+ *   that ended before) is unknown: never counted as "no STARTTLS";
+ * - a domain's primary MX is every MX record with its lowest preference;
+ * - a host is a unique (mx_host, ip); host metrics count each once however many domains name it.
+ * Domain metrics are also given per rank bucket when ranks are present. */
+#ifndef MXTLS_STATS_H
+#define MXTLS_STATS_H
+
+#include <time.h>
+
+#include "mxtls/record.h"
+#include "mxtls/tally.h"
+
+typedef struct mx_stats mx_stats_t;
+
+/* Sections whose rows are cut to the largest twenty in reports (suites, issuers, providers …). */
+extern const char *const mx_stats_top_sections[];
+
+/* A new accumulator. AT is the time certificate expiry is judged against for rows without
+ * scanned_at (0: such rows are left out of the expiry metrics). NULL when out of memory. */
+mx_stats_t *mx_stats_new(time_t at);
+
+/* Counts one row; a domain's rows must come together (as scan files have them). Returns 0 or
+ * MX_E_NOMEM. */
+int mx_stats_row(mx_stats_t *s, const mx_record_t *rec);
+
+/* Ends the last domain; call once after the last row. Returns 0 or MX_E_NOMEM. */
+int mx_stats_end(mx_stats_t *s);
+
+/* The counts so far. */
+const mx_tally_t *mx_stats_tally(const mx_stats_t *s);
+
+/* Domain groups counted. */
+unsigned long long mx_stats_domains(const mx_stats_t *s);
+
+/* The registrable domain (Public Suffix List) of HOST into OUT; HOST itself when it has none
+ * (an address literal, a public suffix). */
+void mx_provider_of(const char *host, char *out, size_t cap);
+
+void mx_stats_free(mx_stats_t *s);
+
+#endif

@@ -1,0 +1,151 @@
+/* Tables of shares (mxtls/report.h). */
+#include "mxtls/report.h"
+
+#include <math.h>
+#include <string.h>
+
+#include "mxtls/json.h"
+
+int mx_format_parse(const char *s, mx_format_t *out) {
+    static const char *const names[] = {"text", "md", "csv", "json"};
+    for (int i = 0; i < 4; i++)
+        if (strcmp(s, names[i]) == 0) {
+            *out = (mx_format_t)i;
+            return 0;
+        }
+    return -1;
+}
+
+void mx_wilson(uint64_t num, uint64_t den, double *lo, double *hi) {
+    const double z = 1.959963984540054;
+    if (!den) {
+        *lo = *hi = 0;
+        return;
+    }
+    double n = (double)den, p = (double)num / n, z2 = z * z;
+    double centre = (p + z2 / (2 * n)) / (1 + z2 / n);
+    double half = z / (1 + z2 / n) * sqrt(p * (1 - p) / n + z2 / (4 * n * n));
+    *lo = centre - half < 0 ? 0 : centre - half;
+    *hi = centre + half > 1 ? 1 : centre + half;
+}
+
+static int is_top(const mx_report_opts_t *o, const char *section) {
+    for (const char *const *s = o->top_sections; s && *s; s++)
+        if (strcmp(*s, section) == 0)
+            return 1;
+    return 0;
+}
+
+/* Whether row I is shown: in a top section, only the first TOP rows of its section/bucket. */
+static int shown(const mx_tally_row_t *rows, long i, const mx_report_opts_t *o) {
+    if (!o->top || !is_top(o, rows[i].section))
+        return 1;
+    long first = i;
+    while (first > 0 && strcmp(rows[first - 1].section, rows[i].section) == 0 &&
+           strcmp(rows[first - 1].bucket, rows[i].bucket) == 0)
+        first--;
+    return i - first < (long)o->top;
+}
+
+/* RFC 4180 field; names come from scan files, so control characters become '?' and a leading
+ * formula character gets a ' (as the scan writer does). */
+static void csv_field(FILE *f, const char *s) {
+    int quote = strpbrk(s, ",\"\r\n") != NULL;
+    if (quote)
+        fputc('"', f);
+    if (*s == '=' || *s == '+' || *s == '-' || *s == '@')
+        fputc('\'', f);
+    for (; *s; s++) {
+        unsigned char c = (unsigned char)*s;
+        if (c == '"')
+            fputs("\"\"", f);
+        else
+            fputc(c < 0x20 || c == 0x7F ? '?' : c, f);
+    }
+    if (quote)
+        fputc('"', f);
+}
+
+int mx_report_write(FILE *f, mx_format_t fmt, const mx_tally_row_t *rows, long n,
+                    const mx_report_opts_t *o) {
+    int wm = 6, wb = 6;
+    for (long i = 0; i < n; i++) {
+        int lm = (int)strlen(rows[i].metric), lb = (int)strlen(rows[i].bucket);
+        wm = lm > wm ? (lm > 60 ? 60 : lm) : wm;
+        wb = lb > wb ? lb : wb;
+    }
+    if (fmt == MX_FMT_JSON) {
+        mx_json_t j;
+        mx_json_init(&j);
+        mx_json_object(&j, NULL);
+        mx_json_str(&j, "title", o->title);
+        mx_json_array(&j, "metrics");
+        for (long i = 0; i < n; i++) {
+            double lo, hi;
+            if (!shown(rows, i, o))
+                continue;
+            mx_wilson(rows[i].num, rows[i].den, &lo, &hi);
+            mx_json_object(&j, NULL);
+            mx_json_str(&j, "section", rows[i].section);
+            mx_json_str(&j, "metric", rows[i].metric);
+            mx_json_str(&j, "bucket", rows[i].bucket);
+            mx_json_int(&j, "numerator", (long long)rows[i].num);
+            mx_json_int(&j, "denominator", (long long)rows[i].den);
+            mx_json_num(&j, "share", rows[i].den ? (double)rows[i].num / rows[i].den : NAN, 6);
+            mx_json_num(&j, "ci_low", rows[i].den ? lo : NAN, 6);
+            mx_json_num(&j, "ci_high", rows[i].den ? hi : NAN, 6);
+            mx_json_end_object(&j);
+        }
+        mx_json_end_array(&j);
+        mx_json_end_object(&j);
+        if (mx_json_status(&j) == 0)
+            fprintf(f, "%s\n", j.buf);
+        mx_json_free(&j);
+        return ferror(f) ? -1 : 0;
+    }
+    if (fmt == MX_FMT_CSV)
+        fprintf(f, "section,metric,bucket,numerator,denominator,share,ci_low,ci_high\n");
+    else if (o->title)
+        fprintf(f, fmt == MX_FMT_MD ? "# %s\n" : "%s\n", o->title);
+    const char *cur_s = NULL, *cur_b = NULL;
+    for (long i = 0; i < n; i++) {
+        const mx_tally_row_t *r = &rows[i];
+        double lo, hi, share = r->den ? (double)r->num / (double)r->den : 0;
+        if (!shown(rows, i, o))
+            continue;
+        mx_wilson(r->num, r->den, &lo, &hi);
+        if (fmt == MX_FMT_CSV) {
+            csv_field(f, r->section);
+            fputc(',', f);
+            csv_field(f, r->metric);
+            fputc(',', f);
+            csv_field(f, r->bucket);
+            if (r->den)
+                fprintf(f, ",%llu,%llu,%.6f,%.6f,%.6f\n", (unsigned long long)r->num,
+                        (unsigned long long)r->den, share, lo, hi);
+            else
+                fprintf(f, ",%llu,0,,,\n", (unsigned long long)r->num);
+            continue;
+        }
+        int new_section = !cur_s || strcmp(cur_s, r->section) != 0;
+        if (new_section || strcmp(cur_b, r->bucket) != 0) {
+            if (fmt == MX_FMT_MD)
+                fprintf(f,
+                        "\n## %s (%s), of %llu\n\n| metric | count | share | 95 %% CI |\n"
+                        "|---|---:|---:|---|\n",
+                        r->section, r->bucket, (unsigned long long)r->den);
+            else
+                fprintf(f, "\n%s (%s), of %llu\n", r->section, r->bucket,
+                        (unsigned long long)r->den);
+            cur_s = r->section;
+            cur_b = r->bucket;
+        }
+        if (fmt == MX_FMT_MD)
+            fprintf(f, "| %s | %llu | %.2f %% | %.2f–%.2f %% |\n", r->metric,
+                    (unsigned long long)r->num, 100 * share, 100 * lo, 100 * hi);
+        else
+            fprintf(f, "  %-*.*s %10llu  %6.2f %%  [%6.2f, %6.2f]\n", wm, wm, r->metric,
+                    (unsigned long long)r->num, 100 * share, 100 * lo, 100 * hi);
+    }
+    return ferror(f) ? -1 : 0;
+}

@@ -1,0 +1,353 @@
+/* Adoption statistics (mxtls/stats.h). Rows arrive domain by domain: each row updates its
+ * domain's summary (constant size) and, the first time its (mx_host, ip) is seen, the host
+ * metrics; when the domain changes, its summary becomes domain metrics. Memory is the set of
+ * host hashes and the distinct names counted, never the rows. */
+#include "mxtls/stats.h"
+
+#include <arpa/inet.h>
+#include <libpsl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "mxtls/error.h"
+#include "mxtls/hashset.h"
+
+#define S_DNS "domains: DNS status"
+#define S_D_STARTTLS "domains: STARTTLS on every / some / no MX"
+#define S_D_UNKNOWN "domains: MX hosts whose STARTTLS is unknown"
+#define S_D_PRIMARY "domains: TLS on the primary MX"
+#define S_D_BEST "domains: best protocol across the MX hosts"
+#define S_D_STRICT "domains: every MX verifies and matches (MTA-STS ready)"
+#define S_D_PROVIDER "domains: provider of the primary MX"
+#define S_H_CONN "hosts: connection"
+#define S_H_GREETING "hosts: greeting code"
+#define S_H_STARTTLS "hosts: STARTTLS offered"
+#define S_H_UNKNOWN "hosts: STARTTLS unknown (probe ended before)"
+#define S_H_TLS "hosts: TLS outcome"
+#define S_H_VERSION "hosts: protocol version"
+#define S_H_CIPHER "hosts: cipher suite"
+#define S_H_PROPS "hosts: forward secrecy and AEAD"
+#define S_H_GROUP "hosts: key exchange"
+#define S_H_KEY "hosts: certificate key"
+#define S_H_VALID "hosts: certificate verification"
+#define S_H_NAME "hosts: certificate name"
+#define S_H_SELF "hosts: self-signed certificate"
+#define S_H_EXPIRY "hosts: certificate expiry"
+#define S_H_ISSUER "hosts: certificate issuer"
+#define S_H_CHAIN "hosts: chain length"
+#define S_H_CAPS "hosts: EHLO extensions"
+
+const char *const mx_stats_top_sections[] = {S_D_PROVIDER, S_H_CIPHER, S_H_ISSUER, S_H_CAPS, NULL};
+
+typedef struct {
+    int active;
+    char name[300];
+    char status[16];
+    long rank;
+    int known, offer, no_offer, unknown;
+    int best;       /* 0 none, 1 legacy, 2 TLS 1.2, 3 TLS 1.3 */
+    int strict_all; /* every known host verifies and matches */
+    long min_pref;
+    int prim_known, prim_tls_all;
+    char prim_host[256];
+} dom_t;
+
+struct mx_stats {
+    mx_tally_t *t;
+    mx_hashset_t hosts;
+    time_t at;
+    dom_t d;
+    unsigned long long domains;
+    int nomem;
+};
+
+static const char *get(const mx_record_t *r, mx_column_t c) {
+    return r->f[c] ? r->f[c] : "";
+}
+
+mx_stats_t *mx_stats_new(time_t at) {
+    mx_stats_t *s = calloc(1, sizeof(*s));
+    if (!s || !(s->t = mx_tally_new())) {
+        free(s);
+        return NULL;
+    }
+    s->at = at;
+    /* Reports list sections in this order: domains first, then hosts. */
+    static const char *const order[] = {
+        S_DNS,        S_D_STARTTLS, S_D_UNKNOWN,  S_D_PRIMARY, S_D_BEST,     S_D_STRICT,
+        S_D_PROVIDER, S_H_CONN,     S_H_GREETING, S_H_UNKNOWN, S_H_STARTTLS, S_H_TLS,
+        S_H_VERSION,  S_H_CIPHER,   S_H_PROPS,    S_H_GROUP,   S_H_KEY,      S_H_VALID,
+        S_H_NAME,     S_H_SELF,     S_H_EXPIRY,   S_H_ISSUER,  S_H_CHAIN,    S_H_CAPS};
+    for (size_t i = 0; i < sizeof(order) / sizeof(order[0]); i++)
+        if (mx_tally_den(s->t, order[i], "all", 0) < 0) {
+            mx_stats_free(s);
+            return NULL;
+        }
+    return s;
+}
+
+void mx_provider_of(const char *host, char *out, size_t cap) {
+    static psl_ctx_t *psl;
+    unsigned char a[16];
+    if (*host == '[' || inet_pton(AF_INET, host, a) == 1 || inet_pton(AF_INET6, host, a) == 1) {
+        snprintf(out, cap, "%s", host); /* an address literal has no registrable domain */
+        return;
+    }
+    if (!psl) /* the newest list on the system (Debian's publicsuffix), else the built-in one */
+        psl = psl_latest(NULL);
+    const char *reg = psl ? psl_registrable_domain(psl, host) : NULL;
+    snprintf(out, cap, "%s", reg ? reg : host);
+}
+
+/* Section counters: the denominator of SECTION in the domain's buckets (or "all"). */
+static void den(mx_stats_t *s, const char *section, const char *const *buckets) {
+    for (; *buckets; buckets++)
+        if (mx_tally_den(s->t, section, *buckets, 1) < 0)
+            s->nomem = 1;
+}
+
+static void num(mx_stats_t *s, const char *section, const char *const *buckets,
+                const char *metric) {
+    for (; *buckets; buckets++)
+        if (mx_tally_add(s->t, section, *buckets, metric, 1) < 0)
+            s->nomem = 1;
+}
+
+/* A yes/no metric of a section whose denominator the caller counts: named even when 0, so that
+ * a metric nobody has is still reported. */
+static void mark(mx_stats_t *s, const char *section, const char *const *b, const char *metric,
+                 int yes) {
+    for (; *b; b++)
+        if (mx_tally_add(s->t, section, *b, metric, yes ? 1 : 0) < 0)
+            s->nomem = 1;
+}
+
+/* A section of one yes/no metric. */
+static void flag(mx_stats_t *s, const char *section, const char *const *b, const char *metric,
+                 int yes) {
+    den(s, section, b);
+    mark(s, section, b, metric, yes);
+}
+
+static void categorical(mx_stats_t *s, const char *section, const char *const *b,
+                        const char *metric) {
+    den(s, section, b);
+    num(s, section, b, metric);
+}
+
+static void domain_end(mx_stats_t *s) {
+    dom_t *d = &s->d;
+    if (!d->active)
+        return;
+    const char *b[6] = {"all"};
+    int nb = 1;
+    if (d->rank > 0) {
+        static const long tops[] = {1000, 10000, 100000, 1000000};
+        static const char *const names[] = {"top 1k", "top 10k", "top 100k", "top 1M"};
+        for (int i = 0; i < 4; i++)
+            if (d->rank <= tops[i])
+                b[nb++] = names[i];
+        if (d->rank > 1000000)
+            b[nb++] = "rest";
+    }
+    b[nb] = NULL;
+    s->domains++;
+    categorical(s, S_DNS, b, d->status);
+    if (!strcmp(d->status, "mx") || !strcmp(d->status, "implicit")) {
+        int any = d->known > 0;
+        den(s, S_D_UNKNOWN, b);
+        mark(s, S_D_UNKNOWN, b, "every MX host unknown", !any);
+        mark(s, S_D_UNKNOWN, b, "some MX hosts unknown", any && d->unknown > 0);
+        if (any) {
+            categorical(s, S_D_STARTTLS, b,
+                        !d->no_offer ? "every MX"
+                        : d->offer   ? "some MX"
+                                     : "no MX");
+            static const char *const best[] = {"none", "legacy (TLS 1.1 and older)", "TLSv1.2",
+                                               "TLSv1.3"};
+            categorical(s, S_D_BEST, b, best[d->best]);
+            flag(s, S_D_STRICT, b, "every MX verifies and matches", d->strict_all);
+        }
+        if (d->prim_known)
+            flag(s, S_D_PRIMARY, b, "TLS completes on every primary MX", d->prim_tls_all);
+        if (d->prim_host[0]) {
+            char prov[256];
+            const char *all[] = {"all", NULL};
+            mx_provider_of(d->prim_host, prov, sizeof(prov));
+            categorical(s, S_D_PROVIDER, all, prov);
+        }
+    }
+    memset(d, 0, sizeof(*d));
+}
+
+static time_t iso_time(const char *s) {
+    struct tm tm;
+    memset(&tm, 0, sizeof(tm));
+    if (sscanf(s, "%4d-%2d-%2dT%2d:%2d:%2d", &tm.tm_year, &tm.tm_mon, &tm.tm_mday, &tm.tm_hour,
+               &tm.tm_min, &tm.tm_sec) != 6)
+        return 0;
+    tm.tm_year -= 1900;
+    tm.tm_mon -= 1;
+    return timegm(&tm);
+}
+
+static uint64_t host_hash(const char *host, const char *ip) {
+    uint64_t h = 1469598103934665603ull;
+    for (const char *p = host; *p; p++)
+        h = (h ^ (unsigned char)*p) * 1099511628211ull;
+    h = (h ^ ' ') * 1099511628211ull;
+    for (const char *p = ip; *p; p++)
+        h = (h ^ (unsigned char)*p) * 1099511628211ull;
+    return h;
+}
+
+/* Each '|'-separated item of LIST counted as a metric of SECTION. */
+static void items(mx_stats_t *s, const char *section, const char *const *b, const char *list) {
+    char item[128];
+    while (*list) {
+        size_t n = strcspn(list, "|");
+        snprintf(item, sizeof(item), "%.*s", (int)(n < sizeof(item) ? n : sizeof(item) - 1), list);
+        if (*item)
+            num(s, section, b, item);
+        list += n + (list[n] == '|');
+    }
+}
+
+static void host_metrics(mx_stats_t *s, const mx_record_t *r) {
+    static const char *const b[] = {"all", NULL};
+    const char *conn = get(r, MX_COL_CONN), *code = get(r, MX_COL_BANNER_CODE);
+    const char *st = get(r, MX_COL_STARTTLS), *tls = get(r, MX_COL_TLS);
+    categorical(s, S_H_CONN, b, conn);
+    if (!strcmp(conn, "excluded") || !strcmp(conn, "skipped"))
+        return;
+    int known = !strcmp(conn, "ok") && code[0] == '2' && *st;
+    flag(s, S_H_UNKNOWN, b, "unknown", !known);
+    if (!strcmp(conn, "ok"))
+        categorical(s, S_H_GREETING, b, *code ? code : "none");
+    const char *ehlo = get(r, MX_COL_EHLO_CODE);
+    if (ehlo[0] == '2') {
+        den(s, S_H_CAPS, b);
+        items(s, S_H_CAPS, b, get(r, MX_COL_EHLO_CAPS));
+    }
+    if (!known)
+        return;
+    flag(s, S_H_STARTTLS, b, "offered", !strcmp(st, "yes"));
+    if (strcmp(st, "yes") != 0)
+        return;
+    categorical(s, S_H_TLS, b, *tls ? tls : "none");
+    if (strcmp(tls, "ok") != 0 && strcmp(tls, "legacy") != 0)
+        return;
+    const char *ver = get(r, MX_COL_TLS_VERSION), *cipher = get(r, MX_COL_TLS_CIPHER);
+    categorical(s, S_H_VERSION, b, *ver ? ver : "unknown");
+    categorical(s, S_H_CIPHER, b, *cipher ? cipher : "unknown");
+    int tls13 = !strcmp(ver, "TLSv1.3");
+    den(s, S_H_PROPS, b);
+    /* TLS 1.3 suites are all forward-secret AEADs; before, the suite name says. */
+    mark(s, S_H_PROPS, b, "forward secrecy",
+         tls13 || strstr(cipher, "_ECDHE_") || strstr(cipher, "_DHE_"));
+    mark(s, S_H_PROPS, b, "AEAD",
+         tls13 || strstr(cipher, "_GCM_") || strstr(cipher, "_CCM") ||
+             strstr(cipher, "CHACHA20_POLY1305"));
+    categorical(s, S_H_GROUP, b, *get(r, MX_COL_TLS_GROUP) ? get(r, MX_COL_TLS_GROUP) : "unknown");
+    if (!*get(r, MX_COL_CERT_SHA256))
+        return;
+    const char *valid = get(r, MX_COL_CERT_VALID);
+    categorical(s, S_H_KEY, b, *get(r, MX_COL_CERT_KEY) ? get(r, MX_COL_CERT_KEY) : "unknown");
+    den(s, S_H_VALID, b);
+    mark(s, S_H_VALID, b, "verifies", !strcmp(valid, "ok"));
+    if (strcmp(valid, "ok") != 0)
+        items(s, S_H_VALID, b, valid);
+    flag(s, S_H_NAME, b, "matches the MX host name",
+         !strcmp(get(r, MX_COL_CERT_NAME_MATCH), "yes"));
+    flag(s, S_H_SELF, b, "self-signed", strstr(valid, "self_signed") != NULL);
+    categorical(s, S_H_ISSUER, b,
+                *get(r, MX_COL_CERT_ISSUER) ? get(r, MX_COL_CERT_ISSUER) : "unknown");
+    categorical(s, S_H_CHAIN, b, *get(r, MX_COL_CHAIN_LEN) ? get(r, MX_COL_CHAIN_LEN) : "unknown");
+    time_t at = *get(r, MX_COL_SCANNED_AT) ? iso_time(get(r, MX_COL_SCANNED_AT)) : s->at;
+    time_t after = iso_time(get(r, MX_COL_CERT_NOT_AFTER));
+    if (at && after) {
+        den(s, S_H_EXPIRY, b);
+        mark(s, S_H_EXPIRY, b, "expired", after < at);
+        mark(s, S_H_EXPIRY, b, "expires within 30 days", after >= at && after - at < 30 * 86400);
+    }
+}
+
+int mx_stats_row(mx_stats_t *s, const mx_record_t *r) {
+    dom_t *d = &s->d;
+    const char *name = get(r, MX_COL_DOMAIN);
+    if (d->active && strcmp(d->name, name) != 0)
+        domain_end(s);
+    if (!d->active) {
+        d->active = 1;
+        snprintf(d->name, sizeof(d->name), "%s", name);
+        snprintf(d->status, sizeof(d->status), "%s", get(r, MX_COL_DNS_STATUS));
+        d->rank = atol(get(r, MX_COL_RANK));
+        d->strict_all = 1;
+        d->min_pref = -1;
+    }
+    const char *conn = get(r, MX_COL_CONN), *code = get(r, MX_COL_BANNER_CODE);
+    const char *st = get(r, MX_COL_STARTTLS), *tls = get(r, MX_COL_TLS);
+    const char *host = get(r, MX_COL_MX_HOST), *ip = get(r, MX_COL_IP);
+    if (!*host)
+        return s->nomem ? MX_E_NOMEM : 0; /* a domain without MX host: its one row */
+    int known = !strcmp(conn, "ok") && code[0] == '2' && *st;
+    int done = !strcmp(tls, "ok") || !strcmp(tls, "legacy");
+    long pref = atol(get(r, MX_COL_MX_PREF));
+    if (d->min_pref < 0 || pref < d->min_pref) {
+        d->min_pref = pref;
+        d->prim_known = 0;
+        d->prim_tls_all = 1;
+        snprintf(d->prim_host, sizeof(d->prim_host), "%s", host);
+    }
+    if (known) {
+        d->known++;
+        if (!strcmp(st, "yes"))
+            d->offer++;
+        else
+            d->no_offer++;
+        const char *v = get(r, MX_COL_TLS_VERSION);
+        int rank = !done ? 0 : !strcmp(v, "TLSv1.3") ? 3 : !strcmp(v, "TLSv1.2") ? 2 : 1;
+        if (rank > d->best)
+            d->best = rank;
+        if (!(done && !strcmp(get(r, MX_COL_CERT_VALID), "ok") &&
+              !strcmp(get(r, MX_COL_CERT_NAME_MATCH), "yes")))
+            d->strict_all = 0;
+        if (pref == d->min_pref) {
+            d->prim_known++;
+            if (!done)
+                d->prim_tls_all = 0;
+        }
+    } else {
+        d->unknown++;
+    }
+    if (*ip) {
+        int added = mx_hashset_add(&s->hosts, host_hash(host, ip));
+        if (added < 0)
+            s->nomem = 1;
+        else if (added)
+            host_metrics(s, r);
+    }
+    return s->nomem ? MX_E_NOMEM : 0;
+}
+
+int mx_stats_end(mx_stats_t *s) {
+    domain_end(s);
+    return s->nomem ? MX_E_NOMEM : 0;
+}
+
+const mx_tally_t *mx_stats_tally(const mx_stats_t *s) {
+    return s->t;
+}
+
+unsigned long long mx_stats_domains(const mx_stats_t *s) {
+    return s->domains;
+}
+
+void mx_stats_free(mx_stats_t *s) {
+    if (!s)
+        return;
+    mx_tally_free(s->t);
+    mx_hashset_close(&s->hosts);
+    free(s);
+}

@@ -1,0 +1,225 @@
+/* Named counters (mxtls/tally.h): one open-addressed table of entries keyed by
+ * "section\x1fbucket\x1fmetric" (metric empty for a section's denominator). Each entry keeps
+ * the order its section and bucket were first seen, so reports list them as the caller named
+ * them. */
+#include "mxtls/tally.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "mxtls/error.h"
+
+typedef struct {
+    char *key;   /* section \x1f bucket \x1f metric */
+    char *parts; /* the same, split at the separators */
+    const char *section, *bucket, *metric;
+    uint64_t count;
+    uint32_t section_order, bucket_order;
+} entry_t;
+
+struct mx_tally {
+    entry_t *e;
+    size_t cap, used;
+    uint32_t next_order;
+};
+
+static uint64_t hash(const char *s) {
+    uint64_t h = 1469598103934665603ull;
+    for (; *s; s++)
+        h = (h ^ (unsigned char)*s) * 1099511628211ull;
+    return h;
+}
+
+mx_tally_t *mx_tally_new(void) {
+    return calloc(1, sizeof(mx_tally_t));
+}
+
+static entry_t *find(const mx_tally_t *t, const char *key) {
+    if (!t->cap)
+        return NULL;
+    size_t i = hash(key) & (t->cap - 1);
+    for (; t->e[i].key; i = (i + 1) & (t->cap - 1))
+        if (strcmp(t->e[i].key, key) == 0)
+            return &t->e[i];
+    return NULL;
+}
+
+static int grow(mx_tally_t *t) {
+    size_t cap = t->cap ? t->cap * 2 : 256;
+    entry_t *n = calloc(cap, sizeof(*n));
+    if (!n)
+        return MX_E_NOMEM;
+    for (size_t i = 0; i < t->cap; i++) {
+        if (!t->e[i].key)
+            continue;
+        size_t j = hash(t->e[i].key) & (cap - 1);
+        while (n[j].key)
+            j = (j + 1) & (cap - 1);
+        n[j] = t->e[i];
+    }
+    free(t->e);
+    t->e = n;
+    t->cap = cap;
+    return 0;
+}
+
+static void make_key(char *out, size_t cap, const char *section, const char *bucket,
+                     const char *metric) {
+    size_t a = strlen(section), b = strlen(bucket), c = strlen(metric);
+    if (a + b + c + 3 > cap) /* names are short; an absurd one is cut, never overflowed */
+        c = cap > a + b + 3 ? cap - a - b - 3 : 0;
+    memcpy(out, section, a);
+    out[a] = '\x1f';
+    memcpy(out + a + 1, bucket, b);
+    out[a + 1 + b] = '\x1f';
+    memcpy(out + a + b + 2, metric, c);
+    out[a + b + 2 + c] = 0;
+}
+
+/* The order of the first entry naming SECTION (and BUCKET), or a new one. */
+static uint32_t order_of(mx_tally_t *t, const char *section, const char *bucket) {
+    char key[1200];
+    make_key(key, sizeof(key), section, bucket ? bucket : "", "\x1e");
+    entry_t *e = find(t, key);
+    return e ? (uint32_t)e->count : UINT32_MAX;
+}
+
+static entry_t *get(mx_tally_t *t, const char *section, const char *bucket, const char *metric) {
+    char key[1200];
+    make_key(key, sizeof(key), section, bucket, metric);
+    entry_t *e = find(t, key);
+    if (e)
+        return e;
+    if ((t->used + 3) * 2 > t->cap && grow(t) < 0)
+        return NULL;
+    /* Order markers: hidden entries (metric "\x1e") remember when a section or bucket was
+     * first seen. */
+    uint32_t so = order_of(t, section, NULL), bo = order_of(t, section, bucket);
+    if (so == UINT32_MAX || bo == UINT32_MAX) {
+        char mk[1200];
+        for (int pass = 0; pass < 2; pass++) {
+            if ((pass == 0 && so != UINT32_MAX) || (pass == 1 && bo != UINT32_MAX))
+                continue;
+            make_key(mk, sizeof(mk), section, pass == 0 ? "" : bucket, "\x1e");
+            size_t i = hash(mk) & (t->cap - 1);
+            while (t->e[i].key)
+                i = (i + 1) & (t->cap - 1);
+            if (!(t->e[i].key = strdup(mk)))
+                return NULL;
+            t->e[i].count = t->next_order++;
+            t->used++;
+            if (pass == 0)
+                so = (uint32_t)t->e[i].count;
+            else
+                bo = (uint32_t)t->e[i].count;
+        }
+    }
+    size_t i = hash(key) & (t->cap - 1);
+    while (t->e[i].key)
+        i = (i + 1) & (t->cap - 1);
+    e = &t->e[i];
+    if (!(e->key = strdup(key)) || !(e->parts = strdup(key))) {
+        free(e->key);
+        e->key = NULL;
+        return NULL;
+    }
+    char *p = e->parts;
+    e->section = p;
+    p = strchr(p, '\x1f');
+    *p++ = 0;
+    e->bucket = p;
+    p = strchr(p, '\x1f');
+    *p++ = 0;
+    e->metric = p;
+    e->section_order = so;
+    e->bucket_order = bo;
+    t->used++;
+    return e;
+}
+
+int mx_tally_add(mx_tally_t *t, const char *section, const char *bucket, const char *metric,
+                 uint64_t n) {
+    entry_t *e = get(t, section, bucket, metric && *metric ? metric : "(none)");
+    if (!e)
+        return MX_E_NOMEM;
+    e->count += n;
+    return 0;
+}
+
+int mx_tally_den(mx_tally_t *t, const char *section, const char *bucket, uint64_t n) {
+    entry_t *e = get(t, section, bucket, "");
+    if (!e)
+        return MX_E_NOMEM;
+    e->count += n;
+    return 0;
+}
+
+uint64_t mx_tally_num_of(const mx_tally_t *t, const char *section, const char *bucket,
+                         const char *metric) {
+    char key[1200];
+    make_key(key, sizeof(key), section, bucket, metric);
+    const entry_t *e = find(t, key);
+    return e ? e->count : 0;
+}
+
+uint64_t mx_tally_den_of(const mx_tally_t *t, const char *section, const char *bucket) {
+    return mx_tally_num_of(t, section, bucket, "");
+}
+
+typedef struct {
+    mx_tally_row_t row;
+    uint32_t so, bo;
+} sortable_t;
+
+static int cmp(const void *pa, const void *pb) {
+    const sortable_t *a = pa, *b = pb;
+    if (a->so != b->so)
+        return a->so < b->so ? -1 : 1;
+    if (a->bo != b->bo)
+        return a->bo < b->bo ? -1 : 1;
+    if (a->row.num != b->row.num)
+        return a->row.num > b->row.num ? -1 : 1;
+    return strcmp(a->row.metric, b->row.metric);
+}
+
+long mx_tally_rows(const mx_tally_t *t, mx_tally_row_t **out) {
+    sortable_t *s = calloc(t->used + 1, sizeof(*s));
+    size_t n = 0;
+    if (!s)
+        return MX_E_NOMEM;
+    for (size_t i = 0; i < t->cap; i++) {
+        const entry_t *e = &t->e[i];
+        if (!e->key || !e->metric || !*e->metric)
+            continue; /* empty slot, order marker or denominator */
+        s[n].row.section = e->section;
+        s[n].row.bucket = e->bucket;
+        s[n].row.metric = e->metric;
+        s[n].row.num = e->count;
+        s[n].row.den = mx_tally_den_of(t, e->section, e->bucket);
+        s[n].so = e->section_order;
+        s[n].bo = e->bucket_order;
+        n++;
+    }
+    qsort(s, n, sizeof(*s), cmp);
+    mx_tally_row_t *rows = malloc((n + 1) * sizeof(*rows));
+    if (!rows) {
+        free(s);
+        return MX_E_NOMEM;
+    }
+    for (size_t i = 0; i < n; i++)
+        rows[i] = s[i].row;
+    free(s);
+    *out = rows;
+    return (long)n;
+}
+
+void mx_tally_free(mx_tally_t *t) {
+    if (!t)
+        return;
+    for (size_t i = 0; i < t->cap; i++) {
+        free(t->e[i].key);
+        free(t->e[i].parts);
+    }
+    free(t->e);
+    free(t);
+}

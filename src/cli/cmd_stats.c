@@ -1,0 +1,144 @@
+/* mxtls stats SCAN... [--format text|md|csv|json] [-o OUT] [--at DATE]: adoption statistics of
+ * one snapshot (all its shard files), streaming. A file cut short is reported and what it held
+ * is counted; any other damage stops with exit status 2. */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "cli/commands.h"
+#include "mxtls/error.h"
+#include "mxtls/reader.h"
+#include "mxtls/report.h"
+#include "mxtls/stats.h"
+
+static void usage(FILE *f) {
+    fprintf(f, "usage: mxtls stats [--format text|md|csv|json] [-o OUT] [--at YYYY-MM-DD]\n"
+               "                   SCAN.csv.gz...\n"
+               "  the files are one snapshot (its shards); --at is the date certificate expiry\n"
+               "  is judged against for rows without scanned_at (farm truth files)\n");
+}
+
+/* Parses YYYY-MM-DD (UTC midnight). Returns 0 on failure. */
+static time_t parse_date(const char *s) {
+    struct tm tm;
+    char extra;
+    memset(&tm, 0, sizeof(tm));
+    if (sscanf(s, "%4d-%2d-%2d%c", &tm.tm_year, &tm.tm_mon, &tm.tm_mday, &extra) != 3 ||
+        tm.tm_mon < 1 || tm.tm_mon > 12 || tm.tm_mday < 1 || tm.tm_mday > 31)
+        return 0;
+    tm.tm_year -= 1900;
+    tm.tm_mon -= 1;
+    return timegm(&tm);
+}
+
+/* Reads every row of FILES into S. Returns 0, 1 when a file was cut short, or -1 on damage. */
+int mx_stats_read(const char *cmd, char *const *files, int n, mx_stats_t *s);
+int mx_stats_read(const char *cmd, char *const *files, int n, mx_stats_t *s) {
+    mx_reader_t *r;
+    mx_record_t rec;
+    int rc, cut = 0;
+    if (mx_reader_open(&r, (const char *const *)files, n, 1ull << MX_COL_DOMAIN) < 0) {
+        fprintf(stderr, "mxtls %s: out of memory\n", cmd);
+        return -1;
+    }
+    while ((rc = mx_reader_next(r, &rec)) != 0) {
+        if (rc == MX_E_TRUNCATED) {
+            fprintf(stderr, "mxtls %s: warning: %s; the rows before the cut are counted\n", cmd,
+                    mx_reader_error(r));
+            cut = 1;
+            continue;
+        }
+        if (rc < 0) {
+            fprintf(stderr, "mxtls %s: %s\n", cmd, mx_reader_error(r));
+            mx_reader_free(r);
+            return -1;
+        }
+        if (mx_stats_row(s, &rec) < 0) {
+            fprintf(stderr, "mxtls %s: out of memory\n", cmd);
+            mx_reader_free(r);
+            return -1;
+        }
+    }
+    mx_reader_free(r);
+    if (mx_stats_end(s) < 0) {
+        fprintf(stderr, "mxtls %s: out of memory\n", cmd);
+        return -1;
+    }
+    return cut;
+}
+
+int mx_cmd_stats(int argc, char **argv) {
+    static const struct option opts[] = {{"format", 1, 0, 'f'},
+                                         {"output", 1, 0, 'o'},
+                                         {"at", 1, 0, 'a'},
+                                         {"help", 0, 0, 'h'},
+                                         {0, 0, 0, 0}};
+    mx_format_t fmt = MX_FMT_TEXT;
+    const char *out = NULL;
+    time_t at = 0;
+    int c;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "f:o:h", opts, NULL)) != -1) {
+        switch (c) {
+        case 'f':
+            if (mx_format_parse(optarg, &fmt) < 0) {
+                fprintf(stderr, "mxtls stats: --format is text, md, csv or json, not '%s'\n",
+                        optarg);
+                return 1;
+            }
+            break;
+        case 'o':
+            out = optarg;
+            break;
+        case 'a':
+            if (!(at = parse_date(optarg))) {
+                fprintf(stderr, "mxtls stats: --at takes a date YYYY-MM-DD, not '%s'\n", optarg);
+                return 1;
+            }
+            break;
+        case 'h':
+            usage(stdout);
+            return 0;
+        default:
+            usage(stderr);
+            return 1;
+        }
+    }
+    if (optind >= argc) {
+        usage(stderr);
+        return 1;
+    }
+    mx_stats_t *s = mx_stats_new(at);
+    if (!s) {
+        fprintf(stderr, "mxtls stats: out of memory\n");
+        return 2;
+    }
+    int rc = mx_stats_read("stats", argv + optind, argc - optind, s);
+    if (rc < 0) {
+        mx_stats_free(s);
+        return 2;
+    }
+    FILE *f = out ? fopen(out, "w") : stdout;
+    if (!f) {
+        fprintf(stderr, "mxtls stats: %s: cannot create it\n", out);
+        mx_stats_free(s);
+        return 2;
+    }
+    mx_tally_row_t *rows;
+    long n = mx_tally_rows(mx_stats_tally(s), &rows);
+    char title[128];
+    snprintf(title, sizeof(title), "mxtls stats: %llu domains", mx_stats_domains(s));
+    mx_report_opts_t o = {title, mx_stats_top_sections, 20};
+    int wr = n < 0 ? -1 : mx_report_write(f, fmt, rows, n, &o);
+    if (n >= 0)
+        free(rows);
+    if ((out && fclose(f) != 0) || wr < 0 || (!out && fflush(f) != 0)) {
+        fprintf(stderr, "mxtls stats: %s: write failed\n", out ? out : "standard output");
+        mx_stats_free(s);
+        return 2;
+    }
+    mx_stats_free(s);
+    return 0;
+}
