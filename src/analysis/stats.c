@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "mxtls/domsum.h"
 #include "mxtls/error.h"
 #include "mxtls/hashset.h"
 
@@ -40,24 +41,11 @@
 
 const char *const mx_stats_top_sections[] = {S_D_PROVIDER, S_H_CIPHER, S_H_ISSUER, S_H_CAPS, NULL};
 
-typedef struct {
-    int active;
-    char name[300];
-    char status[16];
-    long rank;
-    int known, offer, no_offer, unknown;
-    int best;       /* 0 none, 1 legacy, 2 TLS 1.2, 3 TLS 1.3 */
-    int strict_all; /* every known host verifies and matches */
-    long min_pref;
-    int prim_known, prim_tls_all;
-    char prim_host[256];
-} dom_t;
-
 struct mx_stats {
     mx_tally_t *t;
     mx_hashset_t hosts;
     time_t at;
-    dom_t d;
+    mx_domsum_acc_t acc;
     unsigned long long domains;
     int nomem;
 };
@@ -66,6 +54,8 @@ static const char *get(const mx_record_t *r, mx_column_t c) {
     return r->f[c] ? r->f[c] : "";
 }
 
+static void domain_done(void *ud, const mx_domsum_t *d);
+
 mx_stats_t *mx_stats_new(time_t at) {
     mx_stats_t *s = calloc(1, sizeof(*s));
     if (!s || !(s->t = mx_tally_new())) {
@@ -73,6 +63,7 @@ mx_stats_t *mx_stats_new(time_t at) {
         return NULL;
     }
     s->at = at;
+    mx_domsum_init(&s->acc, domain_done, s);
     /* Reports list sections in this order: domains first, then hosts. */
     static const char *const order[] = {
         S_DNS,        S_D_STARTTLS, S_D_UNKNOWN,  S_D_PRIMARY, S_D_BEST,     S_D_STRICT,
@@ -136,10 +127,9 @@ static void categorical(mx_stats_t *s, const char *section, const char *const *b
     num(s, section, b, metric);
 }
 
-static void domain_end(mx_stats_t *s) {
-    dom_t *d = &s->d;
-    if (!d->active)
-        return;
+/* A domain is complete: its summary becomes domain metrics. */
+static void domain_done(void *ud, const mx_domsum_t *d) {
+    mx_stats_t *s = ud;
     const char *b[6] = {"all"};
     int nb = 1;
     if (d->rank > 0) {
@@ -154,31 +144,31 @@ static void domain_end(mx_stats_t *s) {
     b[nb] = NULL;
     s->domains++;
     categorical(s, S_DNS, b, d->status);
-    if (!strcmp(d->status, "mx") || !strcmp(d->status, "implicit")) {
-        int any = d->known > 0;
-        den(s, S_D_UNKNOWN, b);
-        mark(s, S_D_UNKNOWN, b, "every MX host unknown", !any);
-        mark(s, S_D_UNKNOWN, b, "some MX hosts unknown", any && d->unknown > 0);
-        if (any) {
-            categorical(s, S_D_STARTTLS, b,
-                        !d->no_offer ? "every MX"
-                        : d->offer   ? "some MX"
-                                     : "no MX");
-            static const char *const best[] = {"none", "legacy (TLS 1.1 and older)", "TLSv1.2",
-                                               "TLSv1.3"};
-            categorical(s, S_D_BEST, b, best[d->best]);
-            flag(s, S_D_STRICT, b, "every MX verifies and matches", d->strict_all);
-        }
-        if (d->prim_known)
-            flag(s, S_D_PRIMARY, b, "TLS completes on every primary MX", d->prim_tls_all);
-        if (d->prim_host[0]) {
-            char prov[256];
-            const char *all[] = {"all", NULL};
-            mx_provider_of(d->prim_host, prov, sizeof(prov));
-            categorical(s, S_D_PROVIDER, all, prov);
-        }
+    if (!d->mail)
+        return;
+    int any = d->known > 0;
+    den(s, S_D_UNKNOWN, b);
+    mark(s, S_D_UNKNOWN, b, "every MX host unknown", !any);
+    mark(s, S_D_UNKNOWN, b, "some MX hosts unknown", any && d->unknown > 0);
+    if (any) {
+        const char *st = mx_domsum_starttls(d);
+        categorical(s, S_D_STARTTLS, b,
+                    !strcmp(st, "every")  ? "every MX"
+                    : !strcmp(st, "some") ? "some MX"
+                                          : "no MX");
+        static const char *const best[] = {"none", "legacy (TLS 1.1 and older)", "TLSv1.2",
+                                           "TLSv1.3"};
+        categorical(s, S_D_BEST, b, best[d->best]);
+        flag(s, S_D_STRICT, b, "every MX verifies and matches", d->strict_all);
     }
-    memset(d, 0, sizeof(*d));
+    if (d->prim_known)
+        flag(s, S_D_PRIMARY, b, "TLS completes on every primary MX", d->prim_tls_all);
+    if (d->prim_host[0]) {
+        char prov[256];
+        const char *all[] = {"all", NULL};
+        mx_provider_of(d->prim_host, prov, sizeof(prov));
+        categorical(s, S_D_PROVIDER, all, prov);
+    }
 }
 
 static time_t iso_time(const char *s) {
@@ -274,54 +264,9 @@ static void host_metrics(mx_stats_t *s, const mx_record_t *r) {
 }
 
 int mx_stats_row(mx_stats_t *s, const mx_record_t *r) {
-    dom_t *d = &s->d;
-    const char *name = get(r, MX_COL_DOMAIN);
-    if (d->active && strcmp(d->name, name) != 0)
-        domain_end(s);
-    if (!d->active) {
-        d->active = 1;
-        snprintf(d->name, sizeof(d->name), "%s", name);
-        snprintf(d->status, sizeof(d->status), "%s", get(r, MX_COL_DNS_STATUS));
-        d->rank = atol(get(r, MX_COL_RANK));
-        d->strict_all = 1;
-        d->min_pref = -1;
-    }
-    const char *conn = get(r, MX_COL_CONN), *code = get(r, MX_COL_BANNER_CODE);
-    const char *st = get(r, MX_COL_STARTTLS), *tls = get(r, MX_COL_TLS);
     const char *host = get(r, MX_COL_MX_HOST), *ip = get(r, MX_COL_IP);
-    if (!*host)
-        return s->nomem ? MX_E_NOMEM : 0; /* a domain without MX host: its one row */
-    int known = !strcmp(conn, "ok") && code[0] == '2' && *st;
-    int done = !strcmp(tls, "ok") || !strcmp(tls, "legacy");
-    long pref = atol(get(r, MX_COL_MX_PREF));
-    if (d->min_pref < 0 || pref < d->min_pref) {
-        d->min_pref = pref;
-        d->prim_known = 0;
-        d->prim_tls_all = 1;
-        snprintf(d->prim_host, sizeof(d->prim_host), "%s", host);
-    }
-    if (known) {
-        d->known++;
-        if (!strcmp(st, "yes"))
-            d->offer++;
-        else
-            d->no_offer++;
-        const char *v = get(r, MX_COL_TLS_VERSION);
-        int rank = !done ? 0 : !strcmp(v, "TLSv1.3") ? 3 : !strcmp(v, "TLSv1.2") ? 2 : 1;
-        if (rank > d->best)
-            d->best = rank;
-        if (!(done && !strcmp(get(r, MX_COL_CERT_VALID), "ok") &&
-              !strcmp(get(r, MX_COL_CERT_NAME_MATCH), "yes")))
-            d->strict_all = 0;
-        if (pref == d->min_pref) {
-            d->prim_known++;
-            if (!done)
-                d->prim_tls_all = 0;
-        }
-    } else {
-        d->unknown++;
-    }
-    if (*ip) {
+    mx_domsum_row(&s->acc, r);
+    if (*host && *ip) {
         int added = mx_hashset_add(&s->hosts, host_hash(host, ip));
         if (added < 0)
             s->nomem = 1;
@@ -332,7 +277,7 @@ int mx_stats_row(mx_stats_t *s, const mx_record_t *r) {
 }
 
 int mx_stats_end(mx_stats_t *s) {
-    domain_end(s);
+    mx_domsum_end(&s->acc);
     return s->nomem ? MX_E_NOMEM : 0;
 }
 

@@ -14,9 +14,11 @@ typedef struct {
     X("resolve", mx_cmd_resolve, "resolve a domain list's MX hosts and addresses (DNS only)")      \
     X("probe", mx_cmd_probe, "probe hosts (MXHOST@ADDRESS) and print their host columns")          \
     X("check", mx_cmd_check, "read scan files back and report rows, domains and damage")           \
-    X("stats", mx_cmd_stats, "adoption statistics of a snapshot (its shard files)")
+    X("stats", mx_cmd_stats, "adoption statistics of a snapshot (its shard files)")                \
+    X("diff", mx_cmd_diff, "what changed between two snapshots: OLD... -- NEW...")
 
 int mx_cmd_check(int argc, char **argv);
+int mx_cmd_diff(int argc, char **argv);
 int mx_cmd_probe(int argc, char **argv);
 int mx_cmd_resolve(int argc, char **argv);
 int mx_cmd_scan(int argc, char **argv);

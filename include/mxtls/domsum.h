@@ -1,0 +1,52 @@
+/* A domain's summary from its rows (mxtls stats, mxtls diff): what its MX hosts offer, as the
+ * definitions in mxtls/stats.h have it. Rows are fed in file order; a summary is complete when
+ * the next domain begins or the input ends. */
+#ifndef MXTLS_DOMSUM_H
+#define MXTLS_DOMSUM_H
+
+#include "mxtls/record.h"
+
+typedef struct {
+    char name[300];
+    char status[16];                     /* dns_status */
+    long rank;                           /* 0: none */
+    int mail;                            /* dns_status mx or implicit */
+    int known, offer, no_offer, unknown; /* host rows */
+    int best;       /* 0 none, 1 legacy, 2 TLS 1.2, 3 TLS 1.3 (over known hosts) */
+    int strict_all; /* every known host completes TLS, verifies and matches */
+    int valid_all;  /* every known host completes TLS and verifies */
+    long min_pref;
+    int prim_known, prim_tls_all;
+    char prim_host[256];
+    /* The first primary host's certificate. */
+    char cert[65], cert_cn[257], cert_key[32], cert_issuer[512];
+    char mx_set[1024]; /* the MX hosts, sorted, '|'-separated (cut at the cap) */
+} mx_domsum_t;
+
+/* Called with each completed summary. */
+typedef void (*mx_domsum_fn)(void *ud, const mx_domsum_t *d);
+
+typedef struct {
+    mx_domsum_t d;
+    int active;
+    mx_domsum_fn fn;
+    void *ud;
+} mx_domsum_acc_t;
+
+/* Starts an accumulator that hands each completed domain to FN. */
+void mx_domsum_init(mx_domsum_acc_t *a, mx_domsum_fn fn, void *ud);
+
+/* Adds one row (FN runs first when ROW begins another domain). */
+void mx_domsum_row(mx_domsum_acc_t *a, const mx_record_t *row);
+
+/* Completes the last domain. */
+void mx_domsum_end(mx_domsum_acc_t *a);
+
+/* "every", "some", "none" (STARTTLS on the known hosts), "unknown" (no host known) or "n/a"
+ * (not a mail domain). */
+const char *mx_domsum_starttls(const mx_domsum_t *d);
+
+/* "TLSv1.3", "TLSv1.2", "legacy", "none"; "unknown" or "n/a" as above. */
+const char *mx_domsum_best(const mx_domsum_t *d);
+
+#endif

@@ -1,0 +1,127 @@
+/* A domain's summary from its rows (mxtls/domsum.h). */
+#include "mxtls/domsum.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char *get(const mx_record_t *r, mx_column_t c) {
+    return r->f[c] ? r->f[c] : "";
+}
+
+void mx_domsum_init(mx_domsum_acc_t *a, mx_domsum_fn fn, void *ud) {
+    memset(a, 0, sizeof(*a));
+    a->fn = fn;
+    a->ud = ud;
+}
+
+void mx_domsum_end(mx_domsum_acc_t *a) {
+    if (a->active)
+        a->fn(a->ud, &a->d);
+    a->active = 0;
+}
+
+/* Inserts HOST into the sorted '|'-list SET unless present (dropped when it does not fit). */
+static void set_add(char *set, size_t cap, const char *host) {
+    size_t hl = strlen(host), len = strlen(set);
+    char *p = set;
+    while (*p) {
+        size_t n = strcspn(p, "|");
+        int c = strncmp(p, host, n < hl ? n : hl);
+        if (c == 0 && n == hl)
+            return;
+        if (c > 0 || (c == 0 && n > hl))
+            break;
+        p += n + (p[n] == '|');
+    }
+    if (len + hl + 2 > cap)
+        return;
+    size_t at = (size_t)(p - set);
+    if (at < len) { /* before the item at P */
+        memmove(set + at + hl + 1, set + at, len - at + 1);
+        memcpy(set + at, host, hl);
+        set[at + hl] = '|';
+    } else if (len) {
+        set[len] = '|';
+        memcpy(set + len + 1, host, hl + 1);
+    } else {
+        memcpy(set, host, hl + 1);
+    }
+}
+
+void mx_domsum_row(mx_domsum_acc_t *a, const mx_record_t *r) {
+    mx_domsum_t *d = &a->d;
+    const char *name = get(r, MX_COL_DOMAIN);
+    if (a->active && strcmp(d->name, name) != 0)
+        mx_domsum_end(a);
+    if (!a->active) {
+        memset(d, 0, sizeof(*d));
+        a->active = 1;
+        snprintf(d->name, sizeof(d->name), "%s", name);
+        snprintf(d->status, sizeof(d->status), "%s", get(r, MX_COL_DNS_STATUS));
+        d->rank = atol(get(r, MX_COL_RANK));
+        d->mail = !strcmp(d->status, "mx") || !strcmp(d->status, "implicit");
+        d->strict_all = d->valid_all = 1;
+        d->min_pref = -1;
+    }
+    const char *conn = get(r, MX_COL_CONN), *code = get(r, MX_COL_BANNER_CODE);
+    const char *st = get(r, MX_COL_STARTTLS), *tls = get(r, MX_COL_TLS);
+    const char *host = get(r, MX_COL_MX_HOST);
+    if (!*host)
+        return; /* a domain without MX host: its one row */
+    set_add(d->mx_set, sizeof(d->mx_set), host);
+    int known = !strcmp(conn, "ok") && code[0] == '2' && *st;
+    int done = !strcmp(tls, "ok") || !strcmp(tls, "legacy");
+    long pref = atol(get(r, MX_COL_MX_PREF));
+    if (d->min_pref < 0 || pref < d->min_pref) {
+        d->min_pref = pref;
+        d->prim_known = 0;
+        d->prim_tls_all = 1;
+        d->cert[0] = 0;
+        snprintf(d->prim_host, sizeof(d->prim_host), "%s", host);
+    }
+    if (pref == d->min_pref && !d->cert[0] && *get(r, MX_COL_CERT_SHA256)) {
+        snprintf(d->cert, sizeof(d->cert), "%s", get(r, MX_COL_CERT_SHA256));
+        snprintf(d->cert_cn, sizeof(d->cert_cn), "%s", get(r, MX_COL_CERT_CN));
+        snprintf(d->cert_key, sizeof(d->cert_key), "%s", get(r, MX_COL_CERT_KEY));
+        snprintf(d->cert_issuer, sizeof(d->cert_issuer), "%s", get(r, MX_COL_CERT_ISSUER));
+    }
+    if (!known) {
+        d->unknown++;
+        return;
+    }
+    d->known++;
+    if (!strcmp(st, "yes"))
+        d->offer++;
+    else
+        d->no_offer++;
+    const char *v = get(r, MX_COL_TLS_VERSION);
+    int rank = !done ? 0 : !strcmp(v, "TLSv1.3") ? 3 : !strcmp(v, "TLSv1.2") ? 2 : 1;
+    if (rank > d->best)
+        d->best = rank;
+    int valid = done && !strcmp(get(r, MX_COL_CERT_VALID), "ok");
+    if (!valid)
+        d->valid_all = 0;
+    if (!(valid && !strcmp(get(r, MX_COL_CERT_NAME_MATCH), "yes")))
+        d->strict_all = 0;
+    if (pref == d->min_pref) {
+        d->prim_known++;
+        if (!done)
+            d->prim_tls_all = 0;
+    }
+}
+
+const char *mx_domsum_starttls(const mx_domsum_t *d) {
+    if (!d->mail)
+        return "n/a";
+    if (!d->known)
+        return "unknown";
+    return !d->no_offer ? "every" : d->offer ? "some" : "none";
+}
+
+const char *mx_domsum_best(const mx_domsum_t *d) {
+    static const char *const best[] = {"none", "legacy", "TLSv1.2", "TLSv1.3"};
+    if (!d->mail)
+        return "n/a";
+    return d->known ? best[d->best] : "unknown";
+}
