@@ -2,7 +2,7 @@
 # The survey on the simulated internet: installs what is missing, builds, starts mxtls-farm
 # (20,000 domains with modest latency) in a private network namespace that has only a loopback
 # interface, scans it with mxtls scan (progress line on the terminal), stops the farm and
-# prints a summary of the result. Output: demo-output/scan.csv.gz and its manifest.
+# prints mxtls stats of the result. Output: demo-output/scan.csv.gz and its manifest.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
@@ -42,27 +42,5 @@ fi
 
 echo "== the scan file"
 build/mxtls check "$out/scan.csv.gz"
-echo "== summary (domains; then hosts, each MX host and address once)"
-python3 - "$out/scan.csv.gz" <<'PY'
-import collections, csv, gzip, sys
-domains, hosts = {}, {}
-for r in csv.DictReader(gzip.open(sys.argv[1], "rt", newline="")):
-    domains.setdefault(r["domain"], r["dns_status"])
-    if r["ip"] and r["conn"] != "skipped":
-        hosts.setdefault((r["mx_host"], r["ip"]), r)
-pct = lambda n, d: 100.0 * n / d if d else 0.0
-status = collections.Counter(domains.values())
-print("domains %d: %s" % (len(domains), ", ".join("%s %.1f%%" % (k, pct(v, len(domains)))
-                                                 for k, v in status.most_common())))
-greeted = [h for h in hosts.values() if h["conn"] == "ok" and h["banner_code"] == "220"]
-starttls = [h for h in greeted if h["starttls"] == "yes"]
-tls = [h for h in hosts.values() if h["tls"] in ("ok", "legacy")]
-print("hosts %d; greeting 220: %d; STARTTLS offered by %.1f%% of those" %
-      (len(hosts), len(greeted), pct(len(starttls), len(greeted))))
-ver = collections.Counter(h["tls_version"] for h in tls)
-print("TLS completed on %d hosts: %s" % (len(tls), ", ".join("%s %.1f%%" % (k, pct(v, len(tls)))
-                                                             for k, v in sorted(ver.items()))))
-good = [h for h in tls if h["cert_valid"] == "ok" and h["cert_name_match"] == "yes"]
-print("certificate that verifies and matches the MX name: %.1f%% of TLS hosts" % pct(len(good), len(tls)))
-PY
-echo "(mxtls stats, with confidence intervals and per-domain definitions, arrives with the analysis commands)"
+echo "== mxtls stats (shares with 95 % Wilson intervals; definitions in the README)"
+build/mxtls stats "$out/scan.csv.gz"

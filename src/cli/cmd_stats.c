@@ -128,6 +128,13 @@ int mx_cmd_stats(int argc, char **argv) {
     }
     mx_tally_row_t *rows;
     long n = mx_tally_rows(mx_stats_tally(s), &rows);
+    /* A rank bucket holding every domain of its section repeats "all": left out. */
+    long kept = 0;
+    for (long i = 0; i < n; i++)
+        if (!strcmp(rows[i].bucket, "all") ||
+            rows[i].den != mx_tally_den_of(mx_stats_tally(s), rows[i].section, "all"))
+            rows[kept++] = rows[i];
+    n = n < 0 ? n : kept;
     char title[128];
     snprintf(title, sizeof(title), "mxtls stats: %llu domains", mx_stats_domains(s));
     mx_report_opts_t o = {title, mx_stats_top_sections, 20};
