@@ -2,6 +2,7 @@
 #include "mxtls/report.h"
 
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "mxtls/json.h"
@@ -36,15 +37,21 @@ static int is_top(const mx_report_opts_t *o, const char *section) {
     return 0;
 }
 
-/* Whether row I is shown: in a top section, only the first TOP rows of its section/bucket. */
-static int shown(const mx_tally_row_t *rows, long i, const mx_report_opts_t *o) {
-    if (!o->top || !is_top(o, rows[i].section))
-        return 1;
-    long first = i;
-    while (first > 0 && strcmp(rows[first - 1].section, rows[i].section) == 0 &&
-           strcmp(rows[first - 1].bucket, rows[i].bucket) == 0)
-        first--;
-    return i - first < (long)o->top;
+/* Marks which rows are shown: in a top section, the first TOP rows of each section and bucket
+ * (rows come sorted, largest first). One pass: providers alone can be hundreds of thousands. */
+static char *shown_rows(const mx_tally_row_t *rows, long n, const mx_report_opts_t *o) {
+    char *show = malloc((size_t)n + 1);
+    long run = 0;
+    if (!show)
+        return NULL;
+    for (long i = 0; i < n; i++) {
+        if (i == 0 || strcmp(rows[i - 1].section, rows[i].section) != 0 ||
+            strcmp(rows[i - 1].bucket, rows[i].bucket) != 0)
+            run = 0;
+        show[i] = !o->top || !is_top(o, rows[i].section) || run < (long)o->top;
+        run++;
+    }
+    return show;
 }
 
 /* RFC 4180 field; names come from scan files, so control characters become '?' and a leading
@@ -69,6 +76,9 @@ static void csv_field(FILE *f, const char *s) {
 int mx_report_write(FILE *f, mx_format_t fmt, const mx_tally_row_t *rows, long n,
                     const mx_report_opts_t *o) {
     int wm = 6, wb = 6;
+    char *show = shown_rows(rows, n, o);
+    if (!show)
+        return -1;
     for (long i = 0; i < n; i++) {
         int lm = (int)strlen(rows[i].metric), lb = (int)strlen(rows[i].bucket);
         wm = lm > wm ? (lm > 60 ? 60 : lm) : wm;
@@ -82,7 +92,7 @@ int mx_report_write(FILE *f, mx_format_t fmt, const mx_tally_row_t *rows, long n
         mx_json_array(&j, "metrics");
         for (long i = 0; i < n; i++) {
             double lo, hi;
-            if (!shown(rows, i, o))
+            if (!show[i])
                 continue;
             mx_wilson(rows[i].num, rows[i].den, &lo, &hi);
             mx_json_object(&j, NULL);
@@ -101,6 +111,7 @@ int mx_report_write(FILE *f, mx_format_t fmt, const mx_tally_row_t *rows, long n
         if (mx_json_status(&j) == 0)
             fprintf(f, "%s\n", j.buf);
         mx_json_free(&j);
+        free(show);
         return ferror(f) ? -1 : 0;
     }
     if (fmt == MX_FMT_CSV)
@@ -111,7 +122,7 @@ int mx_report_write(FILE *f, mx_format_t fmt, const mx_tally_row_t *rows, long n
     for (long i = 0; i < n; i++) {
         const mx_tally_row_t *r = &rows[i];
         double lo, hi, share = r->den ? (double)r->num / (double)r->den : 0;
-        if (!shown(rows, i, o))
+        if (!show[i])
             continue;
         mx_wilson(r->num, r->den, &lo, &hi);
         if (fmt == MX_FMT_CSV) {
@@ -147,5 +158,6 @@ int mx_report_write(FILE *f, mx_format_t fmt, const mx_tally_row_t *rows, long n
             fprintf(f, "  %-*.*s %10llu  %6.2f %%  [%6.2f, %6.2f]\n", wm, wm, r->metric,
                     (unsigned long long)r->num, 100 * share, 100 * lo, 100 * hi);
     }
+    free(show);
     return ferror(f) ? -1 : 0;
 }
