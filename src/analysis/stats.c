@@ -70,8 +70,7 @@ mx_stats_t *mx_stats_new(time_t at) {
         S_D_PROVIDER, S_H_CONN,     S_H_GREETING, S_H_UNKNOWN, S_H_STARTTLS, S_H_TLS,
         S_H_VERSION,  S_H_CIPHER,   S_H_PROPS,    S_H_GROUP,   S_H_KEY,      S_H_VALID,
         S_H_NAME,     S_H_SELF,     S_H_EXPIRY,   S_H_ISSUER,  S_H_CHAIN,    S_H_CAPS};
-    static const char *const buckets[] = {"all", "top 1k", "top 10k", "top 100k", "top 1M",
-                                          "rest"};
+    static const char *const buckets[] = {"all", "top 1k", "top 10k", "top 100k", "top 1M", "rest"};
     for (size_t i = 0; i < sizeof(order) / sizeof(order[0]); i++)
         for (size_t k = 0; k < (strncmp(order[i], "domains:", 8) == 0 ? 6u : 1u); k++)
             if (mx_tally_den(s->t, order[i], buckets[k], 0) < 0) {

@@ -15,11 +15,13 @@ typedef struct {
     X("probe", mx_cmd_probe, "probe hosts (MXHOST@ADDRESS) and print their host columns")          \
     X("check", mx_cmd_check, "read scan files back and report rows, domains and damage")           \
     X("stats", mx_cmd_stats, "adoption statistics of a snapshot (its shard files)")                \
-    X("diff", mx_cmd_diff, "what changed between two snapshots: OLD... -- NEW...")
+    X("diff", mx_cmd_diff, "what changed between two snapshots: OLD... -- NEW...")                 \
+    X("received", mx_cmd_received, "was a message encrypted on every hop? (Received headers)")
 
 int mx_cmd_check(int argc, char **argv);
 int mx_cmd_diff(int argc, char **argv);
 int mx_cmd_probe(int argc, char **argv);
+int mx_cmd_received(int argc, char **argv);
 int mx_cmd_resolve(int argc, char **argv);
 int mx_cmd_scan(int argc, char **argv);
 int mx_cmd_stats(int argc, char **argv);
