@@ -1,9 +1,10 @@
 /* Messages from a file (mxtls/mailbox.h). zlib's gz functions read gzip and plain files alike.
  * Lines are read into a fixed buffer; a longer line is consumed to its end and counted as cut,
  * so no input can make memory grow. An mbox message starts at a "From " line at the start of
- * the file or after an empty line (mboxrd quotes body lines as ">From "). */
+ * the file, after an empty line, or anywhere when it reads as a From_ line (is_separator). */
 #include "mxtls/mailbox.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -138,6 +139,22 @@ static int is_from_line(const mx_mailbox_t *m) {
     return m->len >= 5 && memcmp(m->line, "From ", 5) == 0;
 }
 
+/* A "From " line that reads as a separator even without an empty line before it (RFC 4155:
+ * "From " sender SP timestamp, so a sender and a four-digit year). Writers that do not leave
+ * the empty line exist; body lines starting "From " are quoted by mboxrd writers, and prose that
+ * is not quoted rarely carries a year in that place. */
+static int is_separator(const mx_mailbox_t *m) {
+    if (!is_from_line(m) || m->len < 7 || m->line[5] == ' ')
+        return 0;
+    int digits = 0;
+    for (size_t i = 5; i < m->len; i++) {
+        digits = isdigit((unsigned char)m->line[i]) ? digits + 1 : 0;
+        if (digits == 4 && (i + 1 == m->len || !isdigit((unsigned char)m->line[i + 1])))
+            return 1;
+    }
+    return 0;
+}
+
 int mx_mailbox_next(mx_mailbox_t *m, const mx_message_t **out) {
     int rc;
     reset_msg(m);
@@ -203,7 +220,7 @@ int mx_mailbox_next(mx_mailbox_t *m, const mx_message_t **out) {
             return rc;
         if (rc == 0)
             break;
-        if (blank && is_from_line(m)) {
+        if ((blank && is_from_line(m)) || is_separator(m)) {
             m->have_line = 1;
             break;
         }

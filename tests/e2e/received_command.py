@@ -80,7 +80,9 @@ for i in range(N):
         mbox.append("Received: from h%d.example %s\n\tby h%d.example with %s id %d;\n"
                     "\tMon, 12 Feb 2024 10:00:%02d +0000\n" % (k, detail, k + 1, proto, i, k))
     mbox.append("Message-ID: <m%d@example.org>\nSubject: test %d\n\n" % (i, i))
-    mbox.append("Hello.\n>From the quoted line\nFrom here on, no separator (no blank before)\n\n")
+    mbox.append("Hello.\n>From the quoted line\nFrom here on, no separator (no blank before)\n")
+    if i % 10:  # one message in ten ends without the empty line before the next From_ line
+        mbox.append("\n")
 text = "".join(mbox)
 plain = os.path.join(tmp, "box.mbox")
 open(plain, "w").write(text)
