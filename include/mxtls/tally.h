@@ -18,11 +18,14 @@ typedef struct {
 /* An empty table, or NULL when out of memory. */
 mx_tally_t *mx_tally_new(void);
 
-/* Adds N to the numerator of METRIC in SECTION / BUCKET. Returns 0 or MX_E_NOMEM. */
+/* Adds N to the numerator of METRIC in SECTION / BUCKET. SECTION and BUCKET must be strings
+ * that neither move nor change while the table lives (constants): counts are cached by their
+ * addresses. Returns 0 or MX_E_NOMEM. */
 int mx_tally_add(mx_tally_t *t, const char *section, const char *bucket, const char *metric,
                  uint64_t n);
 
-/* Adds N to the denominator of SECTION / BUCKET. Returns 0 or MX_E_NOMEM. */
+/* Adds N to the denominator of SECTION / BUCKET (constants, as above). Returns 0 or
+ * MX_E_NOMEM. */
 int mx_tally_den(mx_tally_t *t, const char *section, const char *bucket, uint64_t n);
 
 /* The numerator of METRIC (0 when never counted) and the denominator of its section. */

@@ -17,10 +17,21 @@ typedef struct {
     uint32_t section_order, bucket_order;
 } entry_t;
 
+/* Callers name sections and buckets with string constants, so a cache keyed by their
+ * addresses and the metric finds an entry without building and hashing the whole key: most
+ * counts of a run hit it. Cleared when the table moves. */
+#define CACHE 1024
+typedef struct {
+    const char *section, *bucket;
+    char metric[48];
+    entry_t *e;
+} cached_t;
+
 struct mx_tally {
     entry_t *e;
     size_t cap, used;
     uint32_t next_order;
+    cached_t cache[CACHE];
 };
 
 static uint64_t hash(const char *s) {
@@ -60,6 +71,7 @@ static int grow(mx_tally_t *t) {
     free(t->e);
     t->e = n;
     t->cap = cap;
+    memset(t->cache, 0, sizeof(t->cache));
     return 0;
 }
 
@@ -137,9 +149,28 @@ static entry_t *get(mx_tally_t *t, const char *section, const char *bucket, cons
     return e;
 }
 
+static entry_t *cached_get(mx_tally_t *t, const char *section, const char *bucket,
+                           const char *metric) {
+    size_t ml = strlen(metric);
+    uintptr_t h = (uintptr_t)section * 31u + (uintptr_t)bucket;
+    for (size_t i = 0; i < ml; i++)
+        h = h * 131u + (unsigned char)metric[i];
+    cached_t *c = &t->cache[(h ^ (h >> 17)) & (CACHE - 1)];
+    if (c->e && c->section == section && c->bucket == bucket && strcmp(c->metric, metric) == 0)
+        return c->e;
+    entry_t *e = get(t, section, bucket, metric);
+    if (e && ml < sizeof(c->metric)) {
+        c->section = section;
+        c->bucket = bucket;
+        memcpy(c->metric, metric, ml + 1);
+        c->e = e;
+    }
+    return e;
+}
+
 int mx_tally_add(mx_tally_t *t, const char *section, const char *bucket, const char *metric,
                  uint64_t n) {
-    entry_t *e = get(t, section, bucket, metric && *metric ? metric : "(none)");
+    entry_t *e = cached_get(t, section, bucket, metric && *metric ? metric : "(none)");
     if (!e)
         return MX_E_NOMEM;
     e->count += n;
@@ -147,7 +178,7 @@ int mx_tally_add(mx_tally_t *t, const char *section, const char *bucket, const c
 }
 
 int mx_tally_den(mx_tally_t *t, const char *section, const char *bucket, uint64_t n) {
-    entry_t *e = get(t, section, bucket, "");
+    entry_t *e = cached_get(t, section, bucket, "");
     if (!e)
         return MX_E_NOMEM;
     e->count += n;
