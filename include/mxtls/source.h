@@ -30,6 +30,10 @@ ssize_t mx_source_read(mx_source_t *src, void *buf, size_t cap);
 /* 1 when the stream is gzip-compressed. */
 int mx_source_is_gzip(const mx_source_t *src);
 
+/* Stops hashing what is read (a reader that needs no digest saves its cost); HEX of
+ * mx_source_raw_bytes() is empty from then on. Call before the first read. */
+void mx_source_skip_hash(mx_source_t *src);
+
 /* Raw bytes read so far; with the SHA-256 of exactly those bytes written to HEX (65 bytes). */
 unsigned long long mx_source_raw_bytes(const mx_source_t *src, char hex[65]);
 

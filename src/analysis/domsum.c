@@ -9,6 +9,15 @@ static const char *get(const mx_record_t *r, mx_column_t c) {
     return r->f[c] ? r->f[c] : "";
 }
 
+/* SRC into DST of CAP bytes, cut to fit (snprintf's cost shows on a million domains). */
+static void put(char *dst, size_t cap, const char *src) {
+    size_t n = strlen(src);
+    if (n >= cap)
+        n = cap - 1;
+    memcpy(dst, src, n);
+    dst[n] = 0;
+}
+
 void mx_domsum_init(mx_domsum_acc_t *a, mx_domsum_fn fn, void *ud) {
     memset(a, 0, sizeof(*a));
     a->fn = fn;
@@ -55,10 +64,15 @@ void mx_domsum_row(mx_domsum_acc_t *a, const mx_record_t *r) {
     if (a->active && strcmp(d->name, name) != 0)
         mx_domsum_end(a);
     if (!a->active) {
-        memset(d, 0, sizeof(*d));
+        /* Field by field: the struct is kilobytes of string buffers, and a million domains
+         * would clear gigabytes. */
+        d->known = d->offer = d->no_offer = d->unknown = d->best = 0;
+        d->prim_known = d->prim_tls_all = 0;
+        d->prim_host[0] = d->cert[0] = d->cert_cn[0] = d->cert_key[0] = d->cert_issuer[0] = 0;
+        d->mx_set[0] = 0;
         a->active = 1;
-        snprintf(d->name, sizeof(d->name), "%s", name);
-        snprintf(d->status, sizeof(d->status), "%s", get(r, MX_COL_DNS_STATUS));
+        put(d->name, sizeof(d->name), name);
+        put(d->status, sizeof(d->status), get(r, MX_COL_DNS_STATUS));
         d->rank = atol(get(r, MX_COL_RANK));
         d->mail = !strcmp(d->status, "mx") || !strcmp(d->status, "implicit");
         d->strict_all = d->valid_all = 1;
@@ -78,13 +92,13 @@ void mx_domsum_row(mx_domsum_acc_t *a, const mx_record_t *r) {
         d->prim_known = 0;
         d->prim_tls_all = 1;
         d->cert[0] = 0;
-        snprintf(d->prim_host, sizeof(d->prim_host), "%s", host);
+        put(d->prim_host, sizeof(d->prim_host), host);
     }
     if (pref == d->min_pref && !d->cert[0] && *get(r, MX_COL_CERT_SHA256)) {
-        snprintf(d->cert, sizeof(d->cert), "%s", get(r, MX_COL_CERT_SHA256));
-        snprintf(d->cert_cn, sizeof(d->cert_cn), "%s", get(r, MX_COL_CERT_CN));
-        snprintf(d->cert_key, sizeof(d->cert_key), "%s", get(r, MX_COL_CERT_KEY));
-        snprintf(d->cert_issuer, sizeof(d->cert_issuer), "%s", get(r, MX_COL_CERT_ISSUER));
+        put(d->cert, sizeof(d->cert), get(r, MX_COL_CERT_SHA256));
+        put(d->cert_cn, sizeof(d->cert_cn), get(r, MX_COL_CERT_CN));
+        put(d->cert_key, sizeof(d->cert_key), get(r, MX_COL_CERT_KEY));
+        put(d->cert_issuer, sizeof(d->cert_issuer), get(r, MX_COL_CERT_ISSUER));
     }
     if (!known) {
         d->unknown++;

@@ -37,6 +37,7 @@ struct mx_source {
     size_t raw_len, raw_pos;
     unsigned long long raw_total;
     mbedtls_sha256_context sha;
+    int no_hash; /* mx_source_skip_hash(): the reader of scan files needs no digest */
 };
 
 static int source_new(mx_source_t **out) {
@@ -117,7 +118,8 @@ static ssize_t raw_read(mx_source_t *s, unsigned char *dst, size_t cap) {
     if (n == 0)
         s->raw_eof = 1;
     s->raw_total += (unsigned long long)n;
-    mbedtls_sha256_update(&s->sha, dst, (size_t)n);
+    if (!s->no_hash)
+        mbedtls_sha256_update(&s->sha, dst, (size_t)n);
     return n;
 }
 
@@ -228,8 +230,14 @@ int mx_source_is_gzip(const mx_source_t *s) {
     return s->gzip == 1;
 }
 
+void mx_source_skip_hash(mx_source_t *s) {
+    s->no_hash = 1;
+}
+
 unsigned long long mx_source_raw_bytes(const mx_source_t *s, char hex[65]) {
-    if (hex) {
+    if (hex && s->no_hash) {
+        hex[0] = 0;
+    } else if (hex) {
         mbedtls_sha256_context copy;
         unsigned char digest[32];
         mbedtls_sha256_init(&copy);

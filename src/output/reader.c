@@ -226,6 +226,7 @@ int mx_reader_next(mx_reader_t *r, mx_record_t *rec) {
                               : mx_source_open(&r->src, r->file);
             if (rc)
                 return set_error(r, rc, NULL);
+            mx_source_skip_hash(r->src); /* scan files are read, not fingerprinted */
         }
         size_t end = 0;
         int rc = find_record(r, &end);
