@@ -55,7 +55,7 @@ for name, (verdict, hops) in sorted(want.items()):
 r = run("--format", "csv", os.path.join(DATA, "multihop.eml"))
 rows = list(csv.DictReader(io.StringIO(r.stdout)))
 c.eq("multihop: one CSV row per hop, oldest first",
-     [("1", "[10.0.0.5]", "smtp.example.org"), ("2", "smtp.example.org", "relay.example.net"),
+     [("1", "[192.0.2.55]", "smtp.example.org"), ("2", "smtp.example.org", "relay.example.net"),
       ("3", "relay.example.net", "inbox.example.net"), ("4", "localhost", "inbox.example.net")],
      [(x["hop"], x["from"], x["by"]) for x in rows])
 c.eq("multihop: Message-ID on every row", {"<multihop@example.org>"},
