@@ -3,6 +3,7 @@
 #ifndef MXTLS_REPORT_H
 #define MXTLS_REPORT_H
 
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 
@@ -21,6 +22,11 @@ typedef struct {
     const char *const *top_sections; /* NULL-terminated: sections cut to their TOP largest rows */
     unsigned top;
 } mx_report_opts_t;
+
+/* The RFC 4180 form of S into OUT (CAP bytes, at least 8; cut to fit). Names in reports come
+ * from scan files and mail headers: control characters become '?' and a leading formula
+ * character gets a ' (as the scan writer does). Returns the length written. */
+size_t mx_csv_quote(const char *s, char *out, size_t cap);
 
 /* Writes N rows (in order, grouped by section and bucket) to F. Returns 0, or -1 when writing
  * failed. */

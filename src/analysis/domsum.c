@@ -5,10 +5,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const char *get(const mx_record_t *r, mx_column_t c) {
-    return r->f[c] ? r->f[c] : "";
-}
-
 /* SRC into DST of CAP bytes, cut to fit (snprintf's cost shows on a million domains). */
 static void put(char *dst, size_t cap, const char *src) {
     size_t n = strlen(src);
@@ -60,7 +56,7 @@ static void set_add(char *set, size_t cap, const char *host) {
 
 void mx_domsum_row(mx_domsum_acc_t *a, const mx_record_t *r) {
     mx_domsum_t *d = &a->d;
-    const char *name = get(r, MX_COL_DOMAIN);
+    const char *name = mx_record_get(r, MX_COL_DOMAIN);
     if (a->active && strcmp(d->name, name) != 0)
         mx_domsum_end(a);
     if (!a->active) {
@@ -72,21 +68,21 @@ void mx_domsum_row(mx_domsum_acc_t *a, const mx_record_t *r) {
         d->mx_set[0] = 0;
         a->active = 1;
         put(d->name, sizeof(d->name), name);
-        put(d->status, sizeof(d->status), get(r, MX_COL_DNS_STATUS));
-        d->rank = atol(get(r, MX_COL_RANK));
+        put(d->status, sizeof(d->status), mx_record_get(r, MX_COL_DNS_STATUS));
+        d->rank = atol(mx_record_get(r, MX_COL_RANK));
         d->mail = !strcmp(d->status, "mx") || !strcmp(d->status, "implicit");
         d->strict_all = d->valid_all = 1;
         d->min_pref = -1;
     }
-    const char *conn = get(r, MX_COL_CONN), *code = get(r, MX_COL_BANNER_CODE);
-    const char *st = get(r, MX_COL_STARTTLS), *tls = get(r, MX_COL_TLS);
-    const char *host = get(r, MX_COL_MX_HOST);
+    const char *conn = mx_record_get(r, MX_COL_CONN), *code = mx_record_get(r, MX_COL_BANNER_CODE);
+    const char *st = mx_record_get(r, MX_COL_STARTTLS), *tls = mx_record_get(r, MX_COL_TLS);
+    const char *host = mx_record_get(r, MX_COL_MX_HOST);
     if (!*host)
         return; /* a domain without MX host: its one row */
     set_add(d->mx_set, sizeof(d->mx_set), host);
     int known = !strcmp(conn, "ok") && code[0] == '2' && *st;
     int done = !strcmp(tls, "ok") || !strcmp(tls, "legacy");
-    long pref = atol(get(r, MX_COL_MX_PREF));
+    long pref = atol(mx_record_get(r, MX_COL_MX_PREF));
     if (d->min_pref < 0 || pref < d->min_pref) {
         d->min_pref = pref;
         d->prim_known = 0;
@@ -94,11 +90,11 @@ void mx_domsum_row(mx_domsum_acc_t *a, const mx_record_t *r) {
         d->cert[0] = 0;
         put(d->prim_host, sizeof(d->prim_host), host);
     }
-    if (pref == d->min_pref && !d->cert[0] && *get(r, MX_COL_CERT_SHA256)) {
-        put(d->cert, sizeof(d->cert), get(r, MX_COL_CERT_SHA256));
-        put(d->cert_cn, sizeof(d->cert_cn), get(r, MX_COL_CERT_CN));
-        put(d->cert_key, sizeof(d->cert_key), get(r, MX_COL_CERT_KEY));
-        put(d->cert_issuer, sizeof(d->cert_issuer), get(r, MX_COL_CERT_ISSUER));
+    if (pref == d->min_pref && !d->cert[0] && *mx_record_get(r, MX_COL_CERT_SHA256)) {
+        put(d->cert, sizeof(d->cert), mx_record_get(r, MX_COL_CERT_SHA256));
+        put(d->cert_cn, sizeof(d->cert_cn), mx_record_get(r, MX_COL_CERT_CN));
+        put(d->cert_key, sizeof(d->cert_key), mx_record_get(r, MX_COL_CERT_KEY));
+        put(d->cert_issuer, sizeof(d->cert_issuer), mx_record_get(r, MX_COL_CERT_ISSUER));
     }
     if (!known) {
         d->unknown++;
@@ -109,14 +105,14 @@ void mx_domsum_row(mx_domsum_acc_t *a, const mx_record_t *r) {
         d->offer++;
     else
         d->no_offer++;
-    const char *v = get(r, MX_COL_TLS_VERSION);
+    const char *v = mx_record_get(r, MX_COL_TLS_VERSION);
     int rank = !done ? 0 : !strcmp(v, "TLSv1.3") ? 3 : !strcmp(v, "TLSv1.2") ? 2 : 1;
     if (rank > d->best)
         d->best = rank;
-    int valid = done && !strcmp(get(r, MX_COL_CERT_VALID), "ok");
+    int valid = done && !strcmp(mx_record_get(r, MX_COL_CERT_VALID), "ok");
     if (!valid)
         d->valid_all = 0;
-    if (!(valid && !strcmp(get(r, MX_COL_CERT_NAME_MATCH), "yes")))
+    if (!(valid && !strcmp(mx_record_get(r, MX_COL_CERT_NAME_MATCH), "yes")))
         d->strict_all = 0;
     if (pref == d->min_pref) {
         d->prim_known++;

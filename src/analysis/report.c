@@ -54,23 +54,29 @@ static char *shown_rows(const mx_tally_row_t *rows, long n, const mx_report_opts
     return show;
 }
 
-/* RFC 4180 field; names come from scan files, so control characters become '?' and a leading
- * formula character gets a ' (as the scan writer does). */
-static void csv_field(FILE *f, const char *s) {
+size_t mx_csv_quote(const char *s, char *out, size_t cap) {
+    size_t n = 0;
     int quote = strpbrk(s, ",\"\r\n") != NULL;
     if (quote)
-        fputc('"', f);
+        out[n++] = '"';
     if (*s == '=' || *s == '+' || *s == '-' || *s == '@')
-        fputc('\'', f);
-    for (; *s; s++) {
+        out[n++] = '\'';
+    for (; *s && n + 4 < cap; s++) {
         unsigned char c = (unsigned char)*s;
         if (c == '"')
-            fputs("\"\"", f);
-        else
-            fputc(c < 0x20 || c == 0x7F ? '?' : c, f);
+            out[n++] = '"';
+        out[n++] = c < 0x20 || c == 0x7F ? '?' : (char)c;
     }
     if (quote)
-        fputc('"', f);
+        out[n++] = '"';
+    out[n] = 0;
+    return n;
+}
+
+static void csv_field(FILE *f, const char *s) {
+    char buf[2 * 1024 + 8];
+    mx_csv_quote(s, buf, sizeof(buf));
+    fputs(buf, f);
 }
 
 int mx_report_write(FILE *f, mx_format_t fmt, const mx_tally_row_t *rows, long n,

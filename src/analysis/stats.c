@@ -50,10 +50,6 @@ struct mx_stats {
     int nomem;
 };
 
-static const char *get(const mx_record_t *r, mx_column_t c) {
-    return r->f[c] ? r->f[c] : "";
-}
-
 static void domain_done(void *ud, const mx_domsum_t *d);
 
 mx_stats_t *mx_stats_new(time_t at) {
@@ -208,8 +204,8 @@ static void items(mx_stats_t *s, const char *section, const char *const *b, cons
 
 static void host_metrics(mx_stats_t *s, const mx_record_t *r) {
     static const char *const b[] = {"all", NULL};
-    const char *conn = get(r, MX_COL_CONN), *code = get(r, MX_COL_BANNER_CODE);
-    const char *st = get(r, MX_COL_STARTTLS), *tls = get(r, MX_COL_TLS);
+    const char *conn = mx_record_get(r, MX_COL_CONN), *code = mx_record_get(r, MX_COL_BANNER_CODE);
+    const char *st = mx_record_get(r, MX_COL_STARTTLS), *tls = mx_record_get(r, MX_COL_TLS);
     categorical(s, S_H_CONN, b, conn);
     if (!strcmp(conn, "excluded") || !strcmp(conn, "skipped"))
         return;
@@ -217,10 +213,10 @@ static void host_metrics(mx_stats_t *s, const mx_record_t *r) {
     flag(s, S_H_UNKNOWN, b, "unknown", !known);
     if (!strcmp(conn, "ok"))
         categorical(s, S_H_GREETING, b, *code ? code : "none");
-    const char *ehlo = get(r, MX_COL_EHLO_CODE);
+    const char *ehlo = mx_record_get(r, MX_COL_EHLO_CODE);
     if (ehlo[0] == '2') {
         den(s, S_H_CAPS, b);
-        items(s, S_H_CAPS, b, get(r, MX_COL_EHLO_CAPS));
+        items(s, S_H_CAPS, b, mx_record_get(r, MX_COL_EHLO_CAPS));
     }
     if (!known)
         return;
@@ -230,7 +226,8 @@ static void host_metrics(mx_stats_t *s, const mx_record_t *r) {
     categorical(s, S_H_TLS, b, *tls ? tls : "none");
     if (strcmp(tls, "ok") != 0 && strcmp(tls, "legacy") != 0)
         return;
-    const char *ver = get(r, MX_COL_TLS_VERSION), *cipher = get(r, MX_COL_TLS_CIPHER);
+    const char *ver = mx_record_get(r, MX_COL_TLS_VERSION),
+               *cipher = mx_record_get(r, MX_COL_TLS_CIPHER);
     categorical(s, S_H_VERSION, b, *ver ? ver : "unknown");
     categorical(s, S_H_CIPHER, b, *cipher ? cipher : "unknown");
     int tls13 = !strcmp(ver, "TLSv1.3");
@@ -241,23 +238,30 @@ static void host_metrics(mx_stats_t *s, const mx_record_t *r) {
     mark(s, S_H_PROPS, b, "AEAD",
          tls13 || strstr(cipher, "_GCM_") || strstr(cipher, "_CCM") ||
              strstr(cipher, "CHACHA20_POLY1305"));
-    categorical(s, S_H_GROUP, b, *get(r, MX_COL_TLS_GROUP) ? get(r, MX_COL_TLS_GROUP) : "unknown");
-    if (!*get(r, MX_COL_CERT_SHA256))
+    categorical(s, S_H_GROUP, b,
+                *mx_record_get(r, MX_COL_TLS_GROUP) ? mx_record_get(r, MX_COL_TLS_GROUP)
+                                                    : "unknown");
+    if (!*mx_record_get(r, MX_COL_CERT_SHA256))
         return;
-    const char *valid = get(r, MX_COL_CERT_VALID);
-    categorical(s, S_H_KEY, b, *get(r, MX_COL_CERT_KEY) ? get(r, MX_COL_CERT_KEY) : "unknown");
+    const char *valid = mx_record_get(r, MX_COL_CERT_VALID);
+    categorical(s, S_H_KEY, b,
+                *mx_record_get(r, MX_COL_CERT_KEY) ? mx_record_get(r, MX_COL_CERT_KEY) : "unknown");
     den(s, S_H_VALID, b);
     mark(s, S_H_VALID, b, "verifies", !strcmp(valid, "ok"));
     if (strcmp(valid, "ok") != 0)
         items(s, S_H_VALID, b, valid);
     flag(s, S_H_NAME, b, "matches the MX host name",
-         !strcmp(get(r, MX_COL_CERT_NAME_MATCH), "yes"));
+         !strcmp(mx_record_get(r, MX_COL_CERT_NAME_MATCH), "yes"));
     flag(s, S_H_SELF, b, "self-signed", strstr(valid, "self_signed") != NULL);
     categorical(s, S_H_ISSUER, b,
-                *get(r, MX_COL_CERT_ISSUER) ? get(r, MX_COL_CERT_ISSUER) : "unknown");
-    categorical(s, S_H_CHAIN, b, *get(r, MX_COL_CHAIN_LEN) ? get(r, MX_COL_CHAIN_LEN) : "unknown");
-    time_t at = *get(r, MX_COL_SCANNED_AT) ? iso_time(get(r, MX_COL_SCANNED_AT)) : s->at;
-    time_t after = iso_time(get(r, MX_COL_CERT_NOT_AFTER));
+                *mx_record_get(r, MX_COL_CERT_ISSUER) ? mx_record_get(r, MX_COL_CERT_ISSUER)
+                                                      : "unknown");
+    categorical(s, S_H_CHAIN, b,
+                *mx_record_get(r, MX_COL_CHAIN_LEN) ? mx_record_get(r, MX_COL_CHAIN_LEN)
+                                                    : "unknown");
+    time_t at = *mx_record_get(r, MX_COL_SCANNED_AT) ? iso_time(mx_record_get(r, MX_COL_SCANNED_AT))
+                                                     : s->at;
+    time_t after = iso_time(mx_record_get(r, MX_COL_CERT_NOT_AFTER));
     if (at && after) {
         den(s, S_H_EXPIRY, b);
         mark(s, S_H_EXPIRY, b, "expired", after < at);
@@ -266,7 +270,7 @@ static void host_metrics(mx_stats_t *s, const mx_record_t *r) {
 }
 
 int mx_stats_row(mx_stats_t *s, const mx_record_t *r) {
-    const char *host = get(r, MX_COL_MX_HOST), *ip = get(r, MX_COL_IP);
+    const char *host = mx_record_get(r, MX_COL_MX_HOST), *ip = mx_record_get(r, MX_COL_IP);
     mx_domsum_row(&s->acc, r);
     if (*host && *ip) {
         int added = mx_hashset_add(&s->hosts, host_hash(host, ip));

@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 int mx_arg_uint(const char *cmd, const char *opt, const char *v, unsigned long min,
                 unsigned long max, unsigned long *out) {
@@ -27,5 +28,20 @@ int mx_arg_seconds(const char *cmd, const char *opt, const char *v, uint64_t *ms
         return -1;
     }
     *ms = (uint64_t)(x * 1000);
+    return 0;
+}
+
+int mx_arg_date(const char *cmd, const char *opt, const char *v, time_t *out) {
+    struct tm tm;
+    char extra;
+    memset(&tm, 0, sizeof(tm));
+    if (sscanf(v, "%4d-%2d-%2d%c", &tm.tm_year, &tm.tm_mon, &tm.tm_mday, &extra) != 3 ||
+        tm.tm_mon < 1 || tm.tm_mon > 12 || tm.tm_mday < 1 || tm.tm_mday > 31) {
+        fprintf(stderr, "mxtls %s: %s takes a date YYYY-MM-DD, not '%s'\n", cmd, opt, v);
+        return -1;
+    }
+    tm.tm_year -= 1900;
+    tm.tm_mon -= 1;
+    *out = timegm(&tm);
     return 0;
 }

@@ -3,6 +3,7 @@
 #define MXTLS_CLI_ARGS_H
 
 #include <stdint.h>
+#include <time.h>
 
 /* A whole number from MIN to MAX into *OUT. Returns 0, or -1 after "mxtls CMD: OPT takes ...". */
 int mx_arg_uint(const char *cmd, const char *opt, const char *v, unsigned long min,
@@ -10,5 +11,8 @@ int mx_arg_uint(const char *cmd, const char *opt, const char *v, unsigned long m
 
 /* Seconds (0 < S <= 86400, fractions allowed) into *MS. Returns 0, or -1 with a message. */
 int mx_arg_seconds(const char *cmd, const char *opt, const char *v, uint64_t *ms);
+
+/* A date YYYY-MM-DD (UTC midnight) into *OUT. Returns 0, or -1 with a message. */
+int mx_arg_date(const char *cmd, const char *opt, const char *v, time_t *out);
 
 #endif

@@ -8,6 +8,7 @@
 
 #include <zlib.h>
 
+#include "cli/args.h"
 #include "cli/commands.h"
 #include "mxtls/diff.h"
 #include "mxtls/error.h"
@@ -36,21 +37,7 @@ static void put(changes_t *c, const char *s) {
 
 static void put_field(changes_t *c, const char *s) {
     char buf[2200];
-    size_t o = 0;
-    int quote = strpbrk(s, ",\"\r\n") != NULL;
-    if (quote)
-        buf[o++] = '"';
-    if (*s == '=' || *s == '+' || *s == '-' || *s == '@')
-        buf[o++] = '\'';
-    for (; *s && o < sizeof(buf) - 4; s++) {
-        unsigned char ch = (unsigned char)*s;
-        if (ch == '"')
-            buf[o++] = '"';
-        buf[o++] = ch < 0x20 || ch == 0x7F ? '?' : (char)ch;
-    }
-    if (quote)
-        buf[o++] = '"';
-    buf[o] = 0;
+    mx_csv_quote(s, buf, sizeof(buf));
     put(c, buf);
 }
 
@@ -179,21 +166,10 @@ int mx_cmd_diff(int argc, char **argv) {
         case 'c':
             changes_path = optarg;
             break;
-        case 'a': {
-            struct tm tm;
-            char extra;
-            memset(&tm, 0, sizeof(tm));
-            if (sscanf(optarg, "%4d-%2d-%2d%c", &tm.tm_year, &tm.tm_mon, &tm.tm_mday, &extra) !=
-                    3 ||
-                tm.tm_mon < 1 || tm.tm_mon > 12) {
-                fprintf(stderr, "mxtls diff: --at takes a date YYYY-MM-DD, not '%s'\n", optarg);
+        case 'a':
+            if (mx_arg_date("diff", "--at", optarg, &at) < 0)
                 return 1;
-            }
-            tm.tm_year -= 1900;
-            tm.tm_mon -= 1;
-            at = timegm(&tm);
             break;
-        }
         case 'h':
             usage(stdout);
             return 0;

@@ -39,20 +39,7 @@ static void emit(out_t *o, const char *s) {
 
 static void csv_field(out_t *o, const char *s, int last) {
     char buf[2 * MX_MAILBOX_HEADER_MAX + 8];
-    size_t n = 0;
-    int quote = strpbrk(s, ",\"\r\n") != NULL;
-    if (quote)
-        buf[n++] = '"';
-    if (*s == '=' || *s == '+' || *s == '-' || *s == '@')
-        buf[n++] = '\'';
-    for (; *s && n < sizeof(buf) - 4; s++) {
-        unsigned char c = (unsigned char)*s;
-        if (c == '"')
-            buf[n++] = '"';
-        buf[n++] = c < 0x20 || c == 0x7F ? '?' : (char)c;
-    }
-    if (quote)
-        buf[n++] = '"';
+    size_t n = mx_csv_quote(s, buf, sizeof(buf) - 1);
     buf[n++] = last ? '\n' : ',';
     buf[n] = 0;
     emit(o, buf);

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "cli/args.h"
 #include "cli/commands.h"
 #include "mxtls/error.h"
 #include "mxtls/reader.h"
@@ -18,19 +19,6 @@ static void usage(FILE *f) {
                "                   SCAN.csv.gz...\n"
                "  the files are one snapshot (its shards); --at is the date certificate expiry\n"
                "  is judged against for rows without scanned_at (farm truth files)\n");
-}
-
-/* Parses YYYY-MM-DD (UTC midnight). Returns 0 on failure. */
-static time_t parse_date(const char *s) {
-    struct tm tm;
-    char extra;
-    memset(&tm, 0, sizeof(tm));
-    if (sscanf(s, "%4d-%2d-%2d%c", &tm.tm_year, &tm.tm_mon, &tm.tm_mday, &extra) != 3 ||
-        tm.tm_mon < 1 || tm.tm_mon > 12 || tm.tm_mday < 1 || tm.tm_mday > 31)
-        return 0;
-    tm.tm_year -= 1900;
-    tm.tm_mon -= 1;
-    return timegm(&tm);
 }
 
 /* Reads every row of FILES into S. Returns 0, 1 when a file was cut short, or -1 on damage. */
@@ -93,10 +81,8 @@ int mx_cmd_stats(int argc, char **argv) {
             out = optarg;
             break;
         case 'a':
-            if (!(at = parse_date(optarg))) {
-                fprintf(stderr, "mxtls stats: --at takes a date YYYY-MM-DD, not '%s'\n", optarg);
+            if (mx_arg_date("stats", "--at", optarg, &at) < 0)
                 return 1;
-            }
             break;
         case 'h':
             usage(stdout);
