@@ -21,13 +21,14 @@ typedef struct {
     mx_tls_config_t *tls;        /* the worker's TLS configuration */
 } mx_probe_config_t;
 
-/* What one probe found; strings are empty when unknown. */
+/* What one probe found; strings are empty when unknown, never NULL. The texts of a reply are
+ * kept at their length, not in fixed arrays: a session holds them for its whole life. */
 typedef struct {
-    int conn;         /* mx_conn_t */
-    int banner_code;  /* 0 when none */
-    char banner[257]; /* first line of the greeting after the code */
+    int conn;           /* mx_conn_t */
+    int banner_code;    /* 0 when none */
+    const char *banner; /* first line of the greeting after the code (at most 256 bytes) */
     int ehlo_code;
-    char ehlo_caps[1024];
+    const char *ehlo_caps;
     int64_t size_limit; /* -1 when not advertised */
     int starttls;       /* -1 unknown, 0 no, 1 yes */
     int starttls_code;
@@ -36,9 +37,8 @@ typedef struct {
     const char *tls_cipher;
     char tls_group[24];
     const char *tls_error;
-    int have_cert;
-    mx_cert_summary_t cert;
-    char ehlo_tls_caps[1024];
+    const mx_cert_summary_t *cert; /* NULL when no certificate was seen */
+    const char *ehlo_tls_caps;
     int64_t t_connect_ms, t_banner_ms, t_tls_ms, t_total_ms; /* -1 when not reached */
     char scanned_at[21];
     const char *stage; /* NULL when the probe completed */

@@ -20,15 +20,28 @@ typedef struct {
     char host[256];
     struct sockaddr_storage addr;
     char ip[64];
-    mx_record_t rec;
-    mx_probe_result_t res;
-    int done;
+    char *row; /* its CSV line, formatted when the result came in */
+    size_t row_len;
 } target_t;
 
+/* The host columns: a probe knows nothing of domains or DNS. */
+#define PROBE_COLUMNS                                                                              \
+    (MX_ALL_COLUMNS &                                                                              \
+     ~((1ull << MX_COL_RANK) | (1ull << MX_COL_DOMAIN) | (1ull << MX_COL_DNS_STATUS) |             \
+       (1ull << MX_COL_MX_PREF) | (1ull << MX_COL_MX_STATUS) | (1ull << MX_COL_INPUT_LINE)))
+
+/* RES lives during the call only: its row is formatted here. */
 static void on_result(void *ud, const mx_probe_result_t *res) {
+    static char line[MX_ROW_MAX];
     target_t *t = ud;
-    t->res = *res;
-    t->done = 1;
+    mx_record_t rec = {{0}};
+    mx_probe_text_t txt;
+    rec.f[MX_COL_MX_HOST] = t->host;
+    rec.f[MX_COL_IP] = t->ip;
+    mx_probe_fill(res, &rec, &txt);
+    t->row_len = mx_record_format(&rec, PROBE_COLUMNS, line, sizeof(line));
+    if ((t->row = malloc(t->row_len)))
+        memcpy(t->row, line, t->row_len);
 }
 
 static void usage(FILE *f) {
@@ -144,28 +157,25 @@ int mx_cmd_probe(int argc, char **argv) {
         }
     }
     uv_run(loop, UV_RUN_DEFAULT);
-    uint64_t cols = MX_ALL_COLUMNS & ~((1ull << MX_COL_RANK) | (1ull << MX_COL_DOMAIN) |
-                                       (1ull << MX_COL_DNS_STATUS) | (1ull << MX_COL_MX_PREF) |
-                                       (1ull << MX_COL_MX_STATUS) | (1ull << MX_COL_INPUT_LINE));
-    static char line[MX_ROW_MAX];
     for (int c2 = 0, first = 1; c2 < MX_COL__COUNT; c2++)
-        if (cols & (1ull << c2)) {
+        if (PROBE_COLUMNS & (1ull << c2)) {
             printf("%s%s", first ? "" : ",", mx_column_name((mx_column_t)c2));
             first = 0;
         }
     printf("\n");
+    int status = 0;
     for (int i = 0; i < n; i++) {
-        mx_probe_text_t txt;
-        memset(&t[i].rec, 0, sizeof(t[i].rec));
-        t[i].rec.f[MX_COL_MX_HOST] = t[i].host;
-        t[i].rec.f[MX_COL_IP] = t[i].ip;
-        mx_probe_fill(&t[i].res, &t[i].rec, &txt);
-        size_t len = mx_record_format(&t[i].rec, cols, line, sizeof(line));
-        fwrite(line, 1, len, stdout);
+        if (!t[i].row) {
+            fprintf(stderr, "mxtls probe: %s: no result (out of memory)\n", t[i].ip);
+            status = 2;
+            continue;
+        }
+        fwrite(t[i].row, 1, t[i].row_len, stdout);
+        free(t[i].row);
     }
     uv_loop_close(loop);
     mx_tls_config_free(tls);
     mx_netlist_close(&allow);
     free(t);
-    return 0;
+    return status;
 }

@@ -63,6 +63,15 @@ typedef struct host {
     struct host *next; /* the owner's FIFO of queued probes, or its retry list */
 } host_t;
 
+/* A domain's MX host as it waits for its probes: what its rows need, without the 32 fixed
+ * address slots of mx_dns_mx_t (1.7 KiB), because the read-ahead holds tens of thousands. */
+typedef struct {
+    const char *status;
+    const char *text; /* the host name, then each address, each NUL-terminated */
+    uint16_t pref;
+    uint8_t naddrs, nprobe;
+} mxc_t;
+
 struct dom {
     worker_t *w;
     long rank;
@@ -70,7 +79,7 @@ struct dom {
     char *name;
     const char *status;
     int nmx;
-    mx_dns_mx_t *mx;
+    mxc_t *mx;       /* one allocation with the texts */
     host_t ***hosts; /* per MX, per address: the host, NULL when not probed */
     int pending;     /* touched by its own worker only */
 };
@@ -126,6 +135,8 @@ struct scan {
     slot_t *busy; /* connections open per address and per network */
     size_t bcap, bused;
     mx_intern_t *strings;
+    mx_dns_mx_t *mxrows; /* D's MX hosts expanded for its rows */
+    int nmxrows;
     unsigned open;
     double tokens;
     uint64_t last_refill;
@@ -299,8 +310,59 @@ static void group_end(scan_t *s) {
     s->domains_done++;
 }
 
+/* Packs RES's MX hosts into one allocation; NULL when out of memory. */
+static mxc_t *mx_pack(const mx_dns_result_t *res) {
+    size_t text = 0;
+    for (int i = 0; i < res->nmx; i++) {
+        text += strlen(res->mx[i].host) + 1;
+        for (int a = 0; a < res->mx[i].naddrs; a++)
+            text += strlen(res->mx[i].addrs[a]) + 1;
+    }
+    mxc_t *mx = malloc((size_t)res->nmx * sizeof(*mx) + text);
+    if (!mx)
+        return NULL;
+    char *p = (char *)(mx + res->nmx);
+    for (int i = 0; i < res->nmx; i++) {
+        const mx_dns_mx_t *m = &res->mx[i];
+        mx[i] = (mxc_t){m->status, p, m->pref, (uint8_t)m->naddrs, (uint8_t)m->nprobe};
+        p = stpcpy(p, m->host) + 1;
+        for (int a = 0; a < m->naddrs; a++)
+            p = stpcpy(p, m->addrs[a]) + 1;
+    }
+    return mx;
+}
+
+/* The text after P's NUL: the next of an MX host's strings. */
+static const char *next_text(const char *p) {
+    return p + strlen(p) + 1;
+}
+
+/* Under the mutex. */
 static void write_domain(scan_t *s, dom_t *d) {
-    mx_rows_domain_t rd = {d->name, d->rank, d->line, d->status, d->nmx, d->mx};
+    if (d->nmx > s->nmxrows) {
+        mx_dns_mx_t *m = realloc(s->mxrows, (size_t)d->nmx * sizeof(*m));
+        if (!m) {
+            fail_locked(s, "out of memory");
+            return;
+        }
+        s->mxrows = m;
+        s->nmxrows = d->nmx;
+    }
+    for (int i = 0; i < d->nmx; i++) {
+        const mxc_t *c = &d->mx[i];
+        mx_dns_mx_t *m = &s->mxrows[i];
+        const char *p = c->text;
+        m->pref = c->pref;
+        m->status = c->status;
+        m->naddrs = c->naddrs;
+        m->nprobe = c->nprobe;
+        snprintf(m->host, sizeof(m->host), "%s", p);
+        for (int a = 0; a < c->naddrs; a++) {
+            p = next_text(p);
+            snprintf(m->addrs[a], sizeof(m->addrs[a]), "%s", p);
+        }
+    }
+    mx_rows_domain_t rd = {d->name, d->rank, d->line, d->status, d->nmx, s->mxrows};
     emit_ctx_t ctx = {s, d};
     mx_rows_domain(&rd, host_columns, emit_row, &ctx);
     group_end(s);
@@ -510,6 +572,7 @@ static void pump(worker_t *w) {
                 free(p);
                 memset(&r, 0, sizeof(r));
                 r.conn = MX_CONN_ERROR;
+                r.banner = r.ehlo_caps = r.ehlo_tls_caps = "";
                 r.size_limit = -1, r.starttls = -1, r.tls = -1;
                 r.t_connect_ms = r.t_banner_ms = r.t_tls_ms = r.t_total_ms = -1;
                 r.stage = "connect";
@@ -570,12 +633,10 @@ static void on_resolved(void *ud, const char *domain, const mx_dns_result_t *res
     d->status = res->status;
     d->nmx = res->nmx;
     if (res->nmx) {
-        d->mx = malloc((size_t)res->nmx * sizeof(*d->mx));
+        d->mx = mx_pack(res);
         d->hosts = calloc((size_t)res->nmx, sizeof(*d->hosts));
         if (!d->mx || !d->hosts)
             d->nmx = 0;
-        else
-            memcpy(d->mx, res->mx, (size_t)res->nmx * sizeof(*d->mx));
     }
     uv_mutex_lock(&s->mu);
     if (res->nmx && !d->nmx)
@@ -591,18 +652,20 @@ static void resolved(worker_t *w, dom_t *d) {
     d->pending = 1;
     uv_mutex_lock(&s->mu);
     for (int i = 0; i < d->nmx; i++) {
-        mx_dns_mx_t *m = &d->mx[i];
+        const mxc_t *m = &d->mx[i];
         if (!m->nprobe)
             continue;
         d->hosts[i] = calloc((size_t)m->naddrs, sizeof(host_t *));
+        const char *addr = m->text;
         for (int a = 0; a < m->nprobe && d->hosts[i]; a++) {
             struct sockaddr_storage sa;
             uint64_t ipk, netk;
-            if (!addr_keys(m->addrs[a], s->cfg->port, &sa, &ipk, &netk) ||
+            addr = next_text(addr);
+            if (!addr_keys(addr, s->cfg->port, &sa, &ipk, &netk) ||
                 !mx_net_permitted(&s->cfg->allow, &s->cfg->exclude, &s->cfg->reserved,
                                   (struct sockaddr *)&sa))
                 continue; /* conn=excluded: no packet */
-            if (!(d->hosts[i][a] = need_host(w, d, m->host, m->addrs[a])))
+            if (!(d->hosts[i][a] = need_host(w, d, m->text, addr)))
                 fail_locked(s, "out of memory for the host table");
         }
     }
@@ -1033,6 +1096,7 @@ int mx_scan_run(mx_scan_config_t *cfg) {
     if (!cfg->quiet)
         progress(&s, 1);
     status = s.failed ? 2 : interrupted ? 130 : 0;
+    free(s.mxrows);
     free(s.man_path);
     return status;
 }

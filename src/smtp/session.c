@@ -71,6 +71,8 @@ typedef struct {
     int tls_rx;   /* the server's first TLS record has begun */
     struct sockaddr_storage addr;
     mx_probe_result_t res;
+    char *banner, *ehlo_caps, *ehlo_tls_caps; /* what RES points to */
+    mx_cert_summary_t *cert;
 } session_t;
 
 typedef struct {
@@ -101,7 +103,30 @@ static void on_closed(uv_handle_t *h) {
     mx_hello_free(&s->hello);
     free(s->in);
     free(s->plain);
+    free(s->banner);
+    free(s->ehlo_caps);
+    free(s->ehlo_tls_caps);
+    free(s->cert);
     free(s);
+}
+
+/* Keeps LEN bytes of TEXT in *SLOT and returns it ("" when out of memory). */
+static const char *keep(char **slot, const char *text, size_t len) {
+    free(*slot);
+    if (!(*slot = malloc(len + 1)))
+        return "";
+    memcpy(*slot, text, len);
+    (*slot)[len] = 0;
+    return *slot;
+}
+
+/* The summary of CHAIN, in the session; NULL when out of memory. */
+static mx_cert_summary_t *summarize(session_t *s, const mbedtls_x509_crt *chain) {
+    if (!s->cert && !(s->cert = malloc(sizeof(*s->cert))))
+        return NULL;
+    mx_cert_summarize(s->cfg->tls, chain, s->host, s->cert);
+    s->res.cert = s->cert;
+    return s->cert;
 }
 
 /* The one way out: delivers the result and closes the session. */
@@ -262,10 +287,8 @@ static void tls_done(session_t *s) {
     s->res.tls_cipher = suite ? suite->iana : "unknown";
     mx_tls_group_of(&s->hello, id, s->res.tls_group, sizeof(s->res.tls_group));
     const mbedtls_x509_crt *chain = mbedtls_ssl_get_peer_cert(s->ssl);
-    if (chain) {
-        s->res.have_cert = 1;
-        mx_cert_summarize(s->cfg->tls, chain, s->host, &s->res.cert);
-    }
+    if (chain)
+        summarize(s, chain);
     mx_hello_free(&s->hello);
     send_ehlo(s, S_EHLO_TLS);
 }
@@ -336,11 +359,9 @@ static void legacy_done(session_t *s) {
         mbedtls_x509_crt_init(&chain);
         for (unsigned i = 0; i < h->ncerts; i++)
             mbedtls_x509_crt_parse_der(&chain, h->certs + h->cert_off[i], h->cert_len[i]);
-        if (chain.raw.p) {
-            s->res.have_cert = 1;
-            mx_cert_summarize(s->cfg->tls, &chain, s->host, &s->res.cert);
-            s->res.cert.chain_len = (int)h->chain_total;
-        }
+        mx_cert_summary_t *cert = chain.raw.p ? summarize(s, &chain) : NULL;
+        if (cert)
+            cert->chain_len = (int)h->chain_total;
         mbedtls_x509_crt_free(&chain);
         /* Complete through the legacy path: the first failure stays in tls_error only. */
         s->res.stage = NULL;
@@ -403,13 +424,14 @@ static void on_reply(session_t *s, int code, const char *buf) {
         s->res.banner_code = code;
         s->res.t_banner_ms = (int64_t)(now_ms(s) - s->t0_ms);
         if (mx_reply_line(&s->reply, buf, 0, &text, &len) == 0) {
-            if (len > sizeof(s->res.banner) - 1)
-                len = sizeof(s->res.banner) - 1;
-            memcpy(s->res.banner, text, len);
-            s->res.banner[len] = 0;
+            char banner[257];
+            if (len > sizeof(banner) - 1)
+                len = sizeof(banner) - 1;
+            memcpy(banner, text, len);
             for (size_t i = 0; i < len; i++)
-                if (!s->res.banner[i])
-                    s->res.banner[i] = '?'; /* a NUL would cut the field short */
+                if (!banner[i])
+                    banner[i] = '?'; /* a NUL would cut the field short */
+            s->res.banner = keep(&s->banner, banner, len);
         }
         if (code == 220) {
             send_ehlo(s, S_EHLO);
@@ -421,8 +443,9 @@ static void on_reply(session_t *s, int code, const char *buf) {
     case S_EHLO:
         s->res.ehlo_code = code;
         if (code == 250) {
-            int flags =
-                mx_ehlo_caps(&s->reply, buf, s->res.ehlo_caps, sizeof(s->res.ehlo_caps), &size);
+            char caps[1024];
+            int flags = mx_ehlo_caps(&s->reply, buf, caps, sizeof(caps), &size);
+            s->res.ehlo_caps = keep(&s->ehlo_caps, caps, strlen(caps));
             s->res.size_limit = size;
             s->res.starttls = flags & 1;
             if (s->res.starttls) {
@@ -464,8 +487,11 @@ static void on_reply(session_t *s, int code, const char *buf) {
         send_quit(s);
         return;
     case S_EHLO_TLS:
-        if (code == 250)
-            mx_ehlo_caps(&s->reply, buf, s->res.ehlo_tls_caps, sizeof(s->res.ehlo_tls_caps), &size);
+        if (code == 250) {
+            char caps[1024];
+            mx_ehlo_caps(&s->reply, buf, caps, sizeof(caps), &size);
+            s->res.ehlo_tls_caps = keep(&s->ehlo_tls_caps, caps, strlen(caps));
+        }
         send_quit(s);
         return;
     case S_QUIT:
@@ -744,6 +770,7 @@ int mx_probe_start(uv_loop_t *loop, const mx_probe_config_t *cfg, const char *mx
     memcpy(&s->addr, addr,
            addr->sa_family == AF_INET6 ? sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in));
     s->res.conn = MX_CONN_ERROR;
+    s->res.banner = s->res.ehlo_caps = s->res.ehlo_tls_caps = "";
     s->res.size_limit = -1;
     s->res.starttls = -1;
     s->res.tls = -1;
@@ -801,8 +828,8 @@ void mx_probe_fill(const mx_probe_result_t *r, mx_record_t *rec, mx_probe_text_t
     rec->f[MX_COL_TLS_CIPHER] = r->tls_cipher;
     rec->f[MX_COL_TLS_GROUP] = r->tls_group;
     rec->f[MX_COL_TLS_ERROR] = r->tls_error;
-    if (r->have_cert) {
-        const mx_cert_summary_t *c = &r->cert;
+    if (r->cert) {
+        const mx_cert_summary_t *c = r->cert;
         rec->f[MX_COL_CERT_SHA256] = c->sha256;
         rec->f[MX_COL_CERT_CN] = c->cn;
         rec->f[MX_COL_CERT_SAN] = c->san;
