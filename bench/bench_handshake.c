@@ -12,50 +12,12 @@
 #include <string.h>
 #include <time.h>
 
+#include "tls_pair.h"
+
 #include <mbedtls/ctr_drbg.h>
-#include <mbedtls/ecp.h>
-#include <mbedtls/entropy.h>
-#include <mbedtls/error.h>
-#include <mbedtls/pk.h>
 #include <mbedtls/ssl.h>
 #include <mbedtls/version.h>
 #include <mbedtls/x509_crt.h>
-#include <psa/crypto.h>
-
-typedef struct {
-    unsigned char data[1 << 16];
-    size_t head, len;
-} pipe_t;
-
-/* One side's view: it writes into OUT and reads from IN. */
-typedef struct {
-    pipe_t *out, *in;
-} duplex_t;
-
-static int bio_send(void *ctx, const unsigned char *buf, size_t len) {
-    pipe_t *p = ((duplex_t *)ctx)->out;
-    if (len > sizeof(p->data) - p->len)
-        len = sizeof(p->data) - p->len;
-    if (!len)
-        return MBEDTLS_ERR_SSL_WANT_WRITE;
-    memcpy(p->data + p->len, buf, len);
-    p->len += len;
-    return (int)len;
-}
-
-static int bio_recv(void *ctx, unsigned char *buf, size_t len) {
-    pipe_t *p = ((duplex_t *)ctx)->in;
-    size_t have = p->len - p->head;
-    if (!have)
-        return MBEDTLS_ERR_SSL_WANT_READ;
-    if (len > have)
-        len = have;
-    memcpy(buf, p->data + p->head, len);
-    p->head += len;
-    if (p->head == p->len)
-        p->head = p->len = 0;
-    return (int)len;
-}
 
 static double thread_cpu(void) {
     struct timespec ts;
@@ -63,72 +25,9 @@ static double thread_cpu(void) {
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-static void check(int rc, const char *what) {
-    if (rc != 0) {
-        char msg[128];
-        mbedtls_strerror(rc, msg, sizeof(msg));
-        fprintf(stderr, "%s: %s (-0x%04x)\n", what, msg, (unsigned)-rc);
-        exit(2);
-    }
-}
-
-static mbedtls_ctr_drbg_context drbg;
-static mbedtls_pk_context key;
-static mbedtls_x509_crt crt;
-
-static mbedtls_pk_context ca_key;
-static mbedtls_x509_crt ca; /* the issuer of the server's certificate, the client's trust anchor */
-
-static void gen_key(mbedtls_pk_context *k, int ec) {
-    mbedtls_pk_init(k);
-    if (ec) {
-        check(mbedtls_pk_setup(k, mbedtls_pk_info_from_type(MBEDTLS_PK_ECKEY)), "pk_setup");
-        check(mbedtls_ecp_gen_key(MBEDTLS_ECP_DP_SECP256R1, mbedtls_pk_ec(*k),
-                                  mbedtls_ctr_drbg_random, &drbg),
-              "ecp_gen_key");
-    } else {
-        check(mbedtls_pk_setup(k, mbedtls_pk_info_from_type(MBEDTLS_PK_RSA)), "pk_setup");
-        check(mbedtls_rsa_gen_key(mbedtls_pk_rsa(*k), mbedtls_ctr_drbg_random, &drbg, 2048, 65537),
-              "rsa_gen_key");
-    }
-}
-
-/* A certificate for SUBJECT_KEY named SUBJECT, signed by ISSUER_KEY named ISSUER, into OUT. */
-static void make_cert(mbedtls_pk_context *subject_key, const char *subject,
-                      mbedtls_pk_context *issuer_key, const char *issuer, int is_ca, int serial_no,
-                      mbedtls_x509_crt *out) {
-    static unsigned char der[4096];
-    mbedtls_x509write_cert w;
-    mbedtls_mpi serial;
-    mbedtls_x509write_crt_init(&w);
-    mbedtls_mpi_init(&serial);
-    mbedtls_mpi_lset(&serial, serial_no);
-    mbedtls_x509write_crt_set_subject_key(&w, subject_key);
-    mbedtls_x509write_crt_set_issuer_key(&w, issuer_key);
-    check(mbedtls_x509write_crt_set_subject_name(&w, subject), "subject");
-    check(mbedtls_x509write_crt_set_issuer_name(&w, issuer), "issuer");
-    mbedtls_x509write_crt_set_md_alg(&w, MBEDTLS_MD_SHA256);
-    check(mbedtls_x509write_crt_set_serial(&w, &serial), "serial");
-    check(mbedtls_x509write_crt_set_validity(&w, "20250101000000", "20350101000000"), "validity");
-    if (is_ca)
-        check(mbedtls_x509write_crt_set_basic_constraints(&w, 1, -1), "basic constraints");
-    int n = mbedtls_x509write_crt_der(&w, der, sizeof(der), mbedtls_ctr_drbg_random, &drbg);
-    if (n < 0)
-        check(n, "crt_der");
-    mbedtls_x509_crt_init(out);
-    check(mbedtls_x509_crt_parse_der(out, der + sizeof(der) - n, (size_t)n), "crt_parse");
-    mbedtls_x509write_crt_free(&w);
-    mbedtls_mpi_free(&serial);
-}
-
-/* The server's key and certificate, issued by a CA (same key type) that the client trusts, so
- * that verifying the chain costs what the probe's verification of a farm leaf costs. */
-static void make_identity(int ec) {
-    gen_key(&ca_key, ec);
-    gen_key(&key, ec);
-    make_cert(&ca_key, "CN=bench CA", &ca_key, "CN=bench CA", 1, 1, &ca);
-    make_cert(&key, "CN=bench.example", &ca_key, "CN=bench CA", 0, 2, &crt);
-}
+static tls_identity_t id; /* the server's, issued by a CA (same key type) the client trusts, so
+                           * that verifying the chain costs what the probe's verification of a
+                           * farm leaf costs */
 
 /* Runs N handshakes at VERSION; returns client and server CPU seconds per handshake. */
 static int use_ec;
@@ -146,15 +45,17 @@ static void run(mbedtls_ssl_protocol_version version, int n, double *client_s, d
     double c = 0, s = 0;
     mbedtls_ssl_config_init(&ccfg);
     mbedtls_ssl_config_init(&scfg);
-    check(mbedtls_ssl_config_defaults(&ccfg, MBEDTLS_SSL_IS_CLIENT, MBEDTLS_SSL_TRANSPORT_STREAM,
-                                      MBEDTLS_SSL_PRESET_DEFAULT),
-          "client config");
-    check(mbedtls_ssl_config_defaults(&scfg, MBEDTLS_SSL_IS_SERVER, MBEDTLS_SSL_TRANSPORT_STREAM,
-                                      MBEDTLS_SSL_PRESET_DEFAULT),
-          "server config");
+    tls_pair_check(mbedtls_ssl_config_defaults(&ccfg, MBEDTLS_SSL_IS_CLIENT,
+                                               MBEDTLS_SSL_TRANSPORT_STREAM,
+                                               MBEDTLS_SSL_PRESET_DEFAULT),
+                   "client config");
+    tls_pair_check(mbedtls_ssl_config_defaults(&scfg, MBEDTLS_SSL_IS_SERVER,
+                                               MBEDTLS_SSL_TRANSPORT_STREAM,
+                                               MBEDTLS_SSL_PRESET_DEFAULT),
+                   "server config");
     for (int i = 0; i < 2; i++) {
         mbedtls_ssl_config *cfg = i ? &scfg : &ccfg;
-        mbedtls_ssl_conf_rng(cfg, mbedtls_ctr_drbg_random, &drbg);
+        mbedtls_ssl_conf_rng(cfg, mbedtls_ctr_drbg_random, tls_pair_drbg());
         mbedtls_ssl_conf_min_tls_version(cfg, version);
         mbedtls_ssl_conf_max_tls_version(cfg, version);
         mbedtls_ssl_conf_groups(cfg, groups);
@@ -162,12 +63,12 @@ static void run(mbedtls_ssl_protocol_version version, int n, double *client_s, d
                                       version == MBEDTLS_SSL_VERSION_TLS1_3 ? suites13 : suites12);
     }
     mbedtls_ssl_conf_authmode(&ccfg, MBEDTLS_SSL_VERIFY_NONE);
-    check(mbedtls_ssl_conf_own_cert(&scfg, &crt, &key), "own_cert");
+    tls_pair_check(mbedtls_ssl_conf_own_cert(&scfg, &id.crt, &id.key), "own_cert");
 #if defined(MBEDTLS_SSL_SESSION_TICKETS)
     mbedtls_ssl_conf_session_tickets(&ccfg, MBEDTLS_SSL_SESSION_TICKETS_DISABLED);
 #endif
-    static pipe_t to_server, to_client;
-    duplex_t cio = {&to_server, &to_client}, sio = {&to_client, &to_server};
+    static tls_pipe_t to_server, to_client;
+    tls_duplex_t cio = {&to_server, &to_client}, sio = {&to_client, &to_server};
     for (int i = 0; i < n; i++) {
         mbedtls_ssl_context cl, sv;
         int cdone = 0, sdone = 0, rounds = 0;
@@ -175,12 +76,12 @@ static void run(mbedtls_ssl_protocol_version version, int n, double *client_s, d
         mbedtls_ssl_init(&cl);
         mbedtls_ssl_init(&sv);
         double t = thread_cpu();
-        check(mbedtls_ssl_setup(&cl, &ccfg), "client setup");
-        check(mbedtls_ssl_set_hostname(&cl, "bench.example"), "hostname");
-        mbedtls_ssl_set_bio(&cl, &cio, bio_send, bio_recv, NULL);
+        tls_pair_check(mbedtls_ssl_setup(&cl, &ccfg), "client setup");
+        tls_pair_check(mbedtls_ssl_set_hostname(&cl, "bench.example"), "hostname");
+        mbedtls_ssl_set_bio(&cl, &cio, tls_pair_send, tls_pair_recv, NULL);
         c += thread_cpu() - t;
-        check(mbedtls_ssl_setup(&sv, &scfg), "server setup");
-        mbedtls_ssl_set_bio(&sv, &sio, bio_send, bio_recv, NULL);
+        tls_pair_check(mbedtls_ssl_setup(&sv, &scfg), "server setup");
+        mbedtls_ssl_set_bio(&sv, &sio, tls_pair_send, tls_pair_recv, NULL);
         while (!(cdone && sdone)) {
             if (++rounds > 1000) {
                 fprintf(stderr, "handshake does not finish\n");
@@ -193,7 +94,7 @@ static void run(mbedtls_ssl_protocol_version version, int n, double *client_s, d
                 if (rc == 0)
                     cdone = 1;
                 else if (rc != MBEDTLS_ERR_SSL_WANT_READ && rc != MBEDTLS_ERR_SSL_WANT_WRITE)
-                    check(rc, "client handshake");
+                    tls_pair_check(rc, "client handshake");
             }
             if (!sdone) {
                 t = thread_cpu();
@@ -202,14 +103,14 @@ static void run(mbedtls_ssl_protocol_version version, int n, double *client_s, d
                 if (rc == 0)
                     sdone = 1;
                 else if (rc != MBEDTLS_ERR_SSL_WANT_READ && rc != MBEDTLS_ERR_SSL_WANT_WRITE)
-                    check(rc, "server handshake");
+                    tls_pair_check(rc, "server handshake");
             }
         }
         t = thread_cpu();
         if (verify_chain) {
             uint32_t flags = 0;
             const mbedtls_x509_crt *peer = mbedtls_ssl_get_peer_cert(&cl);
-            mbedtls_x509_crt_verify((mbedtls_x509_crt *)(uintptr_t)peer, &ca, NULL, NULL, &flags,
+            mbedtls_x509_crt_verify((mbedtls_x509_crt *)(uintptr_t)peer, &id.ca, NULL, NULL, &flags,
                                     NULL, NULL);
             if (flags) {
                 fprintf(stderr, "verification failed: 0x%x\n", flags);
@@ -233,16 +134,11 @@ int main(int argc, char **argv) {
         verify_chain |= strcmp(argv[i], "verify") == 0;
     }
     char ver[16];
-    mbedtls_entropy_context entropy;
     double c12, s12, c13, s13;
     if (n <= 0)
         n = 300;
     mbedtls_version_get_string(ver);
-    check(psa_crypto_init() == PSA_SUCCESS ? 0 : -1, "psa_crypto_init");
-    mbedtls_entropy_init(&entropy);
-    mbedtls_ctr_drbg_init(&drbg);
-    check(mbedtls_ctr_drbg_seed(&drbg, mbedtls_entropy_func, &entropy, NULL, 0), "drbg");
-    make_identity(use_ec);
+    tls_identity_make(&id, use_ec, "bench.example");
     run(MBEDTLS_SSL_VERSION_TLS1_2, n / 10 + 1, &c12, &s12); /* warm-up */
     run(MBEDTLS_SSL_VERSION_TLS1_2, n, &c12, &s12);
     run(MBEDTLS_SSL_VERSION_TLS1_3, n, &c13, &s13);
