@@ -1,6 +1,8 @@
 /* The project's mbedTLS patch (config/mbedtls-patches/0002): after the handshake a client's
  * input buffer rests small, and grows when a record larger than it arrives, so that every
- * record a server may send is still read whole. Client and server run over memory pipes. */
+ * record a server may send is still read whole; a TLS 1.3 client frees its handshake
+ * parameters and still reads past the server's NewSessionTicket. Client and server run over
+ * memory pipes. */
 #define MBEDTLS_ALLOW_PRIVATE_ACCESS /* in_buf_len: the size under test */
 
 #include <setjmp.h>
@@ -10,10 +12,12 @@
 #include <string.h>
 
 #include <cmocka.h>
+#include <mbedtls/ssl_ticket.h>
 
 #include "tls_pair.h"
 
 static tls_identity_t id;
+static mbedtls_ssl_ticket_context tickets; /* the server sends one after each handshake */
 
 typedef struct {
     mbedtls_ssl_config ccfg, scfg;
@@ -42,6 +46,8 @@ static void pair_open(pair_t *p, mbedtls_ssl_protocol_version version) {
     }
     mbedtls_ssl_conf_authmode(&p->ccfg, MBEDTLS_SSL_VERIFY_NONE);
     tls_pair_check(mbedtls_ssl_conf_own_cert(&p->scfg, &id.crt, &id.key), "own_cert");
+    mbedtls_ssl_conf_session_tickets_cb(&p->scfg, mbedtls_ssl_ticket_write,
+                                        mbedtls_ssl_ticket_parse, &tickets);
     p->cio = (tls_duplex_t){&p->to_server, &p->to_client};
     p->sio = (tls_duplex_t){&p->to_client, &p->to_server};
     mbedtls_ssl_init(&p->cl);
@@ -93,6 +99,9 @@ static void rests_and_grows(mbedtls_ssl_protocol_version version) {
     size_t resting = p.cl.in_buf_len;
     /* At rest after the handshake: far below the 16 KiB a record may need. */
     assert_true(resting < 4096);
+    assert_null(p.cl.handshake);
+    if (version == MBEDTLS_SSL_VERSION_TLS1_3) /* the ticket waits for the client's next read */
+        assert_true(p.to_client.len > p.to_client.head);
     server_to_client(&p, 300); /* an SMTP reply fits */
     assert_int_equal(p.cl.in_buf_len, resting);
     /* A record larger than the resting buffer (the server's records carry up to 4 KiB in this
@@ -116,6 +125,10 @@ static void test_tls12(void **state) {
 
 int main(void) {
     tls_identity_make(&id, 1, "mx.test.example");
+    mbedtls_ssl_ticket_init(&tickets);
+    tls_pair_check(mbedtls_ssl_ticket_setup(&tickets, mbedtls_ctr_drbg_random, tls_pair_drbg(),
+                                            MBEDTLS_CIPHER_AES_256_GCM, 86400),
+                   "ticket setup");
     const struct CMUnitTest tests[] = {cmocka_unit_test(test_tls13), cmocka_unit_test(test_tls12)};
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
