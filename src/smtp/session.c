@@ -287,8 +287,12 @@ static void tls_done(session_t *s) {
     s->res.tls_cipher = suite ? suite->iana : "unknown";
     mx_tls_group_of(&s->hello, id, s->res.tls_group, sizeof(s->res.tls_group));
     const mbedtls_x509_crt *chain = mbedtls_ssl_get_peer_cert(s->ssl);
-    if (chain)
+    if (chain) {
         summarize(s, chain);
+        /* The parsed chain (kilobytes) would stay through the two replies still to come; with
+         * renegotiation off mbedTLS never reads it again, and frees the emptied head itself. */
+        mbedtls_x509_crt_free((mbedtls_x509_crt *)(uintptr_t)chain);
+    }
     mx_hello_free(&s->hello);
     send_ehlo(s, S_EHLO_TLS);
 }
