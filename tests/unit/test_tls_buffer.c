@@ -1,6 +1,7 @@
 /* The project's mbedTLS patch (config/mbedtls-patches/0002): after the handshake a client's
  * input buffer rests small, and grows when a record larger than it arrives, so that every
- * record a server may send is still read whole; a TLS 1.3 client frees its handshake
+ * record a server may send is still read whole; its output buffer rests small and bounds the
+ * records it writes; a TLS 1.3 client frees its handshake
  * parameters and still reads past the server's NewSessionTicket. Client and server run over
  * memory pipes. */
 #define MBEDTLS_ALLOW_PRIVATE_ACCESS /* in_buf_len: the size under test */
@@ -67,8 +68,8 @@ static void pair_close(pair_t *p) {
     mbedtls_ssl_config_free(&p->scfg);
 }
 
-/* The server sends LEN bytes in one write; the client reads until it has them all. */
-static void server_to_client(pair_t *p, size_t len) {
+/* FROM sends LEN bytes (writes as large as it takes); TO reads until it has them all. */
+static void transfer(mbedtls_ssl_context *from, mbedtls_ssl_context *to, size_t len) {
     static unsigned char msg[16384], got[16384];
     assert_true(len <= sizeof(msg));
     for (size_t i = 0; i < len; i++)
@@ -77,17 +78,17 @@ static void server_to_client(pair_t *p, size_t len) {
     for (int rounds = 0; have < len; rounds++) {
         assert_true(rounds < 1000);
         if (sent < len) {
-            int rc = mbedtls_ssl_write(&p->sv, msg + sent, len - sent);
+            int rc = mbedtls_ssl_write(from, msg + sent, len - sent);
             if (rc > 0)
                 sent += (size_t)rc;
             else
                 assert_int_equal(rc, MBEDTLS_ERR_SSL_WANT_WRITE);
         }
-        int rc = mbedtls_ssl_read(&p->cl, got + have, sizeof(got) - have);
+        int rc = mbedtls_ssl_read(to, got + have, sizeof(got) - have);
         if (rc > 0)
             have += (size_t)rc;
         else if (rc != MBEDTLS_ERR_SSL_WANT_READ)
-            fail_msg("client read: -0x%04x", (unsigned)-rc); /* a ticket is read on the way */
+            fail_msg("read: -0x%04x", (unsigned)-rc); /* a ticket is read on the way */
     }
     assert_int_equal(have, len);
     assert_memory_equal(got, msg, len);
@@ -102,14 +103,20 @@ static void rests_and_grows(mbedtls_ssl_protocol_version version) {
     assert_null(p.cl.handshake);
     if (version == MBEDTLS_SSL_VERSION_TLS1_3) /* the ticket waits for the client's next read */
         assert_true(p.to_client.len > p.to_client.head);
-    server_to_client(&p, 300); /* an SMTP reply fits */
+    transfer(&p.sv, &p.cl, 300); /* an SMTP reply fits */
     assert_int_equal(p.cl.in_buf_len, resting);
     /* A record larger than the resting buffer (the server's records carry up to 4 KiB in this
      * configuration): the buffer grows and the bytes arrive intact, in order. */
-    server_to_client(&p, 4000);
+    transfer(&p.sv, &p.cl, 4000);
     assert_true(p.cl.in_buf_len > resting);
-    server_to_client(&p, 12000);
-    server_to_client(&p, 20);
+    transfer(&p.sv, &p.cl, 12000);
+    transfer(&p.sv, &p.cl, 20);
+    /* The client's output buffer rests too: a longer message goes out in several records. */
+    size_t out_resting = p.cl.out_buf_len;
+    assert_true(out_resting < 2048);
+    assert_true(mbedtls_ssl_get_max_out_record_payload(&p.cl) < 2048);
+    transfer(&p.cl, &p.sv, 5000);
+    assert_int_equal(p.cl.out_buf_len, out_resting);
     pair_close(&p);
 }
 
