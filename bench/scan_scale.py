@@ -5,7 +5,8 @@ latency of L per reply the scan should finish concurrency / (5 L) hosts a second
 are the limit. Each run serves the cheap farm model (every host TLS 1.3, one host per domain)
 from two farm processes with a fixed latency, scans it with the given concurrency and a --rate 10 %
 above the prediction, and reads the steady-state rate from the farm's accept log: connections closed per second over the middle
-third of the run. Scanner CPU and peak RSS come from GNU time.
+third of the run. Scanner CPU and peak RSS come from GNU time; RSS per connection is the median,
+over the same middle third, of the scanner's RSS over its connections open (sampled every 2 s).
 
 Run inside a private network namespace:
   unshare -n sh -c 'ip link set lo up; python3 bench/scan_scale.py build concurrency 1000:1000 5000:4000'
@@ -30,6 +31,25 @@ resource.setrlimit(resource.RLIMIT_NOFILE, (20000, 20000))
 model = os.path.join(os.path.dirname(os.path.abspath(__file__)), "farm-cheap.conf")
 
 
+def scanner_rss_kb(time_pid):
+    """RSS of the scanner, the child of GNU time."""
+    try:
+        kids = open("/proc/%d/task/%d/children" % (time_pid, time_pid)).read().split()
+        for line in open("/proc/%s/status" % kids[0]):
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    except (OSError, IndexError):
+        pass
+    return 0
+
+
+def connections(port):
+    """Connections the scanner has open to the farm."""
+    ss = subprocess.run(["ss", "-Htn", "state", "established", "dport", "= :%d" % port],
+                        capture_output=True, text=True).stdout
+    return ss.count("\n")
+
+
 def run(domains, latency_ms, extra):
     log = tempfile.mktemp(prefix="mxtls-bench-accept-")
     farm_extra = ["--model", model, "--procs", "2", "--accept-log", log,
@@ -42,34 +62,49 @@ def run(domains, latency_ms, extra):
                         "5", "--model", model], stdout=open(lst, "w"), check=True)
         out = os.path.join(farm.dir, "out.csv.gz")
         t = time.time()
-        r = subprocess.run(["/usr/bin/time", "-f", "TIME %e %U %S %M", os.environ["MXTLS_BIN"],
-                            "scan", lst, "-o", out, "--resolver", farm.dns, "--allow",
-                            "127.0.0.0/8", "--port", str(farm.smtp_port), "--ehlo",
-                            "scanner.example", "--ca-file", farm.ca, "--net-limit", "65535",
-                            "--timeout-read", str(max(30, 4 * latency_ms // 1000)), "--deadline",
-                            "600"] + extra, capture_output=True, text=True)
+        p = subprocess.Popen(["/usr/bin/time", "-f", "TIME %e %U %S %M", os.environ["MXTLS_BIN"],
+                              "scan", lst, "-o", out, "--resolver", farm.dns, "--allow",
+                              "127.0.0.0/8", "--port", str(farm.smtp_port), "--ehlo",
+                              "scanner.example", "--ca-file", farm.ca, "--net-limit", "65535",
+                              "--timeout-read", str(max(30, 4 * latency_ms // 1000)),
+                              "--deadline", "600"] + extra, stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, text=True)
+        samples = []  # (seconds, scanner RSS in KiB, connections open)
+        while p.poll() is None:
+            time.sleep(2)
+            samples.append((time.time() - t, scanner_rss_kb(p.pid), connections(farm.smtp_port)))
+        _, err = p.communicate()
         wall = time.time() - t
+    r = subprocess.CompletedProcess(p.args, p.returncode, "", err)
     m = re.search(r"TIME ([\d.]+) ([\d.]+) ([\d.]+) (\d+)", r.stderr)
     closes, opens = [], []
     for path in glob.glob(log + "*"):
         for line in open(path):
             k, ms, _, _ = line.split()
-            (closes if k == "C" else opens).append(int(ms))
+            if k in "OC":
+                (closes if k == "C" else opens).append(int(ms))
         os.unlink(path)
     closes.sort()
     t0, t1 = min(opens), max(closes)
     a, b = t0 + (t1 - t0) / 3, t0 + 2 * (t1 - t0) / 3
     steady = sum(a <= x < b for x in closes) / ((b - a) / 1000)
     hosts = len(opens)
-    return {"rc": r.returncode, "wall": wall, "user": float(m.group(2)), "sys": float(m.group(3)),
+    # Memory per open connection in the same middle third (RSS over connections, everything
+    # the process holds counted against them, TLS contexts included).
+    mid = [rss / conns for at, rss, conns in samples
+           if wall / 3 <= at < 2 * wall / 3 and conns > 0 and rss > 0]
+    mid.sort()
+    return {"kib_per_conn": mid[len(mid) // 2] if mid else 0,
+            "conns": max([c for _, _, c in samples] or [0]),"rc": r.returncode, "wall": wall, "user": float(m.group(2)), "sys": float(m.group(3)),
             "rss_mb": int(m.group(4)) / 1024, "hosts": hosts, "steady": steady,
             "tail": r.stderr.strip().splitlines()[-2] if r.stderr.strip() else ""}
 
 
 if mode == "concurrency":
     print("| concurrency | latency per reply | predicted hosts/s | measured (steady) | "
-          "measured / predicted | hosts | wall | scanner CPU | CPU ms / host | peak RSS |")
-    print("|---|---|---|---|---|---|---|---|---|---|")
+          "measured / predicted | hosts | wall | scanner CPU | CPU ms / host | peak RSS | "
+          "RSS per connection (steady) |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|")
     for pair in args:
         conc, lat = (int(x) for x in pair.split(":"))
         pred = conc / (5 * lat / 1000)
@@ -81,9 +116,10 @@ if mode == "concurrency":
         domains = int(pred * 18 * lat / 1000)
         res = run(domains, lat, ["--concurrency", str(conc), "--rate", str(rate)])
         cpu = res["user"] + res["sys"]
-        print("| %d | %d ms | %.0f | %.0f | %.2f | %d | %.0f s | %.1f s | %.2f | %.0f MB |" % (
-            conc, lat, pred, res["steady"], res["steady"] / pred, res["hosts"], res["wall"], cpu,
-            1000 * cpu / max(1, res["hosts"]), res["rss_mb"]), flush=True)
+        print("| %d | %d ms | %.0f | %.0f | %.2f | %d | %.0f s | %.1f s | %.2f | %.0f MB | "
+              "%.1f KiB |" % (conc, lat, pred, res["steady"], res["steady"] / pred, res["hosts"],
+                              res["wall"], cpu, 1000 * cpu / max(1, res["hosts"]), res["rss_mb"],
+                              res["kib_per_conn"]), flush=True)
         if res["rc"]:
             print("  scan exit status %d: %s" % (res["rc"], res["tail"]))
 elif mode == "threads":

@@ -13,12 +13,24 @@
 #include "mxtls/record.h"
 #include "mxtls/tls.h"
 
+/* The TLS handshakes in progress on one loop, and the probes waiting to start one. A handshake
+ * holds some 40 KiB (full-size record buffers, key exchange, the peer's chain being parsed);
+ * when the CPU falls behind, bounding them keeps a backlog of probes small and the loop's
+ * turns short. Zero-initialise with a limit. */
+typedef struct {
+    unsigned limit; /* handshakes at once; 0: no limit */
+    unsigned busy;
+    int draining;
+    void *head, *tail; /* probes waiting after the server's 220 to STARTTLS, oldest first */
+} mx_probe_gate_t;
+
 typedef struct {
     const char *ehlo;            /* name sent in EHLO/HELO */
     uint64_t timeout_connect_ms; /* --timeout-connect */
     uint64_t timeout_read_ms;    /* --timeout-read: waiting for any one reply */
     uint64_t deadline_ms;        /* --deadline: the whole probe */
     mx_tls_config_t *tls;        /* the worker's TLS configuration */
+    mx_probe_gate_t *gate;       /* the loop's handshake gate; NULL: none */
 } mx_probe_config_t;
 
 /* What one probe found; strings are empty when unknown, never NULL. The texts of a reply are

@@ -23,6 +23,8 @@ static void usage(FILE *f) {
                "  --rate N                new connections per second (1000)\n"
                "  --net-limit N           connections per /24 or /48 (8); one per address always\n"
                "  --threads N             worker loops (the number of cores)\n"
+               "  --handshakes N          TLS handshakes in progress per thread (256); more\n"
+               "                          probes wait after STARTTLS, holding no TLS memory\n"
                "  --retry-4xx N           probe again a host that answered 4xx to the greeting or\n"
                "                          EHLO, up to N times (0), after --retry-after S (300)\n"
                "  --timeout-connect S     (10)   --timeout-read S (30)   --deadline S (120)\n"
@@ -52,6 +54,7 @@ int mx_cmd_scan(int argc, char **argv) {
                                          {"grace", 1, 0, 14},          {"quiet", 0, 0, 15},
                                          {"resume", 0, 0, 16},         {"threads", 1, 0, 17},
                                          {"retry-4xx", 1, 0, 18},      {"retry-after", 1, 0, 19},
+                                         {"handshakes", 1, 0, 20},
                                          {"help", 0, 0, 'h'},          {0, 0, 0, 0}};
     mx_scan_config_t cfg;
     char err[512], host[256], cmdline[4096];
@@ -76,6 +79,7 @@ int mx_cmd_scan(int argc, char **argv) {
     cfg.retry_after_ms = 300000;
     long cores = sysconf(_SC_NPROCESSORS_ONLN);
     cfg.threads = cores < 1 ? 1 : cores > 64 ? 64 : (unsigned)cores;
+    cfg.handshakes = 256;
     size_t o = 0;
     for (int i = 0; i < argc && o < sizeof(cmdline) - 2; i++)
         o +=
@@ -203,6 +207,11 @@ int mx_cmd_scan(int argc, char **argv) {
             if (mx_arg_seconds("scan", "--retry-after", optarg, &ms))
                 return 1;
             cfg.retry_after_ms = ms;
+            break;
+        case 20:
+            if (mx_arg_uint("scan", "--handshakes", optarg, 1, 100000, &v))
+                return 1;
+            cfg.handshakes = (unsigned)v;
             break;
         case 'h':
             usage(stdout);

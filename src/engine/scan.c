@@ -47,6 +47,7 @@
 #define HOST_COLS (MX_COL_ERROR - MX_COL_CONN + 1) /* the columns a probe fills */
 #define START_BATCH 64
 
+
 typedef struct dom dom_t;
 typedef struct worker worker_t;
 typedef struct scan scan_t;
@@ -96,6 +97,7 @@ struct worker {
     uv_thread_t thread;
     mx_tls_config_t *tls;
     mx_probe_config_t probe;
+    mx_probe_gate_t gate;
     uv_timer_t tick;
     uv_async_t wake;
     uv_signal_t sigint, sigterm; /* on worker 0 only */
@@ -872,6 +874,8 @@ static int worker_init(scan_t *s, worker_t *w, unsigned id) {
     w->probe.timeout_read_ms = cfg->timeout_read_ms;
     w->probe.deadline_ms = cfg->deadline_ms;
     w->probe.tls = w->tls;
+    w->gate.limit = cfg->handshakes;
+    w->probe.gate = &w->gate;
     uv_timer_init(&w->loop, &w->tick);
     w->tick.data = w;
     uv_timer_start(&w->tick, on_tick, 10, 10);

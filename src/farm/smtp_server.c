@@ -31,6 +31,7 @@ typedef struct {
     int busy;        /* a delayed reply is waiting on the timer */
     int close_after; /* close once the pending reply is out */
     int start_tls;   /* switch to TLS once the pending reply is out */
+    int hello_seen;  /* the client's first TLS bytes are in (logged) */
     size_t drip_pos;
     SSL *ssl;
     BIO *rbio, *wbio;
@@ -262,6 +263,10 @@ static void process_input(conn_t *c) {
 }
 
 static void tls_advance(conn_t *c) {
+    if (!c->tls_up && !c->hello_seen && BIO_pending(c->rbio) > 0) {
+        c->hello_seen = 1;
+        log_event(c, 'T');
+    }
     if (!c->tls_up) {
         int rc = SSL_do_handshake(c->ssl);
         flush_tls(c);
@@ -275,6 +280,7 @@ static void tls_advance(conn_t *c) {
         }
         c->tls_up = 1;
         c->srv->handshakes++;
+        log_event(c, 'H');
         c->state = S_COMMANDS;
     }
     for (;;) {

@@ -43,7 +43,7 @@ static const char *const stage_names[] = {
 #define IN_INITIAL 1024
 #define IN_MAX (MX_REPLY_MAX + 4096)
 
-typedef struct {
+typedef struct session {
     uv_tcp_t tcp;
     uv_timer_t timer;
     uv_connect_t connect_req;
@@ -73,6 +73,9 @@ typedef struct {
     mx_probe_result_t res;
     char *banner, *ehlo_caps, *ehlo_tls_caps; /* what RES points to */
     mx_cert_summary_t *cert;
+    int gated;   /* holds one of the gate's handshakes */
+    int waiting; /* in the gate's queue, between gprev and gnext */
+    struct session *gprev, *gnext;
 } session_t;
 
 typedef struct {
@@ -129,6 +132,36 @@ static mx_cert_summary_t *summarize(session_t *s, const mbedtls_x509_crt *chain)
     return s->cert;
 }
 
+static void start_tls(session_t *s);
+
+/* Takes S out of the gate's queue, or gives its handshake back; the freed handshakes go to the
+ * probes waiting longest. */
+static void gate_leave(session_t *s) {
+    mx_probe_gate_t *g = s->cfg->gate;
+    if (s->waiting) {
+        *(s->gprev ? &s->gprev->gnext : (session_t **)&g->head) = s->gnext;
+        *(s->gnext ? &s->gnext->gprev : (session_t **)&g->tail) = s->gprev;
+        s->waiting = 0;
+    }
+    if (!s->gated)
+        return;
+    s->gated = 0;
+    g->busy--;
+    if (g->draining) /* an outer call hands them out: no recursion through start_tls() */
+        return;
+    g->draining = 1;
+    while (g->busy < g->limit && g->head) {
+        session_t *w = g->head;
+        g->head = w->gnext;
+        *(w->gnext ? &w->gnext->gprev : (session_t **)&g->tail) = NULL;
+        w->waiting = 0;
+        w->gated = 1;
+        g->busy++;
+        start_tls(w);
+    }
+    g->draining = 0;
+}
+
 /* The one way out: delivers the result and closes the session. */
 static void finish(session_t *s) {
     if (s->done)
@@ -149,6 +182,7 @@ static void finish(session_t *s) {
      * once both handles have closed, on a later turn of the loop, so RES outlives the call. */
     uv_close((uv_handle_t *)&s->timer, on_closed);
     uv_close((uv_handle_t *)&s->tcp, on_closed);
+    gate_leave(s); /* after the close: a failed handshake ends there for the server too */
     s->cb(s->ud, &s->res);
 }
 
@@ -275,6 +309,27 @@ static void start_tls(session_t *s) {
     tls_step(s);
 }
 
+/* After the 220 to STARTTLS: the handshake starts now, or when the gate has room. Waiting is
+ * the scanner's own delay, so only the deadline bounds it. */
+static void begin_tls(session_t *s) {
+    mx_probe_gate_t *g = s->cfg->gate;
+    if (!g || !g->limit || g->busy < g->limit) {
+        if (g && g->limit) {
+            g->busy++;
+            s->gated = 1;
+        }
+        start_tls(s);
+        return;
+    }
+    set_state(s, S_TLS);
+    s->waiting = 1;
+    s->gnext = NULL;
+    s->gprev = g->tail;
+    *(g->tail ? &((session_t *)g->tail)->gnext : (session_t **)&g->head) = s;
+    g->tail = s;
+    arm(s, UINT64_MAX);
+}
+
 static void tls_done(session_t *s) {
     s->tls_up = 1;
     s->res.tls = MX_TLS_OK;
@@ -294,6 +349,19 @@ static void tls_done(session_t *s) {
         mbedtls_x509_crt_free((mbedtls_x509_crt *)(uintptr_t)chain);
     }
     mx_hello_free(&s->hello);
+    /* The server's certificate flight may have grown the raw buffer to many KiB; what follows
+     * are records of short SMTP replies, and the session lives two more round trips. */
+    size_t left = s->in_len - s->in_off;
+    if (s->in_cap > IN_INITIAL && left <= IN_INITIAL / 2) {
+        memmove(s->in, s->in + s->in_off, left);
+        s->in_len = left;
+        s->in_off = 0;
+        char *p = realloc(s->in, IN_INITIAL);
+        if (p) {
+            s->in = p;
+            s->in_cap = IN_INITIAL;
+        }
+    }
     send_ehlo(s, S_EHLO_TLS);
 }
 
@@ -348,6 +416,7 @@ static void legacy_restart(session_t *s) {
     uv_timer_stop(&s->timer);
     uv_read_stop((uv_stream_t *)&s->tcp);
     uv_close((uv_handle_t *)&s->tcp, legacy_reconnect);
+    gate_leave(s); /* the raw ClientHello of the second connection needs no TLS context */
 }
 
 /* The server's answer to the raw ClientHello is in (or the connection ended). */
@@ -391,6 +460,7 @@ static void tls_step(session_t *s) {
     if (rc == MBEDTLS_ERR_SSL_WANT_READ || rc == MBEDTLS_ERR_SSL_WANT_WRITE)
         return;
     if (rc == 0) {
+        gate_leave(s); /* our Finished is sent: the server's side ends with it */
         tls_done(s);
         return;
     }
@@ -484,7 +554,7 @@ static void on_reply(session_t *s, int code, const char *buf) {
             if (s->in_len > s->reply.end)
                 s->injected = 1;
             s->in_len = 0;
-            start_tls(s);
+            begin_tls(s);
             return;
         }
         s->res.tls = MX_TLS_REJECTED;
@@ -543,7 +613,7 @@ static void tls_input(session_t *s) {
     }
     for (;;) {
         if (s->plain_cap - s->plain_len < 1024) {
-            size_t cap = s->plain_cap ? s->plain_cap * 2 : 4096;
+            size_t cap = s->plain_cap ? s->plain_cap * 2 : 2048; /* replies are short */
             char *p = cap <= IN_MAX ? realloc(s->plain, cap) : NULL;
             if (!p) {
                 fail(s, "reply_too_long");
@@ -618,6 +688,10 @@ static void on_read(uv_stream_t *stream, ssize_t n, const uv_buf_t *buf) {
         return;
     }
     s->got_bytes = 1;
+    if (s->waiting) { /* our ClientHello is not sent yet: nothing may come */
+        s->injected = 1;
+        return;
+    }
     if (s->state == S_TLS && !s->tls_rx) {
         /* Until the server's first TLS record, anything it sends is not TLS: a line injected
          * after the 220 that arrived in a later read than the 220 itself. Drop such lines

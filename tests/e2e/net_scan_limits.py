@@ -1,7 +1,9 @@
 """mxtls scan's politeness limits, checked from the farm's own accept log (one line per
 connection opened or closed, with the farm's loop time and the local address dialled): no
 address ever has two connections at once, no /24 more than --net-limit, no one-second window
-more than 110 % of --rate, never more than --concurrency open. Then --retry-4xx: hosts that
+more than 110 % of --rate, never more than --concurrency open, never more TLS handshakes in
+progress than --handshakes (one thread; from the ClientHello and handshake lines of the same
+log). Then --retry-4xx: hosts that
 greet with 421 are probed again, exactly --retry-4xx more times each (the difference of two
 accept logs, address by address), and the rows still equal the truth (the last outcome)."""
 import collections
@@ -13,7 +15,7 @@ import farmlib
 
 farmlib.require_private_netns()
 c = farmlib.Checker("scan limits")
-N, RATE, NET, CONC = 3000, 300, 2, 40
+N, RATE, NET, CONC, HANDSHAKES = 3000, 300, 2, 40, 2
 N2 = 1500  # for --retry-4xx
 
 
@@ -25,13 +27,39 @@ def events(prefix):
         with open(path) as f:
             for line in f:
                 kind, ms, turn, ip = line.split()
-                ev.append((int(turn), int(ms), 1 if kind == "O" else -1, ip))
+                if kind in "OC":
+                    ev.append((int(turn), int(ms), 1 if kind == "O" else -1, ip))
     # The farm accepts every pending connection when its listener is ready, so a connection the
     # scanner dialled after closing another may be accepted one loop turn before the farm reads
     # that close (the log says the turn). A close is therefore taken to precede the opens of the
     # turn before it; a limit the scanner broke would show as an overlap lasting a whole probe.
     ev.sort(key=lambda e: (e[0] - 1, 0) if e[2] < 0 else (e[0], 1))
     return [(ms, kind, ip) for _, ms, kind, ip in ev]
+
+
+def most_handshakes(prefix, skip):
+    """The most TLS handshakes in progress at once on the farm: from a ClientHello (T) to the
+    handshake's end (H) or the connection's close (C). Within a loop turn, ends come first: the
+    scanner starts a waiting handshake only after the previous one sent its Finished or closed,
+    so the farm reads that in the same turn as the new ClientHello or earlier. Addresses in
+    SKIP (tls=legacy) are left out: their second connection sends a raw ClientHello, which
+    needs no TLS context and takes no turn at the gate."""
+    ev = []
+    for path in glob.glob(prefix + "*"):
+        with open(path) as f:
+            for line in f:
+                kind, _, turn, ip = line.split()
+                if kind in "THC" and ip not in skip:
+                    ev.append((int(turn), 0 if kind != "T" else 1, kind, ip))
+    ev.sort(key=lambda e: e[:2])
+    busy, most = set(), 0
+    for _, _, kind, ip in ev:
+        if kind == "T":
+            busy.add(ip)
+            most = max(most, len(busy))
+        else:
+            busy.discard(ip)
+    return most
 
 
 def opens_per_address(ev):
@@ -45,13 +73,14 @@ with farmlib.Farm(N, seed=7, extra=["--accept-log", log]) as farm:
     farmlib.write_list(farm, N, 7, lst)
     t0 = time.time()
     r = farmlib.scan(farm, lst, out, "--rate", str(RATE), "--net-limit", str(NET),
-                     "--concurrency", str(CONC))
+                     "--concurrency", str(CONC), "--threads", "1", "--handshakes", str(HANDSHAKES))
     print("limited scan: %.1f s" % (time.time() - t0))
     c.eq("scan exit status", 0, r.returncode)
     cols = farmlib.truth_columns(farm)
     truth = farmlib.rows_by_domain(farm.truth, cols)
     got = farmlib.rows_by_domain(out, cols)
     c.eq("rows equal the truth", [], [d for d in truth if truth[d] != got.get(d)][:5])
+    legacy = {r["ip"] for r in farmlib.read_csv_gz(out) if r["tls"] == "legacy"}
 farm_log = log
 ev = events(farm_log)
 c.true("the accept log has the scan's connections", len(ev) > 1000)
@@ -76,6 +105,8 @@ for i, t in enumerate(opens):
 c.true("most connections opened in one second <= 110%% of --rate (%d)" % worst,
        worst <= 1.1 * RATE)
 c.true("the rate was reached (%d in one second)" % worst, worst >= 0.5 * RATE)
+c.eq("most TLS handshakes at once (--threads 1 --handshakes %d)" % HANDSHAKES, HANDSHAKES,
+     most_handshakes(farm_log, legacy))
 for path in glob.glob(log + "*"):
     os.unlink(path)
 

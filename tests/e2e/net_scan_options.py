@@ -1,7 +1,7 @@
-"""mxtls scan's --shard, --allow / --exclude and signals, against the farm.
+"""mxtls scan's --shard, --handshakes, --allow / --exclude and signals, against the farm.
 
 Shards: four shard runs' union has exactly the rows of one unsharded run, each domain in one
-shard. Ranges: with a /16 excluded, or only one /16 allowed, every address outside what is
+shard. A scan allowed two TLS handshakes at a time gives the truth too. Ranges: with a /16 excluded, or only one /16 allowed, every address outside what is
 permitted gets conn=excluded and no connection (the farm's accept log), every other row equals
 the truth; a resolver outside --allow is refused before any packet. SIGINT: the scan stops
 within its grace, exits 130, leaves a readable file of complete domains and a manifest marked
@@ -36,11 +36,17 @@ with farmlib.Farm(N, seed=SEED) as farm:
     parts = [os.path.join(farm.dir, "shard%d.csv.gz" % i) for i in range(4)]
     runs += [farmlib.scan(farm, lst, p, "--shard", "%d/4" % i, wait=False)
              for i, p in enumerate(parts)]
+    # Two handshakes at a time on one thread: most probes wait their turn after STARTTLS.
+    gated = os.path.join(farm.dir, "gated.csv.gz")
+    runs.append(farmlib.scan(farm, lst, gated, "--threads", "1", "--handshakes", "2",
+                             wait=False))
     for i, r in enumerate(runs):
         r.communicate(timeout=600)
         c.eq("run %d exit status" % i, 0, r.returncode)
     one = farmlib.rows_by_domain(whole, cols)
     c.eq("the unsharded run equals the truth", [], [d for d in truth if truth[d] != one.get(d)][:5])
+    two = farmlib.rows_by_domain(gated, cols)
+    c.eq("--handshakes 2 equals the truth", [], [d for d in truth if truth[d] != two.get(d)][:5])
     union, owner = {}, collections.Counter()
     for i, p in enumerate(parts):
         rows = farmlib.rows_by_domain(p, cols)
