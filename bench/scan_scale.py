@@ -12,7 +12,9 @@ Run inside a private network namespace:
   unshare -n sh -c 'ip link set lo up; python3 bench/scan_scale.py build concurrency 1000:1000 5000:4000'
   unshare -n sh -c 'ip link set lo up; python3 bench/scan_scale.py build threads 3000'
 Arguments: build dir; 'concurrency' and CONC:LATENCY_MS pairs, or 'threads' and a domain count."""
+import csv
 import glob
+import gzip
 import os
 import re
 import resource
@@ -75,6 +77,16 @@ def run(domains, latency_ms, extra):
             samples.append((time.time() - t, scanner_rss_kb(p.pid), connections(farm.smtp_port)))
         _, err = p.communicate()
         wall = time.time() - t
+        # How long probes took: five latencies are the floor, the rest is the scanner's delay.
+        totals, tls = [], []
+        with gzip.open(out, "rt", newline="") as f:
+            for row in csv.DictReader(f):
+                if row["t_total_ms"]:
+                    totals.append(int(row["t_total_ms"]))
+                if row["t_tls_ms"]:
+                    tls.append(int(row["t_tls_ms"]))
+        totals.sort()
+        tls.sort()
     r = subprocess.CompletedProcess(p.args, p.returncode, "", err)
     m = re.search(r"TIME ([\d.]+) ([\d.]+) ([\d.]+) (\d+)", r.stderr)
     closes, opens = [], []
@@ -94,7 +106,10 @@ def run(domains, latency_ms, extra):
     mid = [rss / conns for at, rss, conns in samples
            if wall / 3 <= at < 2 * wall / 3 and conns > 0 and rss > 0]
     mid.sort()
-    return {"kib_per_conn": mid[len(mid) // 2] if mid else 0,
+    return {"probe_ms": totals[len(totals) // 2] if totals else 0,
+            "probe_p90_ms": totals[len(totals) * 9 // 10] if totals else 0,
+            "tls_ms": tls[len(tls) // 2] if tls else 0,
+            "kib_per_conn": mid[len(mid) // 2] if mid else 0,
             "conns": max([c for _, _, c in samples] or [0]),"rc": r.returncode, "wall": wall, "user": float(m.group(2)), "sys": float(m.group(3)),
             "rss_mb": int(m.group(4)) / 1024, "hosts": hosts, "steady": steady,
             "tail": r.stderr.strip().splitlines()[-2] if r.stderr.strip() else ""}
@@ -120,6 +135,10 @@ if mode == "concurrency":
               "%.1f KiB |" % (conc, lat, pred, res["steady"], res["steady"] / pred, res["hosts"],
                               res["wall"], cpu, 1000 * cpu / max(1, res["hosts"]), res["rss_mb"],
                               res["kib_per_conn"]), flush=True)
+        print("  (scanner user %.1f s, system %.1f s; probe median %.1f s, 90th percentile "
+              "%.1f s, against 5 L = %.1f s; handshake median %d ms)" % (
+                  res["user"], res["sys"], res["probe_ms"] / 1000, res["probe_p90_ms"] / 1000,
+                  5 * lat / 1000, res["tls_ms"]), flush=True)
         if res["rc"]:
             print("  scan exit status %d: %s" % (res["rc"], res["tail"]))
 elif mode == "threads":

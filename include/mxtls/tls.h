@@ -26,23 +26,25 @@ const mbedtls_ssl_config *mx_tls_ssl_config(const mx_tls_config_t *c);
 /* SHA-256 (hex) of the CA bundle, for the manifest. */
 const char *mx_tls_ca_sha256(const mx_tls_config_t *c);
 
+/* One allocation: the long texts (up to 256, 1023 and 511 bytes) are kept at their length,
+ * since a probe holds its summary for two more round trips. */
 typedef struct {
     char sha256[65];
-    char cn[257];
-    char san[1024];
-    char issuer[512];
+    const char *cn, *san, *issuer; /* into text */
     char not_before[21], not_after[21];
     char key[32];
     char sig[40];
     int chain_len;
     char valid[80];
     int name_match;
+    char text[];
 } mx_cert_summary_t;
 
 /* Summarises CHAIN (leaf first, as received) for HOST: fields, verification reasons (cached by
- * chain fingerprint), name match. */
-void mx_cert_summarize(mx_tls_config_t *c, const mbedtls_x509_crt *chain, const char *host,
-                       mx_cert_summary_t *out);
+ * chain fingerprint), name match. Returns a new summary (free() it), or NULL when CHAIN is
+ * empty or memory is out. */
+mx_cert_summary_t *mx_cert_summarize(mx_tls_config_t *c, const mbedtls_x509_crt *chain,
+                                     const char *host);
 
 /* Whether certificate name PATTERN (a DNS SAN or CN) covers HOST, RFC 6125: exact, or a
  * left-most "*" label standing for exactly one label. */

@@ -125,10 +125,8 @@ static const char *keep(char **slot, const char *text, size_t len) {
 
 /* The summary of CHAIN, in the session; NULL when out of memory. */
 static mx_cert_summary_t *summarize(session_t *s, const mbedtls_x509_crt *chain) {
-    if (!s->cert && !(s->cert = malloc(sizeof(*s->cert))))
-        return NULL;
-    mx_cert_summarize(s->cfg->tls, chain, s->host, s->cert);
-    s->res.cert = s->cert;
+    free(s->cert);
+    s->res.cert = s->cert = mx_cert_summarize(s->cfg->tls, chain, s->host);
     return s->cert;
 }
 

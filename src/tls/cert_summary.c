@@ -169,17 +169,26 @@ static void reasons(const mbedtls_x509_crt *leaf, uint32_t flags, char *out, siz
         snprintf(out, cap, "ok");
 }
 
-void mx_cert_summarize(mx_tls_config_t *c, const mbedtls_x509_crt *chain, const char *host,
-                       mx_cert_summary_t *out) {
+mx_cert_summary_t *mx_cert_summarize(mx_tls_config_t *c, const mbedtls_x509_crt *chain,
+                                     const char *host) {
     unsigned char digest[32];
-    memset(out, 0, sizeof(*out));
+    char cn[257], san[1024], issuer[512];
     if (!chain || !chain->raw.p)
-        return;
+        return NULL;
+    common_name(&chain->subject, cn, sizeof(cn));
+    dns_sans(chain, san, sizeof(san));
+    issuer[0] = 0;
+    mbedtls_x509_dn_gets(issuer, sizeof(issuer), &chain->issuer); /* cut short when too long */
+    issuer[sizeof(issuer) - 1] = 0;
+    size_t lcn = strlen(cn) + 1, lsan = strlen(san) + 1, lissuer = strlen(issuer) + 1;
+    mx_cert_summary_t *out = calloc(1, sizeof(*out) + lcn + lsan + lissuer);
+    if (!out)
+        return NULL;
+    out->cn = memcpy(out->text, cn, lcn);
+    out->san = memcpy(out->text + lcn, san, lsan);
+    out->issuer = memcpy(out->text + lcn + lsan, issuer, lissuer);
     mbedtls_sha256(chain->raw.p, chain->raw.len, digest, 0);
     mx_hex(digest, 32, out->sha256);
-    common_name(&chain->subject, out->cn, sizeof(out->cn));
-    dns_sans(chain, out->san, sizeof(out->san));
-    mbedtls_x509_dn_gets(out->issuer, sizeof(out->issuer), &chain->issuer);
     iso_time(&chain->valid_from, out->not_before);
     iso_time(&chain->valid_to, out->not_after);
     key_name(chain, out->key, sizeof(out->key));
@@ -199,4 +208,5 @@ void mx_cert_summarize(mx_tls_config_t *c, const mbedtls_x509_crt *chain, const 
     memcpy(&key, digest, sizeof(key));
     reasons(chain, verify(c, chain, key), out->valid, sizeof(out->valid));
     out->name_match = host ? name_match(chain, host) : 0;
+    return out;
 }
