@@ -3,10 +3,12 @@
 A probe waits on about five replies (greeting, EHLO, STARTTLS, EHLO, QUIT), so with a farm
 latency of L per reply the scan should finish concurrency / (5 L) hosts a second until the CPUs
 are the limit. Each run serves the cheap farm model (every host TLS 1.3, one host per domain)
-from two farm processes with a fixed latency, scans it with the given concurrency and a --rate 10 %
-above the prediction, and reads the steady-state rate from the farm's accept log: connections closed per second over the middle
-third of the run. Scanner CPU and peak RSS come from GNU time; RSS per connection is the median,
-over the same middle third, of the scanner's RSS over its connections open (sampled every 2 s).
+from two farm processes with a fixed latency, scans it with the given concurrency and a --rate
+10 % above the prediction, and reads the steady-state rate from the farm's accept log:
+connections closed per second over whole cycles (the median connection time) from the first
+close, while new probes still start (the middle third of the run is printed too). Scanner CPU
+and peak RSS come from GNU time; RSS per connection is the median, over the middle third of the
+run, of the scanner's RSS over its connections open (sampled every 2 s).
 
 Run inside a private network namespace:
   unshare -n sh -c 'ip link set lo up; python3 bench/scan_scale.py build concurrency 1000:1000 5000:4000'
@@ -89,24 +91,42 @@ def run(domains, latency_ms, extra):
         tls.sort()
     r = subprocess.CompletedProcess(p.args, p.returncode, "", err)
     m = re.search(r"TIME ([\d.]+) ([\d.]+) ([\d.]+) (\d+)", r.stderr)
-    closes, opens = [], []
+    closes, opens, opened, held = [], [], {}, []
     for path in glob.glob(log + "*"):
         for line in open(path):
-            k, ms, _, _ = line.split()
-            if k in "OC":
-                (closes if k == "C" else opens).append(int(ms))
+            k, ms, _, ip = line.split()
+            if k == "O":
+                opens.append(int(ms))
+                opened[ip] = int(ms)
+            elif k == "C":
+                closes.append(int(ms))
+                if ip in opened:
+                    held.append(int(ms) - opened.pop(ip))
         os.unlink(path)
     closes.sort()
+    held.sort()
     t0, t1 = min(opens), max(closes)
     a, b = t0 + (t1 - t0) / 3, t0 + 2 * (t1 - t0) / 3
-    steady = sum(a <= x < b for x in closes) / ((b - a) / 1000)
+    third = sum(a <= x < b for x in closes) / ((b - a) / 1000)
+    # With one latency for every reply, probes move in waves: the first fill of the slots at
+    # --rate takes less than a probe, so each cycle has a pause, and a window of arbitrary
+    # length catches a part of one. Whole cycles (the median connection time) from the first
+    # close, while new probes still start, average over it.
+    cycle = held[len(held) // 2] if held else 0
+    k = int((max(opens) - closes[0]) // cycle) if cycle else 0
+    if k >= 1:
+        a, b = closes[0], closes[0] + k * cycle
+        steady = sum(a <= x < b for x in closes) / ((b - a) / 1000)
+    else:
+        steady = third
     hosts = len(opens)
     # Memory per open connection in the same middle third (RSS over connections, everything
     # the process holds counted against them, TLS contexts included).
     mid = [rss / conns for at, rss, conns in samples
            if wall / 3 <= at < 2 * wall / 3 and conns > 0 and rss > 0]
     mid.sort()
-    return {"probe_ms": totals[len(totals) // 2] if totals else 0,
+    return {"third": third, "cycles": k,
+            "probe_ms": totals[len(totals) // 2] if totals else 0,
             "probe_p90_ms": totals[len(totals) * 9 // 10] if totals else 0,
             "tls_ms": tls[len(tls) // 2] if tls else 0,
             "kib_per_conn": mid[len(mid) // 2] if mid else 0,
@@ -135,10 +155,12 @@ if mode == "concurrency":
               "%.1f KiB |" % (conc, lat, pred, res["steady"], res["steady"] / pred, res["hosts"],
                               res["wall"], cpu, 1000 * cpu / max(1, res["hosts"]), res["rss_mb"],
                               res["kib_per_conn"]), flush=True)
-        print("  (scanner user %.1f s, system %.1f s; probe median %.1f s, 90th percentile "
-              "%.1f s, against 5 L = %.1f s; handshake median %d ms)" % (
-                  res["user"], res["sys"], res["probe_ms"] / 1000, res["probe_p90_ms"] / 1000,
-                  5 * lat / 1000, res["tls_ms"]), flush=True)
+        print("  (steady rate over %d whole cycles; over the middle third of the run %.0f/s, "
+              "%.2f of predicted. Scanner user %.1f s, system %.1f s; probe median %.1f s, "
+              "90th percentile %.1f s, against 5 L = %.1f s; handshake median %d ms)" % (
+                  res["cycles"], res["third"], res["third"] / pred, res["user"], res["sys"],
+                  res["probe_ms"] / 1000, res["probe_p90_ms"] / 1000, 5 * lat / 1000,
+                  res["tls_ms"]), flush=True)
         if res["rc"]:
             print("  scan exit status %d: %s" % (res["rc"], res["tail"]))
 elif mode == "threads":
