@@ -13,16 +13,28 @@
 #include "mxtls/record.h"
 #include "mxtls/tls.h"
 
-/* The TLS handshakes in progress on one loop, and the probes waiting to start one. A handshake
- * holds some 40 KiB (full-size record buffers, key exchange, the peer's chain being parsed);
- * when the CPU falls behind, bounding them keeps a backlog of probes small and the loop's
- * turns short. Zero-initialise with a limit. */
+/* The TLS handshakes of one loop. A handshake holds some 40 KiB (full-size record buffers, key
+ * exchange, the peer's chain being parsed) and takes milliseconds of CPU for its signatures.
+ * The gate lets at most LIMIT run; the others wait after the server's 220 to STARTTLS, holding
+ * no TLS state. And the handshakes' CPU work runs from an idle handle, a few milliseconds per
+ * turn of the loop, not from read callbacks: libuv polls up to 48 batches of 1,024 events
+ * before it runs timers, so a loop whose CPUs fall behind would otherwise spend seconds in one
+ * turn, with no timer, progress line or new connection meanwhile. */
 typedef struct {
     unsigned limit; /* handshakes at once; 0: no limit */
     unsigned busy;
     int draining;
-    void *head, *tail; /* probes waiting after the server's 220 to STARTTLS, oldest first */
+    void *head, *tail;   /* probes waiting to start a handshake, oldest first */
+    void *rhead, *rtail; /* handshakes with work to do */
+    uv_idle_t idle;      /* does that work */
 } mx_probe_gate_t;
+
+/* Sets up GATE on LOOP for at most LIMIT handshakes at once (0: no limit). Returns 0 or a
+ * negative libuv code. */
+int mx_probe_gate_init(mx_probe_gate_t *gate, uv_loop_t *loop, unsigned limit);
+
+/* Closes GATE's handle (once no probe uses it); the loop must run once more to finish. */
+void mx_probe_gate_close(mx_probe_gate_t *gate);
 
 typedef struct {
     const char *ehlo;            /* name sent in EHLO/HELO */

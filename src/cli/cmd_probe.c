@@ -148,6 +148,12 @@ int mx_cmd_probe(int argc, char **argv) {
     }
     cfg.tls = tls;
     uv_loop_t *loop = uv_default_loop();
+    mx_probe_gate_t gate; /* as in a scan: the same path through the handshake */
+    if (mx_probe_gate_init(&gate, loop, 256) < 0) {
+        fprintf(stderr, "mxtls probe: cannot set up the handshake gate\n");
+        return 2;
+    }
+    cfg.gate = &gate;
     for (int i = 0; i < n; i++) {
         int rc =
             mx_probe_start(loop, &cfg, t[i].host, (struct sockaddr *)&t[i].addr, on_result, &t[i]);
@@ -156,6 +162,8 @@ int mx_cmd_probe(int argc, char **argv) {
             return 2;
         }
     }
+    uv_run(loop, UV_RUN_DEFAULT);
+    mx_probe_gate_close(&gate);
     uv_run(loop, UV_RUN_DEFAULT);
     for (int c2 = 0, first = 1; c2 < MX_COL__COUNT; c2++)
         if (PROBE_COLUMNS & (1ull << c2)) {

@@ -47,7 +47,6 @@
 #define HOST_COLS (MX_COL_ERROR - MX_COL_CONN + 1) /* the columns a probe fills */
 #define START_BATCH 64
 
-
 typedef struct dom dom_t;
 typedef struct worker worker_t;
 typedef struct scan scan_t;
@@ -874,7 +873,10 @@ static int worker_init(scan_t *s, worker_t *w, unsigned id) {
     w->probe.timeout_read_ms = cfg->timeout_read_ms;
     w->probe.deadline_ms = cfg->deadline_ms;
     w->probe.tls = w->tls;
-    w->gate.limit = cfg->handshakes;
+    if (mx_probe_gate_init(&w->gate, &w->loop, cfg->handshakes) < 0) {
+        fprintf(stderr, "mxtls scan: cannot set up the handshake gate\n");
+        return -1;
+    }
     w->probe.gate = &w->gate;
     uv_timer_init(&w->loop, &w->tick);
     w->tick.data = w;

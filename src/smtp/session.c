@@ -76,6 +76,8 @@ typedef struct session {
     int gated;   /* holds one of the gate's handshakes */
     int waiting; /* in the gate's queue, between gprev and gnext */
     struct session *gprev, *gnext;
+    int ready; /* handshake work queued on the gate, between rprev and rnext */
+    struct session *rprev, *rnext;
 } session_t;
 
 typedef struct {
@@ -131,11 +133,65 @@ static mx_cert_summary_t *summarize(session_t *s, const mbedtls_x509_crt *chain)
 }
 
 static void start_tls(session_t *s);
+static void tls_input(session_t *s);
 
-/* Takes S out of the gate's queue, or gives its handshake back; the freed handshakes go to the
+/* The handshakes' CPU work, at most GATE_BUDGET_NS per turn of the loop, oldest first. */
+#define GATE_BUDGET_NS 10000000u
+
+static void ready_unlink(session_t *s);
+
+static void on_gate_idle(uv_idle_t *h) {
+    mx_probe_gate_t *g = h->data;
+    uint64_t until = uv_hrtime() + GATE_BUDGET_NS;
+    while (g->rhead && uv_hrtime() < until) {
+        session_t *s = g->rhead;
+        ready_unlink(s);
+        tls_input(s);
+    }
+    if (!g->rhead)
+        uv_idle_stop(h);
+}
+
+void mx_probe_gate_close(mx_probe_gate_t *g) {
+    uv_close((uv_handle_t *)&g->idle, NULL);
+}
+
+int mx_probe_gate_init(mx_probe_gate_t *g, uv_loop_t *loop, unsigned limit) {
+    memset(g, 0, sizeof(*g));
+    g->limit = limit;
+    g->idle.data = g;
+    return uv_idle_init(loop, &g->idle);
+}
+
+/* Work for the gate's idle handle: S's handshake has input (or is to start). */
+static void ready_push(session_t *s) {
+    mx_probe_gate_t *g = s->cfg->gate;
+    if (s->ready)
+        return;
+    s->ready = 1;
+    s->rnext = NULL;
+    s->rprev = g->rtail;
+    *(g->rtail ? &((session_t *)g->rtail)->rnext : (session_t **)&g->rhead) = s;
+    g->rtail = s;
+    uv_idle_start(&g->idle, on_gate_idle);
+}
+
+static void ready_unlink(session_t *s) {
+    mx_probe_gate_t *g = s->cfg->gate;
+    if (!s->ready)
+        return;
+    *(s->rprev ? &s->rprev->rnext : (session_t **)&g->rhead) = s->rnext;
+    *(s->rnext ? &s->rnext->rprev : (session_t **)&g->rtail) = s->rprev;
+    s->ready = 0;
+}
+
+/* Takes S out of the gate's queues, or gives its handshake back; the freed handshakes go to the
  * probes waiting longest. */
 static void gate_leave(session_t *s) {
     mx_probe_gate_t *g = s->cfg->gate;
+    if (!g)
+        return;
+    ready_unlink(s);
     if (s->waiting) {
         *(s->gprev ? &s->gprev->gnext : (session_t **)&g->head) = s->gnext;
         *(s->gnext ? &s->gnext->gprev : (session_t **)&g->tail) = s->gprev;
@@ -304,7 +360,10 @@ static void start_tls(session_t *s) {
     mbedtls_ssl_set_bio(s->ssl, s, bio_send, bio_recv, NULL);
     mx_hello_init(&s->hello, 0);
     arm(s, s->cfg->timeout_read_ms);
-    tls_step(s);
+    if (s->cfg->gate)
+        ready_push(s); /* the ClientHello's key generation too */
+    else
+        tls_step(s);
 }
 
 /* After the 220 to STARTTLS: the handshake starts now, or when the gate has room. Waiting is
@@ -670,6 +729,14 @@ static void on_read(uv_stream_t *stream, ssize_t n, const uv_buf_t *buf) {
             finish(s);
         return;
     }
+    if (n < 0 && s->ready) {
+        /* Handshake bytes wait for the gate's turn: what came before the end (an alert asking
+         * for an older protocol, say) decides the outcome, so they go first. */
+        ready_unlink(s);
+        tls_input(s);
+        if (s->done || s->legacy)
+            return;
+    }
     if (n < 0) {
         if (s->state == S_QUIT) {
             finish(s); /* closing after QUIT without a 221 is common and harmless */
@@ -719,7 +786,10 @@ static void on_read(uv_stream_t *stream, ssize_t n, const uv_buf_t *buf) {
         mx_hello_feed(&s->hello, (const unsigned char *)buf->base, (size_t)n);
     s->in_len += (size_t)n;
     if (s->ssl) {
-        tls_input(s);
+        if (!s->tls_up && s->cfg->gate)
+            ready_push(s);
+        else
+            tls_input(s);
         return;
     }
     if (s->in_len == s->in_cap && s->in_cap >= IN_MAX) {
@@ -744,6 +814,11 @@ static int input_waiting(session_t *s) {
 
 static void on_timeout(uv_timer_t *t) {
     session_t *s = t->data;
+    if (s->ready && now_ms(s) < s->deadline_at) {
+        /* Its input is in, waiting for the gate's turn: not the server's delay. */
+        uv_timer_start(&s->timer, on_timeout, 10, 0);
+        return;
+    }
     if (!s->deferred && now_ms(s) < s->deadline_at && input_waiting(s)) {
         /* Once per arming, and never past the deadline: let the I/O phase read it first. */
         s->deferred = 1;
