@@ -18,7 +18,7 @@ typedef struct {
     const char *ehlo;
     unsigned concurrency, rate, net_limit, threads;
     unsigned handshakes; /* TLS handshakes in progress per thread (mx_probe_gate_t) */
-    unsigned retry_4xx; /* probes again of a host that answered 4xx to the greeting or EHLO */
+    unsigned retry_4xx;  /* probes again of a host that answered 4xx to the greeting or EHLO */
     uint64_t timeout_connect_ms, timeout_read_ms, deadline_ms, grace_ms, retry_after_ms;
     unsigned dns_timeout_ms, dns_tries, dns_concurrency, max_mx, max_addrs;
     int ipv6, quiet, resume;
