@@ -21,12 +21,16 @@
  * before it runs timers, so a loop whose CPUs fall behind would otherwise spend seconds in one
  * turn, with no timer, progress line or new connection meanwhile. */
 typedef struct {
+    void *head, *tail; /* probes, oldest first */
+} mx_probe_queue_t;
+
+typedef struct {
     unsigned limit; /* handshakes at once; 0: no limit */
     unsigned busy;
     int draining;
-    void *head, *tail;   /* probes waiting to start a handshake, oldest first */
-    void *rhead, *rtail; /* handshakes with work to do */
-    uv_idle_t idle;      /* does that work */
+    mx_probe_queue_t waiting; /* probes waiting to start a handshake */
+    mx_probe_queue_t ready;   /* handshakes with work to do */
+    uv_idle_t idle;           /* does that work */
 } mx_probe_gate_t;
 
 /* Sets up GATE on LOOP for at most LIMIT handshakes at once (0: no limit). Returns 0 or a

@@ -8,6 +8,7 @@
 #include "mxtls/probe.h"
 
 #include <errno.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -43,6 +44,11 @@ static const char *const stage_names[] = {
 #define IN_INITIAL 1024
 #define IN_MAX (MX_REPLY_MAX + 4096)
 
+/* A session's place in one of the gate's queues. */
+typedef struct {
+    struct session *prev, *next;
+} link_t;
+
 typedef struct session {
     uv_tcp_t tcp;
     uv_timer_t timer;
@@ -74,10 +80,10 @@ typedef struct session {
     char *banner, *ehlo_caps, *ehlo_tls_caps; /* what RES points to */
     mx_cert_summary_t *cert;
     int gated;   /* holds one of the gate's handshakes */
-    int waiting; /* in the gate's queue, between gprev and gnext */
-    struct session *gprev, *gnext;
-    int ready; /* handshake work queued on the gate, between rprev and rnext */
-    struct session *rprev, *rnext;
+    int waiting; /* in the gate's waiting queue */
+    link_t wlink;
+    int ready; /* handshake work queued on the gate */
+    link_t rlink;
 } session_t;
 
 typedef struct {
@@ -135,6 +141,31 @@ static mx_cert_summary_t *summarize(session_t *s, const mbedtls_x509_crt *chain)
 static void start_tls(session_t *s);
 static void tls_input(session_t *s);
 
+/* The link at offset OFF in session S (wlink or rlink). */
+#define LINK(s, off) ((link_t *)((char *)(s) + (off)))
+
+static void queue_push(mx_probe_queue_t *q, session_t *s, size_t off) {
+    LINK(s, off)->prev = q->tail;
+    LINK(s, off)->next = NULL;
+    if (q->tail)
+        LINK(q->tail, off)->next = s;
+    else
+        q->head = s;
+    q->tail = s;
+}
+
+static void queue_unlink(mx_probe_queue_t *q, session_t *s, size_t off) {
+    link_t *l = LINK(s, off);
+    if (l->prev)
+        LINK(l->prev, off)->next = l->next;
+    else
+        q->head = l->next;
+    if (l->next)
+        LINK(l->next, off)->prev = l->prev;
+    else
+        q->tail = l->prev;
+}
+
 /* The handshakes' CPU work, at most GATE_BUDGET_NS per turn of the loop, oldest first. */
 #define GATE_BUDGET_NS 10000000u
 
@@ -143,12 +174,12 @@ static void ready_unlink(session_t *s);
 static void on_gate_idle(uv_idle_t *h) {
     mx_probe_gate_t *g = h->data;
     uint64_t until = uv_hrtime() + GATE_BUDGET_NS;
-    while (g->rhead && uv_hrtime() < until) {
-        session_t *s = g->rhead;
+    while (g->ready.head && uv_hrtime() < until) {
+        session_t *s = g->ready.head;
         ready_unlink(s);
         tls_input(s);
     }
-    if (!g->rhead)
+    if (!g->ready.head)
         uv_idle_stop(h);
 }
 
@@ -169,10 +200,7 @@ static void ready_push(session_t *s) {
     if (s->ready)
         return;
     s->ready = 1;
-    s->rnext = NULL;
-    s->rprev = g->rtail;
-    *(g->rtail ? &((session_t *)g->rtail)->rnext : (session_t **)&g->rhead) = s;
-    g->rtail = s;
+    queue_push(&g->ready, s, offsetof(session_t, rlink));
     uv_idle_start(&g->idle, on_gate_idle);
 }
 
@@ -180,8 +208,7 @@ static void ready_unlink(session_t *s) {
     mx_probe_gate_t *g = s->cfg->gate;
     if (!s->ready)
         return;
-    *(s->rprev ? &s->rprev->rnext : (session_t **)&g->rhead) = s->rnext;
-    *(s->rnext ? &s->rnext->rprev : (session_t **)&g->rtail) = s->rprev;
+    queue_unlink(&g->ready, s, offsetof(session_t, rlink));
     s->ready = 0;
 }
 
@@ -193,8 +220,7 @@ static void gate_leave(session_t *s) {
         return;
     ready_unlink(s);
     if (s->waiting) {
-        *(s->gprev ? &s->gprev->gnext : (session_t **)&g->head) = s->gnext;
-        *(s->gnext ? &s->gnext->gprev : (session_t **)&g->tail) = s->gprev;
+        queue_unlink(&g->waiting, s, offsetof(session_t, wlink));
         s->waiting = 0;
     }
     if (!s->gated)
@@ -204,10 +230,9 @@ static void gate_leave(session_t *s) {
     if (g->draining) /* an outer call hands them out: no recursion through start_tls() */
         return;
     g->draining = 1;
-    while (g->busy < g->limit && g->head) {
-        session_t *w = g->head;
-        g->head = w->gnext;
-        *(w->gnext ? &w->gnext->gprev : (session_t **)&g->tail) = NULL;
+    while (g->busy < g->limit && g->waiting.head) {
+        session_t *w = g->waiting.head;
+        queue_unlink(&g->waiting, w, offsetof(session_t, wlink));
         w->waiting = 0;
         w->gated = 1;
         g->busy++;
@@ -380,10 +405,7 @@ static void begin_tls(session_t *s) {
     }
     set_state(s, S_TLS);
     s->waiting = 1;
-    s->gnext = NULL;
-    s->gprev = g->tail;
-    *(g->tail ? &((session_t *)g->tail)->gnext : (session_t **)&g->head) = s;
-    g->tail = s;
+    queue_push(&g->waiting, s, offsetof(session_t, wlink));
     arm(s, UINT64_MAX);
 }
 
