@@ -10,6 +10,7 @@
 
 #include "mxtls/domsum.h"
 #include "mxtls/error.h"
+#include "mxtls/hash.h"
 #include "mxtls/intern.h"
 
 #define S_SNAP "snapshots: domains"
@@ -47,13 +48,6 @@ struct mx_diff {
     int nomem;
 };
 
-static uint64_t hash(const char *s) {
-    uint64_t h = 1469598103934665603ull;
-    for (; *s; s++)
-        h = (h ^ (unsigned char)*s) * 1099511628211ull;
-    return h;
-}
-
 /* The values a domain is compared on, as text. */
 static void values(const mx_domsum_t *d, const char *out[MX_DIFF__COUNT], char *prov, size_t pcap) {
     out[MX_DIFF_STARTTLS] = mx_domsum_starttls(d);
@@ -69,7 +63,7 @@ static void values(const mx_domsum_t *d, const char *out[MX_DIFF__COUNT], char *
 }
 
 static old_t *slot(mx_diff_t *df, const char *name) {
-    size_t i = hash(name) & (df->cap - 1);
+    size_t i = mx_hash(name) & (df->cap - 1);
     while (df->tab[i].name && strcmp(df->tab[i].name, name) != 0)
         i = (i + 1) & (df->cap - 1);
     return &df->tab[i];
@@ -83,7 +77,7 @@ static int grow(mx_diff_t *df) {
     for (size_t i = 0; i < df->cap; i++) {
         if (!df->tab[i].name)
             continue;
-        size_t j = hash(df->tab[i].name) & (cap - 1);
+        size_t j = mx_hash(df->tab[i].name) & (cap - 1);
         while (n[j].name)
             j = (j + 1) & (cap - 1);
         n[j] = df->tab[i];

@@ -13,6 +13,7 @@
 #include "mxtls/domsum.h"
 #include "mxtls/error.h"
 #include "mxtls/hashset.h"
+#include "mxtls/hash.h"
 
 #define S_DNS "domains: DNS status"
 #define S_D_STARTTLS "domains: STARTTLS on every / some / no MX"
@@ -181,13 +182,8 @@ static time_t iso_time(const char *s) {
 }
 
 static uint64_t host_hash(const char *host, const char *ip) {
-    uint64_t h = 1469598103934665603ull;
-    for (const char *p = host; *p; p++)
-        h = (h ^ (unsigned char)*p) * 1099511628211ull;
-    h = (h ^ ' ') * 1099511628211ull;
-    for (const char *p = ip; *p; p++)
-        h = (h ^ (unsigned char)*p) * 1099511628211ull;
-    return h;
+    uint64_t h = mx_hash_more(mx_hash(host), " ", 1);
+    return mx_hash_more(h, ip, strlen(ip));
 }
 
 /* Each '|'-separated item of LIST counted as a metric of SECTION. */

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "mxtls/error.h"
+#include "mxtls/hash.h"
 
 typedef struct {
     char *key;   /* section \x1f bucket \x1f metric */
@@ -34,13 +35,6 @@ struct mx_tally {
     cached_t cache[CACHE];
 };
 
-static uint64_t hash(const char *s) {
-    uint64_t h = 1469598103934665603ull;
-    for (; *s; s++)
-        h = (h ^ (unsigned char)*s) * 1099511628211ull;
-    return h;
-}
-
 mx_tally_t *mx_tally_new(void) {
     return calloc(1, sizeof(mx_tally_t));
 }
@@ -48,7 +42,7 @@ mx_tally_t *mx_tally_new(void) {
 static entry_t *find(const mx_tally_t *t, const char *key) {
     if (!t->cap)
         return NULL;
-    size_t i = hash(key) & (t->cap - 1);
+    size_t i = mx_hash(key) & (t->cap - 1);
     for (; t->e[i].key; i = (i + 1) & (t->cap - 1))
         if (strcmp(t->e[i].key, key) == 0)
             return &t->e[i];
@@ -63,7 +57,7 @@ static int grow(mx_tally_t *t) {
     for (size_t i = 0; i < t->cap; i++) {
         if (!t->e[i].key)
             continue;
-        size_t j = hash(t->e[i].key) & (cap - 1);
+        size_t j = mx_hash(t->e[i].key) & (cap - 1);
         while (n[j].key)
             j = (j + 1) & (cap - 1);
         n[j] = t->e[i];
@@ -113,7 +107,7 @@ static entry_t *get(mx_tally_t *t, const char *section, const char *bucket, cons
             if ((pass == 0 && so != UINT32_MAX) || (pass == 1 && bo != UINT32_MAX))
                 continue;
             make_key(mk, sizeof(mk), section, pass == 0 ? "" : bucket, "\x1e");
-            size_t i = hash(mk) & (t->cap - 1);
+            size_t i = mx_hash(mk) & (t->cap - 1);
             while (t->e[i].key)
                 i = (i + 1) & (t->cap - 1);
             if (!(t->e[i].key = strdup(mk)))
@@ -126,7 +120,7 @@ static entry_t *get(mx_tally_t *t, const char *section, const char *bucket, cons
                 bo = (uint32_t)t->e[i].count;
         }
     }
-    size_t i = hash(key) & (t->cap - 1);
+    size_t i = mx_hash(key) & (t->cap - 1);
     while (t->e[i].key)
         i = (i + 1) & (t->cap - 1);
     e = &t->e[i];

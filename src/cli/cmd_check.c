@@ -7,8 +7,8 @@
 #include <string.h>
 
 #include "cli/commands.h"
-#include "mxtls/domain_list.h"
 #include "mxtls/error.h"
+#include "mxtls/hash.h"
 #include "mxtls/hashset.h"
 #include "mxtls/reader.h"
 
@@ -18,7 +18,7 @@ int mx_cmd_check(int argc, char **argv) {
     mx_hashset_t seen = {0};
     uint64_t rows = 0, groups = 0, repeated = 0;
     int damaged = 0, rc;
-    char last[MX_DOMAIN_MAX * 2 + 8] = "";
+    char last[MX_FIELD_MAX + 1] = ""; /* a domain field is at most this long */
 
     if (argc < 2 || strcmp(argv[1], "--help") == 0) {
         fprintf(argc < 2 ? stderr : stdout, "usage: mxtls check SCAN.csv.gz...\n");
@@ -45,7 +45,7 @@ int mx_cmd_check(int argc, char **argv) {
             continue;
         snprintf(last, sizeof(last), "%s", d);
         groups++;
-        int added = mx_hashset_add(&seen, mx_domain_hash(d));
+        int added = mx_hashset_add(&seen, mx_hash_mix(mx_hash(d)));
         if (added < 0) {
             fprintf(stderr, "mxtls check: out of memory\n");
             damaged = 1;

@@ -17,6 +17,7 @@
 #include <ares.h>
 
 #include "mxtls/error.h"
+#include "mxtls/hash.h"
 
 typedef struct job job_t;
 typedef struct host host_t;
@@ -78,13 +79,6 @@ struct mx_dns {
     job_t *done_head, *done_tail;
     mx_dns_stats_t st;
 };
-
-static uint64_t hash(const char *s) {
-    uint64_t h = 1469598103934665603ull;
-    for (; *s; s++)
-        h = (h ^ (unsigned char)*s) * 1099511628211ull;
-    return h;
-}
 
 /* ---- c-ares on libuv ---- */
 
@@ -401,7 +395,7 @@ static void host_answer6(void *arg, int status, int timeouts, unsigned char *abu
 }
 
 static host_t **host_slot(mx_dns_t *d, const char *name) {
-    size_t i = (size_t)hash(name) & (d->hcap - 1);
+    size_t i = (size_t)mx_hash(name) & (d->hcap - 1);
     while (d->hosts[i] && strcmp(d->hosts[i]->name, name) != 0)
         i = (i + 1) & (d->hcap - 1);
     return &d->hosts[i];
@@ -415,7 +409,7 @@ static int hosts_grow(mx_dns_t *d) {
     for (size_t i = 0; i < d->hcap; i++) {
         if (!d->hosts[i])
             continue;
-        size_t k = (size_t)hash(d->hosts[i]->name) & (cap - 1);
+        size_t k = (size_t)mx_hash(d->hosts[i]->name) & (cap - 1);
         while (n[k])
             k = (k + 1) & (cap - 1);
         n[k] = d->hosts[i];

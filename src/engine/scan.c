@@ -43,6 +43,7 @@
 #include "mxtls/salvage.h"
 #include "mxtls/source.h"
 #include "mxtls/writer.h"
+#include "mxtls/hash.h"
 
 #define HOST_COLS (MX_COL_ERROR - MX_COL_CONN + 1) /* the columns a probe fills */
 #define START_BATCH 64
@@ -151,10 +152,9 @@ static uint64_t now_ms(void) {
     return uv_hrtime() / 1000000u;
 }
 
+/* Nonzero: 0 marks an empty slot of the per-address counts. */
 static uint64_t key_hash(const char *s) {
-    uint64_t h = 1469598103934665603ull;
-    for (; *s; s++)
-        h = (h ^ (unsigned char)*s) * 1099511628211ull;
+    uint64_t h = mx_hash(s);
     return h ? h : 1;
 }
 

@@ -1,5 +1,6 @@
 /* Farm certificates and TLS contexts (certs.h). */
 #include "farm/certs.h"
+#include "mxtls/hash.h"
 #include "mxtls/hex.h"
 
 #include <errno.h>
@@ -196,13 +197,6 @@ static void cert_names(const farm_host_t *h, char *cn, char *sans) {
         snprintf(sans + n, 600 - (size_t)n, ",DNS:*.%s", h->wildcard);
 }
 
-static uint64_t str_hash(const char *s) {
-    uint64_t h = 1469598103934665603ull;
-    while (*s)
-        h = (h ^ (unsigned char)*s++) * 1099511628211ull;
-    return h;
-}
-
 static X509 *leaf_make(farm_certs_t *c, const farm_host_t *h) {
     char cn[256], sans[600];
     cert_names(h, cn, sans);
@@ -219,7 +213,7 @@ static X509 *leaf_make(farm_certs_t *c, const farm_host_t *h) {
     EVP_PKEY *ikey = issuer == c->other   ? c->other_key
                      : issuer == c->inter ? c->int_key
                                           : c->root_key;
-    uint64_t serial = (farm_hash(str_hash(h->name), h->cert, h->key, h->renewals) >> 2) | 1;
+    uint64_t serial = (farm_hash(mx_hash(h->name), h->cert, h->key, h->renewals) >> 2) | 1;
     return make_cert(c, c->keys[h->key], cn, sans, issuer, ikey, nb, na, 0, serial);
 }
 
@@ -236,7 +230,7 @@ int farm_certs_leaf(farm_certs_t *c, const farm_host_t *h, X509 **leaf, EVP_PKEY
         for (size_t i = 0; i < c->cap; i++) {
             if (!c->leaves[i].key)
                 continue;
-            size_t j = (size_t)str_hash(c->leaves[i].key) & (cap - 1);
+            size_t j = (size_t)mx_hash(c->leaves[i].key) & (cap - 1);
             while (n[j].key)
                 j = (j + 1) & (cap - 1);
             n[j] = c->leaves[i];
@@ -245,7 +239,7 @@ int farm_certs_leaf(farm_certs_t *c, const farm_host_t *h, X509 **leaf, EVP_PKEY
         c->leaves = n;
         c->cap = cap;
     }
-    size_t j = (size_t)str_hash(k) & (c->cap - 1);
+    size_t j = (size_t)mx_hash(k) & (c->cap - 1);
     while (c->leaves[j].key && strcmp(c->leaves[j].key, k) != 0)
         j = (j + 1) & (c->cap - 1);
     if (!c->leaves[j].key) {

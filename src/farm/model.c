@@ -14,6 +14,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "mxtls/hash.h"
+
 #define ADDR(a, b, c, d)                                                                           \
     (((uint32_t)(a) << 24) | ((uint32_t)(b) << 16) | ((uint32_t)(c) << 8) | (d))
 #define PROVIDER_BASE ADDR(127, 1, 0, 0)
@@ -178,13 +180,6 @@ struct farm {
     double p_second; /* second MX for own and middle-tier domains */
     index_t idx;
 };
-
-static uint64_t name_hash(const char *s) {
-    uint64_t h = 1469598103934665603ull;
-    while (*s)
-        h = (h ^ (unsigned char)*s++) * 1099511628211ull;
-    return h;
-}
 
 static void domain_kind(const farm_t *f, uint32_t i, farm_domain_t *d) {
     const farm_model_t *m = &f->m;
@@ -442,7 +437,7 @@ int farm_host(const farm_t *f, uint32_t addr, farm_host_t *h) {
 /* ---- the name index ---- */
 
 static int index_add(index_t *x, const char *name, uint32_t i) {
-    size_t j = (size_t)name_hash(name) & (x->cap - 1);
+    size_t j = (size_t)mx_hash(name) & (x->cap - 1);
     while (x->slots[j])
         j = (j + 1) & (x->cap - 1);
     x->slots[j] = i + 1;
@@ -452,7 +447,7 @@ static int index_add(index_t *x, const char *name, uint32_t i) {
 /* Domain index of NAME, or -1. */
 static long index_find(const farm_t *f, const char *name) {
     char buf[256];
-    size_t j = (size_t)name_hash(name) & (f->idx.cap - 1);
+    size_t j = (size_t)mx_hash(name) & (f->idx.cap - 1);
     while (f->idx.slots[j]) {
         uint32_t i = f->idx.slots[j] - 1;
         domain_name(f->seed, i, buf);

@@ -5,6 +5,7 @@
  * labels, and a top-level label that is not all digits (so "192.0.2.1" is not a domain).
  * Internationalised names are converted with libidn2 (IDNA 2008, as registries do). */
 #include "mxtls/domain_list.h"
+#include "mxtls/hash.h"
 
 #include <ctype.h>
 #include <stdio.h>
@@ -102,16 +103,5 @@ const char *mx_domain_normalize(const char *name, size_t len, char *out) {
 }
 
 uint64_t mx_domain_hash(const char *name) {
-    uint64_t h = 0xcbf29ce484222325ull;
-    for (const unsigned char *p = (const unsigned char *)name; *p; p++) {
-        h ^= *p;
-        h *= 0x100000001b3ull;
-    }
-    /* FNV-1a spreads its low bits poorly; a splitmix64 finaliser makes `hash % N` even. */
-    h ^= h >> 30;
-    h *= 0xbf58476d1ce4e5b9ull;
-    h ^= h >> 27;
-    h *= 0x94d049bb133111ebull;
-    h ^= h >> 31;
-    return h;
+    return mx_hash_mix(mx_hash(name));
 }

@@ -3,6 +3,8 @@
  * The schema's cert_valid reasons come from mbedTLS's MBEDTLS_X509_BADCERT_* flags, in the
  * schema's order, with one rule of our own: a leaf that is its own issuer is `self_signed`,
  * which replaces `untrusted` (the finding that matters for such a server). */
+#include "mxtls/tls.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
