@@ -33,4 +33,12 @@ void mx_rows_domain(const mx_rows_domain_t *d, mx_rows_host_fn host, mx_rows_emi
 void mx_rows_invalid(const char *text, unsigned long line, const char *reason, mx_rows_emit_fn emit,
                      void *ud);
 
+/* Text buffers for mx_probe_fill(). */
+typedef struct {
+    char n[16][24];
+} mx_probe_text_t;
+
+/* Fills the host columns of REC from RES (strings point into RES and TXT). */
+void mx_probe_fill(const mx_probe_result_t *res, mx_record_t *rec, mx_probe_text_t *txt);
+
 #endif

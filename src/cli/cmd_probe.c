@@ -14,6 +14,7 @@
 #include "cli/commands.h"
 #include "mxtls/netlist.h"
 #include "mxtls/probe.h"
+#include "mxtls/rows.h"
 #include "mxtls/writer.h"
 
 typedef struct {
@@ -148,8 +149,8 @@ int mx_cmd_probe(int argc, char **argv) {
     }
     cfg.tls = tls;
     uv_loop_t *loop = uv_default_loop();
-    mx_probe_gate_t gate; /* as in a scan: the same path through the handshake */
-    if (mx_probe_gate_init(&gate, loop, 256) < 0) {
+    mx_gate_t gate; /* as in a scan: the same path through the handshake */
+    if (mx_gate_init(&gate, loop, 256) < 0) {
         fprintf(stderr, "mxtls probe: cannot set up the handshake gate\n");
         return 2;
     }
@@ -163,7 +164,7 @@ int mx_cmd_probe(int argc, char **argv) {
         }
     }
     uv_run(loop, UV_RUN_DEFAULT);
-    mx_probe_gate_close(&gate);
+    mx_gate_close(&gate);
     uv_run(loop, UV_RUN_DEFAULT);
     for (int c2 = 0, first = 1; c2 < MX_COL__COUNT; c2++)
         if (PROBE_COLUMNS & (1ull << c2)) {

@@ -97,7 +97,7 @@ struct worker {
     uv_thread_t thread;
     mx_tls_config_t *tls;
     mx_probe_config_t probe;
-    mx_probe_gate_t gate;
+    mx_gate_t gate;
     uv_timer_t tick;
     uv_async_t wake;
     uv_signal_t sigint, sigterm; /* on worker 0 only */
@@ -873,7 +873,7 @@ static int worker_init(scan_t *s, worker_t *w, unsigned id) {
     w->probe.timeout_read_ms = cfg->timeout_read_ms;
     w->probe.deadline_ms = cfg->deadline_ms;
     w->probe.tls = w->tls;
-    if (mx_probe_gate_init(&w->gate, &w->loop, cfg->handshakes) < 0) {
+    if (mx_gate_init(&w->gate, &w->loop, cfg->handshakes) < 0) {
         fprintf(stderr, "mxtls scan: cannot set up the handshake gate\n");
         return -1;
     }

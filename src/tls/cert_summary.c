@@ -171,7 +171,7 @@ static void reasons(const mbedtls_x509_crt *leaf, uint32_t flags, char *out, siz
         snprintf(out, cap, "ok");
 }
 
-mx_cert_summary_t *mx_cert_summarize(mx_tls_config_t *c, const mbedtls_x509_crt *chain,
+mx_cert_summary_t *mx__tls_summarize(mx_tls_config_t *c, const mbedtls_x509_crt *chain,
                                      const char *host) {
     unsigned char digest[32];
     char cn[257], san[1024], issuer[512];

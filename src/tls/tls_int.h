@@ -1,10 +1,13 @@
-/* Private parts of the TLS client module, shared by its files. */
+/* Private parts of the TLS module, shared by its files. */
 #ifndef MXTLS_TLS_INT_H
 #define MXTLS_TLS_INT_H
 
 #include <mbedtls/ctr_drbg.h>
 #include <mbedtls/entropy.h>
+#include <mbedtls/ssl.h>
+#include <mbedtls/x509_crt.h>
 
+#include "mxtls/hello.h"
 #include "mxtls/tls.h"
 
 /* Verification results by chain fingerprint: the same chain is seen on many hosts (a
@@ -26,5 +29,19 @@ struct mx_tls_config {
     mx__verify_slot_t *cache;
     unsigned long long cache_hits, cache_misses;
 };
+
+/* Summarises CHAIN (leaf first, as received) for HOST: fields, verification reasons (cached by
+ * chain fingerprint), name match. Returns a new summary (free() it), or NULL when CHAIN is
+ * empty or memory is out. */
+mx_cert_summary_t *mx__tls_summarize(mx_tls_config_t *c, const mbedtls_x509_crt *chain,
+                                     const char *host);
+
+/* The schema's name of the key exchange seen by HELLO for suite CIPHER: a group name,
+ * "dhe<bits>", or "rsa" for RSA key transport; "" when unknown. */
+void mx__tls_group_of(const mx_hello_t *hello, uint16_t cipher, char *out, size_t cap);
+
+/* A stable error token for an mbedTLS error, using the alert HELLO saw when there was one
+ * ("tls_alert_handshake_failure", "tls_protocol_version", "tls_closed" ...). */
+const char *mx__tls_error_token(int mbedtls_err, const mx_hello_t *hello);
 
 #endif

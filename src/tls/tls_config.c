@@ -101,15 +101,11 @@ void mx_tls_config_free(mx_tls_config_t *c) {
     free(c);
 }
 
-const mbedtls_ssl_config *mx_tls_ssl_config(const mx_tls_config_t *c) {
-    return &c->conf;
-}
-
 const char *mx_tls_ca_sha256(const mx_tls_config_t *c) {
     return c->ca_sha256;
 }
 
-void mx_tls_group_of(const mx_hello_t *h, uint16_t cipher, char *out, size_t cap) {
+void mx__tls_group_of(const mx_hello_t *h, uint16_t cipher, char *out, size_t cap) {
     const mx_suite_t *s = mx_suite_by_id(cipher);
     const char *g = mx_group_name(h->group);
     out[0] = 0;
@@ -156,7 +152,7 @@ static const char *alert_token(unsigned desc) {
     }
 }
 
-const char *mx_tls_error_token(int e, const mx_hello_t *h) {
+const char *mx__tls_error_token(int e, const mx_hello_t *h) {
     if (h && h->result == MX_HELLO_ALERT)
         return alert_token(h->alert_desc);
     switch (e) {

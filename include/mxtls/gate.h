@@ -1,0 +1,58 @@
+/* The TLS handshakes of one loop. A handshake holds some 40 KiB (full-size record buffers, key
+ * exchange, the peer's chain being parsed) and takes milliseconds of CPU for its signatures.
+ * The gate lets at most LIMIT run; the others wait after the server's 220 to STARTTLS, holding
+ * no TLS state. And the handshakes' CPU work runs from an idle handle, a few milliseconds per
+ * turn of the loop, not from read callbacks: libuv polls up to 48 batches of 1,024 events
+ * before it runs timers, so a loop whose CPUs fall behind would otherwise spend seconds in one
+ * turn, with no timer, progress line or new connection meanwhile. */
+#ifndef MXTLS_GATE_H
+#define MXTLS_GATE_H
+
+#include <uv.h>
+
+typedef struct mx_gate_entry mx_gate_entry_t;
+
+/* A user of the gate embeds one entry and recovers itself from it in the callbacks. */
+struct mx_gate_entry {
+    void (*admit)(mx_gate_entry_t *e); /* a handshake is now this entry's (it waited) */
+    void (*work)(mx_gate_entry_t *e);  /* its turn for handshake work */
+    mx_gate_entry_t *wprev, *wnext;    /* the waiting queue */
+    mx_gate_entry_t *rprev, *rnext;    /* the ready queue */
+    unsigned char gated, waiting, ready;
+};
+
+typedef struct {
+    mx_gate_entry_t *head, *tail; /* oldest first */
+} mx_gate_queue_t;
+
+typedef struct {
+    unsigned limit; /* handshakes at once; 0: no limit */
+    unsigned busy;
+    int draining;
+    mx_gate_queue_t waiting; /* entries waiting to start a handshake */
+    mx_gate_queue_t ready;   /* handshakes with work to do */
+    uv_idle_t idle;          /* does that work */
+} mx_gate_t;
+
+/* Sets up GATE on LOOP for at most LIMIT handshakes at once (0: no limit). Returns 0 or a
+ * negative libuv code. */
+int mx_gate_init(mx_gate_t *g, uv_loop_t *loop, unsigned limit);
+
+/* Closes the gate's handle (once no entry uses it); the loop must run once more to finish. */
+void mx_gate_close(mx_gate_t *g);
+
+/* Asks for a handshake: 1 when E may start now, 0 when it waits (E->admit fires later). */
+int mx_gate_enter(mx_gate_t *g, mx_gate_entry_t *e);
+
+/* E's handshake has work (input, or the ClientHello's key generation): E->work fires on a
+ * later turn of the loop. */
+void mx_gate_ready(mx_gate_t *g, mx_gate_entry_t *e);
+
+/* E's queued work is done another way (E->work will not fire for it). */
+void mx_gate_unready(mx_gate_t *g, mx_gate_entry_t *e);
+
+/* E is out of the queues and gives its handshake back; the freed handshakes go to the entries
+ * waiting longest (their admit may run from inside this call). */
+void mx_gate_leave(mx_gate_t *g, mx_gate_entry_t *e);
+
+#endif

@@ -1,0 +1,106 @@
+/* The handshake gate (mxtls/gate.h): two intrusive FIFO queues and an idle handle. */
+#include "mxtls/gate.h"
+
+#include <string.h>
+
+/* The handshakes' CPU work, at most BUDGET_NS per turn of the loop, oldest first. */
+#define BUDGET_NS 10000000u
+
+#define QUEUE_FNS(name, prev, next)                                                                \
+    static void name##_push(mx_gate_queue_t *q, mx_gate_entry_t *e) {                              \
+        e->prev = q->tail;                                                                         \
+        e->next = NULL;                                                                            \
+        if (q->tail)                                                                               \
+            q->tail->next = e;                                                                     \
+        else                                                                                       \
+            q->head = e;                                                                           \
+        q->tail = e;                                                                               \
+    }                                                                                              \
+    static void name##_unlink(mx_gate_queue_t *q, mx_gate_entry_t *e) {                            \
+        if (e->prev)                                                                               \
+            e->prev->next = e->next;                                                               \
+        else                                                                                       \
+            q->head = e->next;                                                                     \
+        if (e->next)                                                                               \
+            e->next->prev = e->prev;                                                               \
+        else                                                                                       \
+            q->tail = e->prev;                                                                     \
+    }
+
+QUEUE_FNS(wq, wprev, wnext)
+QUEUE_FNS(rq, rprev, rnext)
+
+static void on_idle(uv_idle_t *h) {
+    mx_gate_t *g = h->data;
+    uint64_t until = uv_hrtime() + BUDGET_NS;
+    while (g->ready.head && uv_hrtime() < until) {
+        mx_gate_entry_t *e = g->ready.head;
+        mx_gate_unready(g, e);
+        e->work(e);
+    }
+    if (!g->ready.head)
+        uv_idle_stop(h);
+}
+
+int mx_gate_init(mx_gate_t *g, uv_loop_t *loop, unsigned limit) {
+    memset(g, 0, sizeof(*g));
+    g->limit = limit;
+    g->idle.data = g;
+    return uv_idle_init(loop, &g->idle);
+}
+
+void mx_gate_close(mx_gate_t *g) {
+    uv_close((uv_handle_t *)&g->idle, NULL);
+}
+
+int mx_gate_enter(mx_gate_t *g, mx_gate_entry_t *e) {
+    if (!g->limit)
+        return 1;
+    if (g->busy < g->limit) {
+        g->busy++;
+        e->gated = 1;
+        return 1;
+    }
+    e->waiting = 1;
+    wq_push(&g->waiting, e);
+    return 0;
+}
+
+void mx_gate_ready(mx_gate_t *g, mx_gate_entry_t *e) {
+    if (e->ready)
+        return;
+    e->ready = 1;
+    rq_push(&g->ready, e);
+    uv_idle_start(&g->idle, on_idle);
+}
+
+void mx_gate_unready(mx_gate_t *g, mx_gate_entry_t *e) {
+    if (!e->ready)
+        return;
+    rq_unlink(&g->ready, e);
+    e->ready = 0;
+}
+
+void mx_gate_leave(mx_gate_t *g, mx_gate_entry_t *e) {
+    mx_gate_unready(g, e);
+    if (e->waiting) {
+        wq_unlink(&g->waiting, e);
+        e->waiting = 0;
+    }
+    if (!e->gated)
+        return;
+    e->gated = 0;
+    g->busy--;
+    if (g->draining) /* an outer call hands them out: no recursion through admit */
+        return;
+    g->draining = 1;
+    while (g->busy < g->limit && g->waiting.head) {
+        mx_gate_entry_t *w = g->waiting.head;
+        wq_unlink(&g->waiting, w);
+        w->waiting = 0;
+        w->gated = 1;
+        g->busy++;
+        w->admit(w);
+    }
+    g->draining = 0;
+}

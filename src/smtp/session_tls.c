@@ -1,0 +1,168 @@
+/* STARTTLS's handshake and the legacy probe of the SMTP session (mxtls/session.h): the TLS
+ * connection (mxtls/tls.h) is made when the handshake may start, fed by the session, and
+ * freed at the end; its results become the record's TLS columns. */
+#include "mxtls/session.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "smtp/smtp_int.h"
+
+static int tls_send(void *ud, const void *data, size_t len) {
+    mx_session_t *s = ud;
+    return s->io->send(s->ioud, data, len);
+}
+
+/* Handshake work: from the gate's turn, or at once without a gate. */
+void mx__session_tls_work(mx_session_t *s) {
+    if (s->io->gate_ready) {
+        s->ready = 1;
+        s->io->gate_ready(s->ioud);
+    } else {
+        mx__session_tls_input(s);
+    }
+}
+
+static void start_tls(mx_session_t *s) {
+    mx__session_set_state(s, S_TLS);
+    s->t_starttls = mx__session_now_ms(s);
+    free(s->in); /* the TLS connection has a buffer of its own */
+    s->in = NULL;
+    s->in_len = s->in_cap = 0;
+    if (!(s->tls = mx_tls_conn_new(s->cfg->tls, s->host, 0, tls_send, s))) {
+        mx__session_fail(s, "out_of_memory");
+        mx__session_finish(s);
+        return;
+    }
+    mx__session_arm(s, s->cfg->timeout_read_ms);
+    mx__session_tls_work(s); /* the ClientHello's key generation too */
+}
+
+/* After the 220 to STARTTLS: the handshake starts now, or when the gate has room. Waiting is
+ * the scanner's own delay, so only the deadline bounds it. */
+void mx__session_begin_tls(mx_session_t *s) {
+    if (!s->io->gate_enter || s->io->gate_enter(s->ioud)) {
+        start_tls(s);
+        return;
+    }
+    mx__session_set_state(s, S_TLS);
+    s->waiting = 1;
+    mx__session_arm(s, UINT64_MAX);
+}
+
+void mx_session_admitted(mx_session_t *s) {
+    s->waiting = 0;
+    start_tls(s);
+}
+
+static void tls_done(mx_session_t *s) {
+    const mx_tls_info_t *info = mx_tls_conn_info(s->tls);
+    s->tls_up = 1;
+    s->res.tls = MX_TLS_OK;
+    s->res.t_tls_ms = (int64_t)(mx__session_now_ms(s) - s->t_starttls);
+    s->res.tls_version = info->version;
+    s->res.tls_cipher = info->cipher;
+    snprintf(s->res.tls_group, sizeof(s->res.tls_group), "%s", info->group);
+    free(s->cert);
+    s->res.cert = s->cert = mx_tls_conn_take_cert(s->tls);
+    mx__session_send_ehlo(s, S_EHLO_TLS);
+}
+
+/* Closes this connection and opens another for the legacy probe; the result so far stays. */
+static void legacy_restart(mx_session_t *s) {
+    s->legacy = 1;
+    mx__session_tls_free(s);
+    s->tls_rx = 0;
+    if (!(s->in = malloc(IN_INITIAL))) {
+        mx__session_finish(s);
+        return;
+    }
+    s->in_cap = IN_INITIAL;
+    s->in_len = 0;
+    s->io->redial(s->ioud);
+    mx__session_gate_leave(
+        s); /* the raw ClientHello of the second connection needs no TLS context */
+}
+
+/* The server's answer to the raw ClientHello is in (or the connection ended). */
+void mx__session_legacy_done(mx_session_t *s) {
+    const mx_tls_info_t *info = mx_tls_conn_info(s->tls);
+    if (info->answered) {
+        s->res.tls = MX_TLS_LEGACY;
+        s->res.tls_version = info->version[0] ? info->version : NULL;
+        s->res.tls_cipher = info->cipher;
+        snprintf(s->res.tls_group, sizeof(s->res.tls_group), "%s", info->group);
+        free(s->cert);
+        s->res.cert = s->cert = mx_tls_conn_take_cert(s->tls);
+        /* Complete through the legacy path: the first failure stays in tls_error only. */
+        s->res.stage = NULL;
+        s->res.error = NULL;
+    }
+    mx__session_finish(s);
+}
+
+void mx__session_legacy_hello(mx_session_t *s) {
+    mx__session_set_state(s, S_TLS);
+    free(s->in);
+    s->in = NULL;
+    s->in_len = s->in_cap = 0;
+    s->tls = mx_tls_conn_new(s->cfg->tls, s->host, 1, tls_send, s);
+    if (!s->tls || mx_tls_conn_step(s->tls) < 0) {
+        mx__session_finish(s);
+        return;
+    }
+    mx__session_arm(s, s->cfg->timeout_read_ms);
+}
+
+static void tls_step(mx_session_t *s) {
+    int rc = mx_tls_conn_step(s->tls);
+    if (rc == MX_TLS_AGAIN)
+        return;
+    if (rc == MX_TLS_DONE) {
+        mx__session_gate_leave(s); /* our Finished is sent: the server's side ends with it */
+        tls_done(s);
+        return;
+    }
+    const mx_tls_info_t *info = mx_tls_conn_info(s->tls);
+    s->res.tls = MX_TLS_FAILED;
+    s->res.tls_error = info->error;
+    mx__session_fail(s, s->res.tls_error);
+    if (info->legacy_wanted) {
+        legacy_restart(s);
+        return;
+    }
+    mx__session_finish(s); /* no QUIT: the connection is in an undefined TLS state */
+}
+
+void mx__session_tls_input(mx_session_t *s) {
+    if (!s->tls_up) {
+        tls_step(s);
+        if (!s->tls_up || s->done)
+            return;
+    }
+    for (;;) {
+        if (s->plain_cap - s->plain_len < 1024) {
+            size_t cap = s->plain_cap ? s->plain_cap * 2 : 2048; /* replies are short */
+            char *p = cap <= IN_MAX ? realloc(s->plain, cap) : NULL;
+            if (!p) {
+                mx__session_fail(s, "reply_too_long");
+                mx__session_finish(s);
+                return;
+            }
+            s->plain = p;
+            s->plain_cap = cap;
+        }
+        ssize_t n = mx_tls_conn_read(s->tls, s->plain + s->plain_len, s->plain_cap - s->plain_len);
+        if (n == MX_TLS_AGAIN)
+            break;
+        if (n < 0) {
+            if (s->state != S_QUIT)
+                mx__session_fail(s, n == MX_TLS_E_CLOSED ? "closed" : "tls_read_error");
+            mx__session_finish(s);
+            return;
+        }
+        s->plain_len += (size_t)n;
+    }
+    mx__session_replies(s, s->plain, &s->plain_len);
+}

@@ -1,0 +1,86 @@
+/* Private parts of the SMTP session, shared by its files: session.c (the SMTP steps and what
+ * the driver reports) and session_tls.c (STARTTLS's handshake and the legacy probe). */
+#ifndef MXTLS_SMTP_INT_H
+#define MXTLS_SMTP_INT_H
+
+#include <stdint.h>
+
+#include "mxtls/reply.h"
+#include "mxtls/session.h"
+
+#define STATES(X)                                                                                  \
+    X(CONNECT, "connect")                                                                          \
+    X(GREETING, "greeting")                                                                        \
+    X(EHLO, "ehlo")                                                                                \
+    X(HELO, "ehlo")                                                                                \
+    X(STARTTLS, "starttls")                                                                        \
+    X(TLS, "tls")                                                                                  \
+    X(EHLO_TLS, "ehlo_tls")                                                                        \
+    X(QUIT, "quit")
+
+typedef enum {
+#define X(id, stage) S_##id,
+    STATES(X)
+#undef X
+} state_t;
+
+#define IN_INITIAL 1024
+#define IN_MAX (MX_REPLY_MAX + 4096)
+
+struct mx_session {
+    const mx_probe_config_t *cfg;
+    const mx_session_io_t *io;
+    void *ioud;
+    mx_probe_cb cb;
+    void *ud;
+    char host[256];
+    state_t state;
+    int done;
+    int got_bytes; /* any byte received (a reset before that is conn=reset) */
+    uint64_t t0_ms, deadline_at, t_starttls;
+    char *in; /* raw bytes before TLS */
+    size_t in_len, in_cap;
+    char *rbuf;  /* where the driver was told to read into */
+    char *plain; /* decrypted bytes after the handshake */
+    size_t plain_len, plain_cap;
+    mx_reply_t reply;
+    mx_tls_conn_t *tls;
+    int tls_up;
+    int legacy;   /* the second connection: a raw ClientHello after STARTTLS */
+    int injected; /* bytes came after the 220 to STARTTLS */
+    int tls_rx;   /* the server's first TLS record has begun */
+    int waiting;  /* at the gate: our ClientHello is not sent yet */
+    int ready;    /* handshake work queued on the gate */
+    mx_probe_result_t res;
+    char *banner, *ehlo_caps, *ehlo_tls_caps; /* what RES points to */
+    mx_cert_summary_t *cert;
+};
+
+extern const char *const mx__session_stages[];
+
+void mx__session_set_state(mx_session_t *s, state_t st);
+uint64_t mx__session_now_ms(const mx_session_t *s);
+/* The one way out: delivers the result and closes the connection. */
+void mx__session_finish(mx_session_t *s);
+/* Records a failure at the current state (the first one wins). */
+void mx__session_fail(mx_session_t *s, const char *error);
+/* Arms the timer for MS, never past the probe's deadline. */
+void mx__session_arm(mx_session_t *s, uint64_t ms);
+void mx__session_send_ehlo(mx_session_t *s, state_t st);
+/* Parses replies out of BUF (the raw input before TLS, the plaintext after). */
+void mx__session_replies(mx_session_t *s, char *buf, size_t *len);
+void mx__session_gate_leave(mx_session_t *s);
+void mx__session_tls_free(mx_session_t *s);
+
+/* After the 220 to STARTTLS: the handshake starts now, or when the gate has room. */
+void mx__session_begin_tls(mx_session_t *s);
+/* Handshake work: from the gate's turn, or at once without a gate. */
+void mx__session_tls_work(mx_session_t *s);
+/* Plaintext records into the reply buffer, then the replies they complete. */
+void mx__session_tls_input(mx_session_t *s);
+/* The legacy probe's raw ClientHello, after the second connection's 220 to STARTTLS. */
+void mx__session_legacy_hello(mx_session_t *s);
+/* The server's answer to the raw ClientHello is in (or the connection ended). */
+void mx__session_legacy_done(mx_session_t *s);
+
+#endif
