@@ -14,6 +14,11 @@ opts=()
 [[ ${ID:-} == ubuntu ]] && opts+=(-DMXTLS_SYSTEM_MBEDTLS=ON)
 cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo "${opts[@]}" >/dev/null
 cmake --build "$build" -j "$(nproc)" -- --no-print-directory >/dev/null
+# The scan engine again with ThreadSanitizer, for tests/e2e/net_scan_threads.py.
+cmake -S . -B "$build-tsan" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DMXTLS_TSAN=ON -DMXTLS_TESTS=OFF \
+    "${opts[@]}" >/dev/null
+cmake --build "$build-tsan" -j "$(nproc)" --target mxtls -- --no-print-directory >/dev/null
+export MXTLS_TSAN_BIN=$PWD/$build-tsan/mxtls
 
 # In the namespace: bring loopback up, refuse to go on if any other interface exists.
 inner='set -e

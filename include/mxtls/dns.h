@@ -21,28 +21,37 @@ typedef struct {
     int ipv6; /* AAAA too */
 } mx_dns_config_t;
 
+/* A domain's answer in one allocation, as the engine keeps it until the domain's rows are
+ * written: the read-ahead holds tens of thousands of these. */
 typedef struct {
+    const char *status; /* mx_status: ok nxdomain nodata servfail refused timeout ip_literal
+                         * skipped */
+    const char *text;   /* the host name (lowercase, no trailing dot), then each address, each
+                         * NUL-terminated: mx_dns_next() walks them */
     uint16_t pref;
-    char host[256]; /* lowercase, no trailing dot */
-    const char
-        *status; /* mx_status: ok nxdomain nodata servfail refused timeout ip_literal skipped */
-    int naddrs;  /* addresses found (at most MX_DNS_MAX_ADDRS) */
-    int nprobe;  /* of which the first nprobe are within --max-addrs */
-    char addrs[MX_DNS_MAX_ADDRS][46];
+    uint8_t naddrs; /* addresses found (at most MX_DNS_MAX_ADDRS) */
+    uint8_t nprobe; /* of which the first nprobe are within --max-addrs */
 } mx_dns_mx_t;
 
 typedef struct {
-    const char
-        *status;     /* dns_status: mx implicit null_mx nxdomain nodata servfail refused timeout */
-    int nmx;         /* MX records (those beyond --max-mx have status "skipped") */
-    mx_dns_mx_t *mx; /* in preference order, ties in answer order */
-} mx_dns_result_t;
+    const char *status; /* dns_status: mx implicit null_mx nxdomain nodata servfail refused
+                         * timeout */
+    int nmx;            /* MX records (those beyond --max-mx have status "skipped") */
+    mx_dns_mx_t mx[];   /* in preference order, ties in answer order; then the texts */
+} mx_dns_answer_t;
+
+/* The text after P's NUL: an MX host's first address after its name, the next after that. */
+static inline const char *mx_dns_next(const char *p) {
+    while (*p)
+        p++;
+    return p + 1;
+}
 
 typedef struct mx_dns mx_dns_t;
 
-/* Called once per domain, from the loop (never from inside mx_dns_resolve); RES is valid
- * during the call only. */
-typedef void (*mx_dns_cb)(void *ud, const char *domain, const mx_dns_result_t *res);
+/* Called once per domain, from the loop (never from inside mx_dns_resolve), with the answer,
+ * which is the callee's to free(); NULL when memory ran out for it. */
+typedef void (*mx_dns_cb)(void *ud, const char *domain, mx_dns_answer_t *ans);
 
 /* Creates the stage on LOOP. Returns 0, or -1 with a one-line message in ERR. */
 int mx_dns_new(mx_dns_t **out, uv_loop_t *loop, const mx_dns_config_t *cfg, char *err,

@@ -14,6 +14,11 @@
 #include "mxtls/record.h"
 #include "mxtls/tls.h"
 
+/* The probes in flight on one loop, so that a scan stopped before they end can close them. */
+typedef struct {
+    void *head;
+} mx_probe_set_t;
+
 typedef struct {
     const char *ehlo;            /* name sent in EHLO/HELO */
     uint64_t timeout_connect_ms; /* --timeout-connect */
@@ -21,6 +26,7 @@ typedef struct {
     uint64_t deadline_ms;        /* --deadline: the whole probe */
     mx_tls_config_t *tls;        /* the worker's TLS configuration */
     mx_gate_t *gate;             /* the loop's handshake gate; NULL: none */
+    mx_probe_set_t *set;         /* where the probes in flight are kept; NULL: nowhere */
 } mx_probe_config_t;
 
 /* What one probe found; strings are empty when unknown, never NULL. The texts of a reply are
@@ -54,5 +60,9 @@ typedef void (*mx_probe_cb)(void *ud, const mx_probe_result_t *res);
  * probe. Returns 0, or a negative libuv/project code, in which case CB is never called. */
 int mx_probe_start(uv_loop_t *loop, const mx_probe_config_t *cfg, const char *mx_host,
                    const struct sockaddr *addr, mx_probe_cb cb, void *ud);
+
+/* Ends every probe of SET without a result: their connections close, and they are freed as the
+ * loop runs on; FORGET (when not NULL) gets the UD each was started with, for its owner to free. */
+void mx_probe_abort_all(mx_probe_set_t *set, void (*forget)(void *ud));
 
 #endif

@@ -46,6 +46,9 @@ void mx_session_connected(mx_session_t *s, int status);
 void mx_session_reserve(mx_session_t *s, char **buf, size_t *len);
 void mx_session_received(mx_session_t *s, ssize_t n);
 
+/* Ends the session without a result (its owner stops): the connection closes, the gate is left. */
+void mx_session_abort(mx_session_t *s);
+
 /* The timer fired; a write failed with STATUS. */
 void mx_session_timeout(mx_session_t *s);
 void mx_session_write_failed(mx_session_t *s, int status);

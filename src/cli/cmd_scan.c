@@ -1,5 +1,8 @@
 /* mxtls scan LIST -o OUT.csv.gz [options]: the survey. Options and defaults as in
- * shared/DESIGN.md's table; each bad value gets a one-line message and exit status 1. */
+ * shared/DESIGN.md's table; each bad value gets a one-line message and exit status 1. The
+ * command owns what belongs to the process: the file-descriptor limit, SIGINT and SIGTERM,
+ * the messages and the progress line on stderr, and the exit status; the engine
+ * (mxtls/scan.h) runs the scan. */
 #include <getopt.h>
 #include <limits.h>
 #include <stdio.h>
@@ -7,11 +10,13 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <signal.h>
+#include <sys/resource.h>
+
 #include "cli/args.h"
 #include "cli/commands.h"
+#include "cli/options.h"
 #include "mxtls/scan.h"
-
-#include <uv.h>
 
 static void usage(FILE *f) {
     fprintf(f, "usage: mxtls scan LIST -o OUT.csv.gz [options]\n"
@@ -40,260 +45,279 @@ static void usage(FILE *f) {
                "  --quiet                 no progress line\n");
 }
 
-int mx_cmd_scan(int argc, char **argv) {
+enum {
+    OPT_CONCURRENCY = MX_OPT__FIRST_FREE,
+    OPT_RATE,
+    OPT_NET_LIMIT,
+    OPT_SHARD,
+    OPT_GRACE,
+    OPT_QUIET,
+    OPT_RESUME,
+    OPT_THREADS,
+    OPT_RETRY_4XX,
+    OPT_RETRY_AFTER,
+    OPT_HANDSHAKES
+};
+
+typedef struct {
+    int quiet, tty;
+    int line_shown; /* a progress line is on the screen */
+} ui_t;
+
+static volatile sig_atomic_t interrupts;
+
+static void on_signal(int sig) {
+    (void)sig;
+    interrupts++;
+}
+
+/* A message on its own line: the progress line, when shown, is cleared first. */
+static void on_message(void *ud, int notice, const char *text) {
+    ui_t *ui = ud;
+    if (notice && ui->quiet)
+        return;
+    fprintf(stderr, "%smxtls scan: %s\n", ui->line_shown ? "\r\033[K" : "", text);
+    ui->line_shown = 0;
+}
+
+static void on_progress(void *ud, const mx_scan_progress_t *p, int final) {
+    ui_t *ui = ud;
+    char line[320], eta[48] = "";
+    if (ui->quiet || (!final && !ui->tty))
+        return;
+    if (p->list_read && p->seconds > 1 && p->domains_done > 0 && !final)
+        snprintf(eta, sizeof(eta), ", ETA %.0f s",
+                 (double)(p->domains_read - p->domains_done) * p->seconds /
+                     (double)p->domains_done);
+    snprintf(line, sizeof(line),
+             "%llu domains done of %llu%s, %llu hosts probed (%.0f/s), %u connections open, "
+             "%llu DNS queries in flight, %.0f s%s",
+             p->domains_done, p->domains_read, p->list_read ? "" : " read so far", p->hosts_probed,
+             p->seconds > 0 ? (double)p->hosts_done / p->seconds : 0.0, p->open, p->dns_inflight,
+             p->seconds, eta);
+    if (final)
+        fprintf(stderr, "%s%s\n", ui->tty ? "\r\033[K" : "", line);
+    else
+        fprintf(stderr, "\r\033[K%s", line);
+    ui->line_shown = !final;
+}
+
+/* File descriptors: the hard limit, and probes kept below it with room for the rest. */
+static void fit_descriptors(mx_scan_config_t *cfg) {
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
+        return;
+    rl.rlim_cur = rl.rlim_max;
+    setrlimit(RLIMIT_NOFILE, &rl);
+    rlim_t room = 256 + 16 * (rlim_t)cfg->threads;
+    if (rl.rlim_cur >= (rlim_t)cfg->concurrency + room)
+        return;
+    unsigned fit = rl.rlim_cur > 2 * room ? (unsigned)(rl.rlim_cur - room) : 256;
+    fprintf(stderr,
+            "mxtls scan: --concurrency %u lowered to %u to fit the file-descriptor limit (%llu); "
+            "run shards in several processes for more\n",
+            cfg->concurrency, fit, (unsigned long long)rl.rlim_cur);
+    cfg->concurrency = fit;
+}
+
+static void defaults(mx_scan_config_t *cfg) {
+    memset(cfg, 0, sizeof(*cfg));
+    mx_dns_opts_init(&cfg->dns);
+    mx_probe_opts_init(&cfg->probe);
+    cfg->concurrency = 10000;
+    cfg->rate = 1000;
+    cfg->net_limit = 8;
+    cfg->grace_ms = 10000;
+    cfg->shard_n = 1;
+    cfg->retry_after_ms = 300000;
+    long cores = sysconf(_SC_NPROCESSORS_ONLN);
+    cfg->threads = cores < 1 ? 1 : cores > 64 ? 64 : (unsigned)cores;
+    cfg->handshakes = 256;
+}
+
+static int shard_opt(const char *arg, mx_scan_config_t *cfg) {
+    unsigned i, n;
+    char extra;
+    if (sscanf(arg, "%u/%u%c", &i, &n, &extra) != 2 || n == 0 || i >= n) {
+        fprintf(stderr, "mxtls scan: --shard takes I/N with 0 <= I < N, not '%s'\n", arg);
+        return -1;
+    }
+    cfg->shard_i = i;
+    cfg->shard_n = n;
+    return 1;
+}
+
+static int uint_opt(const char *name, const char *arg, unsigned long min, unsigned long max,
+                    unsigned *out) {
+    unsigned long v;
+    if (mx_arg_uint("scan", name, arg, min, max, &v))
+        return -1;
+    *out = (unsigned)v;
+    return 1;
+}
+
+/* The scan's own options: 1 taken, 0 not one of them, -1 a bad value (said). */
+static int scan_opt(int c, const char *arg, mx_scan_config_t *cfg, ui_t *ui) {
+    switch (c) {
+    case 'o':
+        cfg->out = arg;
+        return 1;
+    case OPT_CONCURRENCY:
+        return uint_opt("--concurrency", arg, 1, 1000000, &cfg->concurrency);
+    case OPT_RATE:
+        return uint_opt("--rate", arg, 1, 1000000, &cfg->rate);
+    case OPT_NET_LIMIT:
+        return uint_opt("--net-limit", arg, 1, 65535, &cfg->net_limit);
+    case OPT_THREADS:
+        return uint_opt("--threads", arg, 1, 64, &cfg->threads);
+    case OPT_RETRY_4XX:
+        return uint_opt("--retry-4xx", arg, 0, 10, &cfg->retry_4xx);
+    case OPT_HANDSHAKES:
+        return uint_opt("--handshakes", arg, 1, 100000, &cfg->handshakes);
+    case OPT_GRACE:
+        return mx_arg_seconds("scan", "--grace", arg, &cfg->grace_ms) ? -1 : 1;
+    case OPT_RETRY_AFTER:
+        return mx_arg_seconds("scan", "--retry-after", arg, &cfg->retry_after_ms) ? -1 : 1;
+    case OPT_SHARD:
+        return shard_opt(arg, cfg);
+    case OPT_QUIET:
+        ui->quiet = 1;
+        return 1;
+    case OPT_RESUME:
+        cfg->resume = 1;
+        return 1;
+    default:
+        return 0;
+    }
+}
+
+/* Every option; 0 to go on, else the exit status. */
+static int parse(int argc, char **argv, mx_scan_config_t *cfg, ui_t *ui) {
     static const struct option opts[] = {{"output", 1, 0, 'o'},
-                                         {"resolver", 1, 0, 'r'},
-                                         {"port", 1, 0, 'p'},
-                                         {"ehlo", 1, 0, 'e'},
-                                         {"concurrency", 1, 0, 'c'},
-                                         {"rate", 1, 0, 'R'},
-                                         {"net-limit", 1, 0, 'n'},
-                                         {"timeout-connect", 1, 0, 1},
-                                         {"timeout-read", 1, 0, 2},
-                                         {"deadline", 1, 0, 3},
-                                         {"dns-timeout", 1, 0, 4},
-                                         {"dns-tries", 1, 0, 5},
-                                         {"dns-concurrency", 1, 0, 6},
-                                         {"max-mx", 1, 0, 7},
-                                         {"max-addrs", 1, 0, 8},
-                                         {"ipv6", 0, 0, 9},
-                                         {"allow", 1, 0, 10},
-                                         {"exclude", 1, 0, 11},
-                                         {"ca-file", 1, 0, 12},
-                                         {"shard", 1, 0, 13},
-                                         {"grace", 1, 0, 14},
-                                         {"quiet", 0, 0, 15},
-                                         {"resume", 0, 0, 16},
-                                         {"threads", 1, 0, 17},
-                                         {"retry-4xx", 1, 0, 18},
-                                         {"retry-after", 1, 0, 19},
-                                         {"handshakes", 1, 0, 20},
+                                         MX_OPTS_DNS,
+                                         MX_OPTS_PROBE,
+                                         MX_OPTS_NET,
+                                         {"concurrency", 1, 0, OPT_CONCURRENCY},
+                                         {"rate", 1, 0, OPT_RATE},
+                                         {"net-limit", 1, 0, OPT_NET_LIMIT},
+                                         {"shard", 1, 0, OPT_SHARD},
+                                         {"grace", 1, 0, OPT_GRACE},
+                                         {"quiet", 0, 0, OPT_QUIET},
+                                         {"resume", 0, 0, OPT_RESUME},
+                                         {"threads", 1, 0, OPT_THREADS},
+                                         {"retry-4xx", 1, 0, OPT_RETRY_4XX},
+                                         {"retry-after", 1, 0, OPT_RETRY_AFTER},
+                                         {"handshakes", 1, 0, OPT_HANDSHAKES},
                                          {"help", 0, 0, 'h'},
                                          {0, 0, 0, 0}};
+    int c, rc;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "o:h", opts, NULL)) != -1) {
+        if (c == 'h') {
+            usage(stdout);
+            return -1;
+        }
+        if ((rc = scan_opt(c, optarg, cfg, ui)) == 0 &&
+            (rc = mx_dns_opt("scan", c, optarg, &cfg->dns)) == 0 &&
+            (rc = mx_probe_opt("scan", c, optarg, &cfg->probe)) == 0)
+            rc = mx_net_opt("scan", c, optarg, &cfg->allow, &cfg->exclude);
+        if (rc == 0)
+            usage(stderr);
+        if (rc <= 0)
+            return 1;
+    }
+    if (optind != argc - 1 || !cfg->out) {
+        fprintf(stderr, "mxtls scan: give one domain list and -o OUT.csv.gz (see --help)\n");
+        return 1;
+    }
+    cfg->list = argv[optind];
+    if (cfg->resume && strcmp(cfg->list, "-") == 0) {
+        fprintf(stderr, "mxtls scan: --resume needs a list file (its SHA-256 is checked), not -\n");
+        return 1;
+    }
+    return 0;
+}
+
+/* Resolvers are destinations like mail hosts: checked before any packet is sent. The system's
+ * too, when none is named. 0, or the exit status after a message. */
+static int check_resolvers(const mx_scan_config_t *cfg) {
+    for (int i = 0; i < cfg->dns.nresolvers; i++) {
+        struct sockaddr_storage sa;
+        int ok = mx_parse_hostport(cfg->dns.resolvers[i], 53, &sa) == 0;
+        if (!ok ||
+            !mx_net_permitted(&cfg->allow, &cfg->exclude, &cfg->reserved, (struct sockaddr *)&sa)) {
+            fprintf(stderr, "mxtls scan: resolver %s is %s; nothing was sent (see --allow)\n",
+                    cfg->dns.resolvers[i], ok ? "not an allowed address" : "not an address");
+            return 1;
+        }
+    }
+    FILE *f = cfg->dns.nresolvers ? NULL : fopen("/etc/resolv.conf", "r");
+    char line[256], addr[64];
+    int status = 0;
+    while (f && !status && fgets(line, sizeof(line), f)) {
+        struct sockaddr_storage sa;
+        if (sscanf(line, " nameserver %63s", addr) != 1)
+            continue;
+        if (mx_parse_hostport(addr, 53, &sa) < 0 ||
+            !mx_net_permitted(&cfg->allow, &cfg->exclude, &cfg->reserved, (struct sockaddr *)&sa)) {
+            fprintf(stderr,
+                    "mxtls scan: the system resolver %s is not an allowed address; nothing was "
+                    "sent (give --resolver, or --allow it)\n",
+                    addr);
+            status = 1;
+        }
+    }
+    if (f)
+        fclose(f);
+    return status;
+}
+
+static int scan(mx_scan_config_t *cfg, ui_t *ui) {
+    char err[512], host[256];
+    if (mx_netlist_add(&cfg->reserved, MXTLS_DATA_DIR "/reserved.conf", err, sizeof(err))) {
+        fprintf(stderr, "mxtls scan: %s\n", err);
+        return 2;
+    }
+    cfg->probe.ehlo = mx_ehlo_default("scan", cfg->probe.ehlo, host, sizeof(host));
+    int rc = check_resolvers(cfg);
+    if (rc)
+        return rc;
+    fit_descriptors(cfg);
+    struct sigaction sa;
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = on_signal;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    cfg->interrupts = &interrupts;
+    cfg->events = (mx_scan_events_t){on_message, on_progress, ui};
+    switch (mx_scan_run(cfg)) {
+    case MX_SCAN_FINISHED:
+        return 0;
+    case MX_SCAN_INTERRUPTED:
+        return 130;
+    case MX_SCAN_REFUSED:
+        return 1;
+    default:
+        return 2;
+    }
+}
+
+int mx_cmd_scan(int argc, char **argv) {
     mx_scan_config_t cfg;
-    char err[512], host[256], cmdline[4096];
-    unsigned long v;
-    uint64_t ms;
-    int c;
-    memset(&cfg, 0, sizeof(cfg));
-    cfg.port = 25;
-    cfg.concurrency = 10000;
-    cfg.rate = 1000;
-    cfg.net_limit = 8;
-    cfg.timeout_connect_ms = 10000;
-    cfg.timeout_read_ms = 30000;
-    cfg.deadline_ms = 120000;
-    cfg.grace_ms = 10000;
-    cfg.dns_timeout_ms = 2000;
-    cfg.dns_tries = 3;
-    cfg.dns_concurrency = 2000;
-    cfg.max_mx = 10;
-    cfg.max_addrs = 4;
-    cfg.shard_n = 1;
-    cfg.retry_after_ms = 300000;
-    long cores = sysconf(_SC_NPROCESSORS_ONLN);
-    cfg.threads = cores < 1 ? 1 : cores > 64 ? 64 : (unsigned)cores;
-    cfg.handshakes = 256;
+    ui_t ui = {0, isatty(STDERR_FILENO), 0};
+    char cmdline[4096];
     size_t o = 0;
+    defaults(&cfg);
     for (int i = 0; i < argc && o < sizeof(cmdline) - 2; i++)
         o +=
             (size_t)snprintf(cmdline + o, sizeof(cmdline) - o, "%s%s", i ? " " : "mxtls ", argv[i]);
     cfg.command_line = cmdline;
-    optind = 1;
-    while ((c = getopt_long(argc, argv, "o:h", opts, NULL)) != -1) {
-        switch (c) {
-        case 'o':
-            cfg.out = optarg;
-            break;
-        case 'r':
-            if (cfg.nresolvers == 16) {
-                fprintf(stderr, "mxtls scan: at most 16 --resolver\n");
-                return 1;
-            }
-            cfg.resolvers[cfg.nresolvers++] = optarg;
-            break;
-        case 'p':
-            if (mx_arg_uint("scan", "--port", optarg, 1, 65535, &v))
-                return 1;
-            cfg.port = (int)v;
-            break;
-        case 'e':
-            cfg.ehlo = optarg;
-            break;
-        case 'c':
-            if (mx_arg_uint("scan", "--concurrency", optarg, 1, 1000000, &v))
-                return 1;
-            cfg.concurrency = (unsigned)v;
-            break;
-        case 'R':
-            if (mx_arg_uint("scan", "--rate", optarg, 1, 1000000, &v))
-                return 1;
-            cfg.rate = (unsigned)v;
-            break;
-        case 'n':
-            if (mx_arg_uint("scan", "--net-limit", optarg, 1, 65535, &v))
-                return 1;
-            cfg.net_limit = (unsigned)v;
-            break;
-        case 1:
-        case 2:
-        case 3:
-        case 14:
-            if (mx_arg_seconds("scan",
-                               c == 1   ? "--timeout-connect"
-                               : c == 2 ? "--timeout-read"
-                               : c == 3 ? "--deadline"
-                                        : "--grace",
-                               optarg, &ms))
-                return 1;
-            *(c == 1   ? &cfg.timeout_connect_ms
-              : c == 2 ? &cfg.timeout_read_ms
-              : c == 3 ? &cfg.deadline_ms
-                       : &cfg.grace_ms) = ms;
-            break;
-        case 4:
-            if (mx_arg_seconds("scan", "--dns-timeout", optarg, &ms))
-                return 1;
-            cfg.dns_timeout_ms = (unsigned)ms;
-            break;
-        case 5:
-            if (mx_arg_uint("scan", "--dns-tries", optarg, 1, 20, &v))
-                return 1;
-            cfg.dns_tries = (unsigned)v;
-            break;
-        case 6:
-            if (mx_arg_uint("scan", "--dns-concurrency", optarg, 1, 100000, &v))
-                return 1;
-            cfg.dns_concurrency = (unsigned)v;
-            break;
-        case 7:
-            if (mx_arg_uint("scan", "--max-mx", optarg, 1, 100, &v))
-                return 1;
-            cfg.max_mx = (unsigned)v;
-            break;
-        case 8:
-            if (mx_arg_uint("scan", "--max-addrs", optarg, 1, 32, &v))
-                return 1;
-            cfg.max_addrs = (unsigned)v;
-            break;
-        case 9:
-            cfg.ipv6 = 1;
-            break;
-        case 10:
-        case 11:
-            if (mx_netlist_add(c == 10 ? &cfg.allow : &cfg.exclude, optarg, err, sizeof(err))) {
-                fprintf(stderr, "mxtls scan: %s %s\n", c == 10 ? "--allow" : "--exclude", err);
-                return 1;
-            }
-            break;
-        case 12:
-            cfg.ca_file = optarg;
-            break;
-        case 13: {
-            unsigned i, n;
-            char extra;
-            if (sscanf(optarg, "%u/%u%c", &i, &n, &extra) != 2 || n == 0 || i >= n) {
-                fprintf(stderr, "mxtls scan: --shard takes I/N with 0 <= I < N, not '%s'\n",
-                        optarg);
-                return 1;
-            }
-            cfg.shard_i = i;
-            cfg.shard_n = n;
-            break;
-        }
-        case 15:
-            cfg.quiet = 1;
-            break;
-        case 16:
-            cfg.resume = 1;
-            break;
-        case 17:
-            if (mx_arg_uint("scan", "--threads", optarg, 1, 64, &v))
-                return 1;
-            cfg.threads = (unsigned)v;
-            break;
-        case 18:
-            if (mx_arg_uint("scan", "--retry-4xx", optarg, 0, 10, &v))
-                return 1;
-            cfg.retry_4xx = (unsigned)v;
-            break;
-        case 19:
-            if (mx_arg_seconds("scan", "--retry-after", optarg, &ms))
-                return 1;
-            cfg.retry_after_ms = ms;
-            break;
-        case 20:
-            if (mx_arg_uint("scan", "--handshakes", optarg, 1, 100000, &v))
-                return 1;
-            cfg.handshakes = (unsigned)v;
-            break;
-        case 'h':
-            usage(stdout);
-            return 0;
-        default:
-            usage(stderr);
-            return 1;
-        }
-    }
-    if (optind != argc - 1 || !cfg.out) {
-        fprintf(stderr, "mxtls scan: give one domain list and -o OUT.csv.gz (see --help)\n");
-        return 1;
-    }
-    cfg.list = argv[optind];
-    if (cfg.resume && strcmp(cfg.list, "-") == 0) {
-        fprintf(stderr, "mxtls scan: --resume needs a list file (its SHA-256 is checked), not -\n");
-        return 1;
-    }
-    if (mx_netlist_add(&cfg.reserved, MXTLS_DATA_DIR "/reserved.conf", err, sizeof(err))) {
-        fprintf(stderr, "mxtls scan: %s\n", err);
-        return 2;
-    }
-    if (!cfg.ehlo) {
-        if (gethostname(host, sizeof(host)) != 0)
-            snprintf(host, sizeof(host), "localhost");
-        cfg.ehlo = host;
-    }
-    if (!strchr(cfg.ehlo, '.'))
-        fprintf(stderr,
-                "mxtls scan: warning: EHLO name '%s' is not fully qualified; many "
-                "servers refuse it (--ehlo)\n",
-                cfg.ehlo);
-    /* Resolvers are destinations like mail hosts: checked before any packet is sent. */
-    for (int i = 0; i < cfg.nresolvers; i++) {
-        struct sockaddr_storage sa;
-        int ok = mx_parse_hostport(cfg.resolvers[i], 53, &sa) == 0;
-        if (!ok ||
-            !mx_net_permitted(&cfg.allow, &cfg.exclude, &cfg.reserved, (struct sockaddr *)&sa)) {
-            fprintf(stderr, "mxtls scan: resolver %s is %s; nothing was sent (see --allow)\n",
-                    cfg.resolvers[i], ok ? "not an allowed address" : "not an address");
-            return 1;
-        }
-    }
-    if (!cfg.nresolvers) {
-        /* The system's resolvers are destinations too: check them the same way. */
-        FILE *f = fopen("/etc/resolv.conf", "r");
-        char line[256], addr[64];
-        while (f && fgets(line, sizeof(line), f)) {
-            struct sockaddr_storage sa;
-            if (sscanf(line, " nameserver %63s", addr) != 1)
-                continue;
-            if (mx_parse_hostport(addr, 53, &sa) < 0 ||
-                !mx_net_permitted(&cfg.allow, &cfg.exclude, &cfg.reserved,
-                                  (struct sockaddr *)&sa)) {
-                fprintf(stderr,
-                        "mxtls scan: the system resolver %s is not an allowed address; nothing "
-                        "was sent (give --resolver, or --allow it)\n",
-                        addr);
-                fclose(f);
-                return 1;
-            }
-        }
-        if (f)
-            fclose(f);
-    }
-    int rc = mx_scan_run(&cfg);
+    int rc = parse(argc, argv, &cfg, &ui);
+    if (rc == 0)
+        rc = scan(&cfg, &ui);
     mx_netlist_close(&cfg.allow);
     mx_netlist_close(&cfg.exclude);
     mx_netlist_close(&cfg.reserved);
-    return rc;
+    return rc < 0 ? 0 : rc;
 }

@@ -29,6 +29,21 @@ typedef struct waiter {
     struct waiter *next;
 } waiter_t;
 
+/* An MX host as a job collects it: fixed slots, since a job lives only while it resolves. */
+typedef struct {
+    uint16_t pref;
+    char host[256];
+    const char *status;
+    int naddrs, nprobe;
+    char addrs[MX_DNS_MAX_ADDRS][46];
+} job_mx_t;
+
+typedef struct {
+    const char *status;
+    int nmx;
+    job_mx_t *mx;
+} job_result_t;
+
 struct host {
     char *name;
     const char *status; /* NULL while in flight */
@@ -44,7 +59,7 @@ struct job {
     char *domain;
     mx_dns_cb cb;
     void *ud;
-    mx_dns_result_t res;
+    job_result_t res;
     int pending; /* host lookups outstanding */
     int implicit_pending;
 };
@@ -289,6 +304,30 @@ static void lower_name(const char *in, char *out, size_t cap) {
 
 /* ---- jobs ---- */
 
+/* The job's result packed into one allocation; NULL when memory is out. */
+static mx_dns_answer_t *pack(const job_result_t *res) {
+    size_t text = 0;
+    for (int i = 0; i < res->nmx; i++) {
+        text += strlen(res->mx[i].host) + 1;
+        for (int a = 0; a < res->mx[i].naddrs; a++)
+            text += strlen(res->mx[i].addrs[a]) + 1;
+    }
+    mx_dns_answer_t *ans = malloc(sizeof(*ans) + (size_t)res->nmx * sizeof(ans->mx[0]) + text);
+    if (!ans)
+        return NULL;
+    ans->status = res->status;
+    ans->nmx = res->nmx;
+    char *p = (char *)(ans->mx + res->nmx);
+    for (int i = 0; i < res->nmx; i++) {
+        const job_mx_t *m = &res->mx[i];
+        ans->mx[i] = (mx_dns_mx_t){m->status, p, m->pref, (uint8_t)m->naddrs, (uint8_t)m->nprobe};
+        p = stpcpy(p, m->host) + 1;
+        for (int a = 0; a < m->naddrs; a++)
+            p = stpcpy(p, m->addrs[a]) + 1;
+    }
+    return ans;
+}
+
 static void deliver(uv_idle_t *idle) {
     mx_dns_t *d = idle->data;
     job_t *j = d->done_head;
@@ -296,7 +335,7 @@ static void deliver(uv_idle_t *idle) {
     uv_idle_stop(idle);
     while (j) {
         job_t *next = j->next_done;
-        j->cb(j->ud, j->domain, &j->res);
+        j->cb(j->ud, j->domain, pack(&j->res));
         free(j->res.mx);
         free(j->domain);
         free(j);
@@ -325,7 +364,7 @@ static void job_step(job_t *j) {
 
 /* Copies host H's answer into MX entry I of job J. */
 static void fill(job_t *j, int i, const host_t *h) {
-    mx_dns_mx_t *m = &j->res.mx[i];
+    job_mx_t *m = &j->res.mx[i];
     m->status = h->status;
     m->naddrs = h->naddrs;
     if (h->naddrs)
@@ -423,7 +462,7 @@ static int hosts_grow(mx_dns_t *d) {
 /* Looks MX entry I of job J up through the cache. */
 static void lookup_host(job_t *j, int i) {
     mx_dns_t *d = j->d;
-    mx_dns_mx_t *m = &j->res.mx[i];
+    job_mx_t *m = &j->res.mx[i];
     if ((d->hused + 1) * 2 > d->hcap && hosts_grow(d) < 0) {
         m->status = "timeout";
         job_step(j);
@@ -477,7 +516,7 @@ static int is_literal(const char *s) {
 
 static void implicit_answer(void *arg, int status, int timeouts, unsigned char *abuf, int alen) {
     job_t *j = arg;
-    mx_dns_mx_t *m = &j->res.mx[0];
+    job_mx_t *m = &j->res.mx[0];
     host_t tmp = {0};
     (void)timeouts;
     if (status == ARES_SUCCESS) {
@@ -507,7 +546,7 @@ static void implicit_answer(void *arg, int status, int timeouts, unsigned char *
 
 static void implicit_answer6(void *arg, int status, int timeouts, unsigned char *abuf, int alen) {
     job_t *j = arg;
-    mx_dns_mx_t *m = &j->res.mx[0];
+    job_mx_t *m = &j->res.mx[0];
     if (status == ARES_SUCCESS) {
         host_t tmp = {0};
         add_addrs(&tmp, abuf, alen, 1);
@@ -579,7 +618,7 @@ static void mx_answer(void *arg, int status, int timeouts, unsigned char *abuf, 
     j->res.nmx = n;
     j->res.status = "mx";
     for (int i = 0; i < n; i++) {
-        mx_dns_mx_t *m = &j->res.mx[i];
+        job_mx_t *m = &j->res.mx[i];
         if (i >= (int)d->cfg.max_mx) {
             m->status = "skipped";
             continue;

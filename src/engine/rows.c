@@ -1,12 +1,112 @@
-/* A domain's rows (mxtls/rows.h). */
+/* The row builder (mxtls/rows.h). */
 #include "mxtls/rows.h"
 
 #include <stdio.h>
 #include <string.h>
 
-void mx_rows_domain(const mx_rows_domain_t *d, mx_rows_host_fn host, mx_rows_emit_fn emit,
-                    void *ud) {
+/* The text columns of a probed host, in the order of mx_host_result_t.text. */
+static const mx_column_t text_cols[MX_HOST_TEXTS] = {
+    MX_COL_BANNER,        MX_COL_EHLO_CAPS,       MX_COL_TLS_VERSION,
+    MX_COL_TLS_CIPHER,    MX_COL_TLS_GROUP,       MX_COL_TLS_ERROR,
+    MX_COL_CERT_SHA256,   MX_COL_CERT_CN,         MX_COL_CERT_SAN,
+    MX_COL_CERT_ISSUER,   MX_COL_CERT_NOT_BEFORE, MX_COL_CERT_NOT_AFTER,
+    MX_COL_CERT_KEY,      MX_COL_CERT_SIG,        MX_COL_CERT_VALID,
+    MX_COL_EHLO_TLS_CAPS, MX_COL_SCANNED_AT,      MX_COL_STAGE,
+    MX_COL_ERROR};
+
+int mx_host_result_make(mx_host_result_t *h, const mx_probe_result_t *r, mx_intern_t *strings) {
+    const mx_cert_summary_t *c = r->cert;
+    const char *texts[MX_HOST_TEXTS] = {
+        r->banner,         r->ehlo_caps,          r->tls_version,
+        r->tls_cipher,     r->tls_group,          r->tls_error,
+        c ? c->sha256 : 0, c ? c->cn : 0,         c ? c->san : 0,
+        c ? c->issuer : 0, c ? c->not_before : 0, c ? c->not_after : 0,
+        c ? c->key : 0,    c ? c->sig : 0,        c ? c->valid : 0,
+        r->ehlo_tls_caps,  r->scanned_at,         r->stage,
+        r->error};
+    memset(h, 0, sizeof(*h));
+    h->conn = (int8_t)r->conn;
+    h->tls = (int8_t)r->tls;
+    h->starttls = (int8_t)r->starttls;
+    h->name_match = (int8_t)(c ? c->name_match != 0 : -1);
+    h->banner_code = (int16_t)r->banner_code;
+    h->ehlo_code = (int16_t)r->ehlo_code;
+    h->starttls_code = (int16_t)r->starttls_code;
+    h->chain_len = (int16_t)(c ? c->chain_len : -1);
+    h->t_connect_ms = (int32_t)r->t_connect_ms;
+    h->t_banner_ms = (int32_t)r->t_banner_ms;
+    h->t_tls_ms = (int32_t)r->t_tls_ms;
+    h->t_total_ms = (int32_t)r->t_total_ms;
+    h->size_limit = r->size_limit;
+    for (int k = 0; k < MX_HOST_TEXTS; k++)
+        if ((h->text[k] = mx_intern(strings, texts[k])) == MX_INTERN_FAIL)
+            return -1;
+    return 0;
+}
+
+typedef struct {
+    char n[12][24];
+    int k;
+} numbers_t;
+
+static void num(mx_record_t *rec, mx_column_t col, int64_t v, numbers_t *t) {
+    if (v < 0)
+        return;
+    snprintf(t->n[t->k], sizeof(t->n[t->k]), "%lld", (long long)v);
+    rec->f[col] = t->n[t->k++];
+}
+
+/* The host columns (conn .. error) of REC from H; number texts in T. */
+static void host_fill(mx_record_t *rec, const mx_host_result_t *h, const mx_intern_t *strings,
+                      numbers_t *t) {
+    t->k = 0;
+    for (int k = 0; k < MX_HOST_TEXTS; k++)
+        rec->f[text_cols[k]] = mx_intern_str(strings, h->text[k]);
+    rec->f[MX_COL_CONN] = mx_conn_name((mx_conn_t)h->conn);
+    num(rec, MX_COL_BANNER_CODE, h->banner_code ? h->banner_code : -1, t);
+    num(rec, MX_COL_EHLO_CODE, h->ehlo_code ? h->ehlo_code : -1, t);
+    num(rec, MX_COL_SIZE_LIMIT, h->size_limit, t);
+    if (h->starttls >= 0)
+        rec->f[MX_COL_STARTTLS] = h->starttls ? "yes" : "no";
+    num(rec, MX_COL_STARTTLS_CODE, h->starttls_code ? h->starttls_code : -1, t);
+    if (h->tls >= 0)
+        rec->f[MX_COL_TLS] = mx_tls_name((mx_tls_t)h->tls);
+    if (h->name_match >= 0) { /* a certificate was seen */
+        num(rec, MX_COL_CHAIN_LEN, h->chain_len, t);
+        rec->f[MX_COL_CERT_NAME_MATCH] = h->name_match ? "yes" : "no";
+    }
+    num(rec, MX_COL_T_CONNECT_MS, h->t_connect_ms, t);
+    num(rec, MX_COL_T_BANNER_MS, h->t_banner_ms, t);
+    num(rec, MX_COL_T_TLS_MS, h->t_tls_ms, t);
+    num(rec, MX_COL_T_TOTAL_MS, h->t_total_ms, t);
+}
+
+static const mx_row_outcome_t no_outcome = {-1, -1};
+
+/* The rows of address A of MX I. */
+static void address_row(const mx_rows_domain_t *d, const mx_dns_mx_t *m, int i, int a,
+                        mx_record_t ar, mx_rows_emit_fn emit, void *ud) {
+    mx_row_outcome_t out = no_outcome;
+    numbers_t t;
+    if (a >= m->nprobe) {
+        ar.f[MX_COL_CONN] = "skipped";
+        out.conn = MX_CONN_SKIPPED;
+    } else if (d->host) {
+        const mx_host_result_t *h = d->host(ud, i, a);
+        if (!h) {
+            ar.f[MX_COL_CONN] = "excluded"; /* no packet was sent */
+            out.conn = MX_CONN_EXCLUDED;
+        } else {
+            host_fill(&ar, h, d->strings, &t);
+            out = (mx_row_outcome_t){h->conn, h->tls};
+        }
+    }
+    emit(ud, &ar, out);
+}
+
+void mx_rows_domain(const mx_rows_domain_t *d, mx_rows_emit_fn emit, void *ud) {
     mx_record_t rec = {{0}};
+    const mx_dns_answer_t *ans = d->ans;
     char rank[24], line[24], pref[8];
     if (d->rank) {
         snprintf(rank, sizeof(rank), "%ld", d->rank);
@@ -15,34 +115,30 @@ void mx_rows_domain(const mx_rows_domain_t *d, mx_rows_host_fn host, mx_rows_emi
     snprintf(line, sizeof(line), "%lu", d->line);
     rec.f[MX_COL_INPUT_LINE] = line;
     rec.f[MX_COL_DOMAIN] = d->name;
-    rec.f[MX_COL_DNS_STATUS] = d->status;
-    if (!d->nmx) {
-        if (strcmp(d->status, "null_mx") != 0)
+    rec.f[MX_COL_DNS_STATUS] = ans->status;
+    if (!ans->nmx) {
+        if (strcmp(ans->status, "null_mx") != 0)
             rec.f[MX_COL_STAGE] = "dns"; /* the probe ended at DNS; null MX is an answer */
-        emit(ud, &rec);
+        emit(ud, &rec, no_outcome);
     }
-    for (int i = 0; i < d->nmx; i++) {
-        const mx_dns_mx_t *m = &d->mx[i];
+    for (int i = 0; i < ans->nmx; i++) {
+        const mx_dns_mx_t *m = &ans->mx[i];
         mx_record_t r = rec;
         snprintf(pref, sizeof(pref), "%u", m->pref);
         r.f[MX_COL_MX_PREF] = pref;
-        r.f[MX_COL_MX_HOST] = m->host;
+        r.f[MX_COL_MX_HOST] = m->text;
         r.f[MX_COL_MX_STATUS] = m->status;
         if (!m->naddrs) {
             if (strcmp(m->status, "skipped") != 0)
                 r.f[MX_COL_STAGE] = "dns";
-            emit(ud, &r);
+            emit(ud, &r, no_outcome);
             continue;
         }
+        const char *addr = m->text;
         for (int a = 0; a < m->naddrs; a++) {
-            mx_record_t ar = r;
-            ar.f[MX_COL_IP] = m->addrs[a];
-            if (a >= m->nprobe) {
-                ar.f[MX_COL_CONN] = "skipped";
-            } else if (host && !host(ud, i, a, &ar)) {
-                ar.f[MX_COL_CONN] = "excluded"; /* no packet was sent */
-            }
-            emit(ud, &ar);
+            addr = mx_dns_next(addr);
+            r.f[MX_COL_IP] = addr;
+            address_row(d, m, i, a, r, emit, ud);
         }
     }
 }
@@ -50,62 +146,21 @@ void mx_rows_domain(const mx_rows_domain_t *d, mx_rows_host_fn host, mx_rows_emi
 void mx_rows_invalid(const char *text, unsigned long line, const char *reason, mx_rows_emit_fn emit,
                      void *ud) {
     mx_record_t rec = {{0}};
-    char num[24];
-    snprintf(num, sizeof(num), "%lu", line);
+    char num_text[24];
+    snprintf(num_text, sizeof(num_text), "%lu", line);
     rec.f[MX_COL_DOMAIN] = text;
     rec.f[MX_COL_DNS_STATUS] = "invalid";
     rec.f[MX_COL_ERROR] = reason;
-    rec.f[MX_COL_INPUT_LINE] = num;
-    emit(ud, &rec);
+    rec.f[MX_COL_INPUT_LINE] = num_text;
+    emit(ud, &rec, no_outcome);
 }
-void mx_probe_fill(const mx_probe_result_t *r, mx_record_t *rec, mx_probe_text_t *t) {
-    int k = 0;
-#define NUM(col, v)                                                                                \
-    do {                                                                                           \
-        if ((v) >= 0) {                                                                            \
-            snprintf(t->n[k], sizeof(t->n[k]), "%lld", (long long)(v));                            \
-            rec->f[col] = t->n[k++];                                                               \
-        }                                                                                          \
-    } while (0)
-    rec->f[MX_COL_CONN] = mx_conn_name((mx_conn_t)r->conn);
-    if (r->banner_code)
-        NUM(MX_COL_BANNER_CODE, r->banner_code);
-    rec->f[MX_COL_BANNER] = r->banner;
-    if (r->ehlo_code)
-        NUM(MX_COL_EHLO_CODE, r->ehlo_code);
-    rec->f[MX_COL_EHLO_CAPS] = r->ehlo_caps;
-    NUM(MX_COL_SIZE_LIMIT, r->size_limit);
-    if (r->starttls >= 0)
-        rec->f[MX_COL_STARTTLS] = r->starttls ? "yes" : "no";
-    if (r->starttls_code)
-        NUM(MX_COL_STARTTLS_CODE, r->starttls_code);
-    if (r->tls >= 0)
-        rec->f[MX_COL_TLS] = mx_tls_name((mx_tls_t)r->tls);
-    rec->f[MX_COL_TLS_VERSION] = r->tls_version;
-    rec->f[MX_COL_TLS_CIPHER] = r->tls_cipher;
-    rec->f[MX_COL_TLS_GROUP] = r->tls_group;
-    rec->f[MX_COL_TLS_ERROR] = r->tls_error;
-    if (r->cert) {
-        const mx_cert_summary_t *c = r->cert;
-        rec->f[MX_COL_CERT_SHA256] = c->sha256;
-        rec->f[MX_COL_CERT_CN] = c->cn;
-        rec->f[MX_COL_CERT_SAN] = c->san;
-        rec->f[MX_COL_CERT_ISSUER] = c->issuer;
-        rec->f[MX_COL_CERT_NOT_BEFORE] = c->not_before;
-        rec->f[MX_COL_CERT_NOT_AFTER] = c->not_after;
-        rec->f[MX_COL_CERT_KEY] = c->key;
-        rec->f[MX_COL_CERT_SIG] = c->sig;
-        NUM(MX_COL_CHAIN_LEN, c->chain_len);
-        rec->f[MX_COL_CERT_VALID] = c->valid;
-        rec->f[MX_COL_CERT_NAME_MATCH] = c->name_match ? "yes" : "no";
-    }
-    rec->f[MX_COL_EHLO_TLS_CAPS] = r->ehlo_tls_caps;
-    NUM(MX_COL_T_CONNECT_MS, r->t_connect_ms);
-    NUM(MX_COL_T_BANNER_MS, r->t_banner_ms);
-    NUM(MX_COL_T_TLS_MS, r->t_tls_ms);
-    NUM(MX_COL_T_TOTAL_MS, r->t_total_ms);
-    rec->f[MX_COL_SCANNED_AT] = r->scanned_at;
-    rec->f[MX_COL_STAGE] = r->stage;
-    rec->f[MX_COL_ERROR] = r->error;
-#undef NUM
+
+void mx_rows_host(const char *mx_host, const char *ip, const mx_host_result_t *res,
+                  const mx_intern_t *strings, mx_rows_emit_fn emit, void *ud) {
+    mx_record_t rec = {{0}};
+    numbers_t t;
+    rec.f[MX_COL_MX_HOST] = mx_host;
+    rec.f[MX_COL_IP] = ip;
+    host_fill(&rec, res, strings, &t);
+    emit(ud, &rec, (mx_row_outcome_t){res->conn, res->tls});
 }

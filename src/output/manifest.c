@@ -126,3 +126,59 @@ out:
     free(tmp);
     return rc;
 }
+
+#define MANIFEST_MAX (1 << 20) /* a manifest is a few KiB; a larger file is not one */
+
+/* The file at PATH, whole; NULL with *RC set. */
+static char *slurp(const char *path, size_t *len, int *rc) {
+    FILE *f = fopen(path, "rb");
+    char *text = NULL;
+    if (!f) {
+        *rc = -errno;
+        return NULL;
+    }
+    if (!(text = malloc(MANIFEST_MAX + 1))) {
+        *rc = MX_E_NOMEM;
+    } else if ((*len = fread(text, 1, MANIFEST_MAX + 1, f)) > MANIFEST_MAX || ferror(f)) {
+        *rc = ferror(f) ? -EIO : MX_E_CORRUPT;
+        free(text);
+        text = NULL;
+    }
+    fclose(f);
+    return text;
+}
+
+static void copy(char *out, size_t cap, const char *s) {
+    snprintf(out, cap, "%s", s ? s : "");
+}
+
+int mx_manifest_read(const char *path, mx_manifest_t *m, char *err, size_t errlen) {
+    size_t len = 0;
+    int rc = 0;
+    char *text = slurp(path, &len, &rc);
+    snprintf(err, errlen, "%s", rc == MX_E_CORRUPT ? "larger than a manifest" : "");
+    if (!text)
+        return rc;
+    mx_json_value_t *root = mx_json_parse(text, len, err, errlen);
+    free(text);
+    if (!root || !mx_json_get(root, "schema")) {
+        if (root)
+            snprintf(err, errlen, "no \"schema\" member: not a scan manifest");
+        mx_json_value_free(root);
+        return MX_E_CORRUPT;
+    }
+    copy(m->input_sha256, sizeof(m->input_sha256),
+         mx_json_string(mx_json_get(mx_json_get(root, "input"), "sha256")));
+    const mx_json_value_t *runs = mx_json_get(root, "runs");
+    for (const mx_json_value_t *r = runs ? runs->kid : NULL;
+         r && m->nruns < MX_MANIFEST_MAX_RUNS - 1; r = r->next) {
+        mx_manifest_run_t *run = &m->runs[m->nruns++];
+        copy(run->start, sizeof(run->start), mx_json_string(mx_json_get(r, "start")));
+        copy(run->end, sizeof(run->end), mx_json_string(mx_json_get(r, "end")));
+        copy(run->status, sizeof(run->status), mx_json_string(mx_json_get(r, "status")));
+        if (!strcmp(run->status, "running"))
+            copy(run->status, sizeof(run->status), "killed");
+    }
+    mx_json_value_free(root);
+    return 0;
+}

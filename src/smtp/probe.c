@@ -20,6 +20,9 @@ typedef struct {
     uv_connect_t connect_req;
     mx_gate_entry_t entry;
     mx_gate_t *gate;
+    mx_probe_set_t *set;
+    void *prev, *next; /* in SET */
+    void *ud;          /* the caller's, for mx_probe_abort_all() */
     mx_session_t *s;
     struct sockaddr_storage addr;
     int handles;  /* open handles; the probe is freed when the last one closes */
@@ -33,12 +36,35 @@ typedef struct {
     char data[];
 } wreq_t;
 
+static void set_unlink(probe_t *p) {
+    if (!p->set)
+        return;
+    if (p->prev)
+        ((probe_t *)p->prev)->next = p->next;
+    else
+        p->set->head = p->next;
+    if (p->next)
+        ((probe_t *)p->next)->prev = p->prev;
+    p->set = NULL;
+}
+
 static void on_closed(uv_handle_t *h) {
     probe_t *p = h->data;
     if (--p->handles > 0)
         return;
+    set_unlink(p);
     mx_session_free(p->s);
     free(p);
+}
+
+void mx_probe_abort_all(mx_probe_set_t *set, void (*forget)(void *ud)) {
+    for (probe_t *p = set->head; p; p = p->next) {
+        if (mx_session_done(p->s))
+            continue; /* its result went out: the caller has its UD back */
+        mx_session_abort(p->s);
+        if (forget)
+            forget(p->ud);
+    }
 }
 
 static void on_written(uv_write_t *req, int status) {
@@ -209,6 +235,7 @@ int mx_probe_start(uv_loop_t *loop, const mx_probe_config_t *cfg, const char *mx
         return MX_E_NOMEM;
     }
     p->gate = cfg->gate;
+    p->ud = ud;
     p->entry.admit = on_admit;
     p->entry.work = on_work;
     memcpy(&p->addr, addr,
@@ -224,6 +251,12 @@ int mx_probe_start(uv_loop_t *loop, const mx_probe_config_t *cfg, const char *mx
         if (p->tcp_open)
             uv_close((uv_handle_t *)&p->tcp, on_closed);
         return rc;
+    }
+    if ((p->set = cfg->set)) {
+        p->next = p->set->head;
+        if (p->next)
+            ((probe_t *)p->next)->prev = p;
+        p->set->head = p;
     }
     mx_session_start(p->s);
     return 0;

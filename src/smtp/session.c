@@ -385,6 +385,15 @@ void mx_session_received(mx_session_t *s, ssize_t n) {
     mx__session_replies(s, s->in, &s->in_len);
 }
 
+void mx_session_abort(mx_session_t *s) {
+    if (s->done)
+        return;
+    s->done = 1;
+    mx__session_tls_free(s);
+    s->io->close(s->ioud);
+    mx__session_gate_leave(s);
+}
+
 void mx_session_timeout(mx_session_t *s) {
     if (s->done)
         return;

@@ -29,7 +29,6 @@ typedef struct {
     uint64_t now, due; /* virtual ms; due 0: no timer */
     int closed, redials, have_result;
     mx_record_t rec;
-    mx_probe_text_t txt;
     char *fields;               /* copies of the record's strings */
     unsigned char c2s[1 << 16]; /* what the client sent, not yet read by the server */
     size_t c2s_len;
@@ -75,12 +74,12 @@ static uint64_t io_now(void *io) {
 static const mx_session_io_t io = {io_send, io_arm, io_redial, io_close, io_now,
                                    NULL,    NULL,   NULL,      NULL};
 
-/* The record of the result, its strings copied (the session is freed before the checks). */
-static void on_result(void *ud, const mx_probe_result_t *res) {
+/* The row of the result, its strings copied as the writer would write them. */
+static void keep_row(void *ud, const mx_record_t *rec_in, mx_row_outcome_t out) {
     play_t *p = ud;
-    mx_record_t rec = {{0}};
+    mx_record_t rec = *rec_in;
     size_t need = 0;
-    mx_probe_fill(res, &rec, &p->txt);
+    (void)out;
     for (int c = 0; c < MX_COL__COUNT; c++)
         need += 4 * strlen(mx_record_get(&rec, (mx_column_t)c)) + 1;
     char *q = p->fields = malloc(need);
@@ -90,6 +89,16 @@ static void on_result(void *ud, const mx_probe_result_t *res) {
         q += mx_field_sanitize((mx_column_t)c, v, strlen(v), q);
         *q++ = 0;
     }
+}
+
+static void on_result(void *ud, const mx_probe_result_t *res) {
+    play_t *p = ud;
+    mx_intern_t *strings = mx_intern_new();
+    mx_host_result_t h;
+    assert_non_null(strings);
+    assert_int_equal(mx_host_result_make(&h, res, strings), 0);
+    mx_rows_host("hostile.example", "192.0.2.1", &h, strings, keep_row, p);
+    mx_intern_free(strings);
     p->have_result = 1;
 }
 

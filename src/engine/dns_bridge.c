@@ -1,0 +1,149 @@
+/* The bridge to the DNS thread (scan_int.h). DNS has a thread and a loop of its own because a
+ * worker's loop can spend seconds in one iteration of TLS handshakes when thousands of
+ * connections are ready at once; c-ares would then expire queries whose answers are already
+ * waiting in the socket (timers run before I/O), and a query over TCP is never retried on the
+ * same connection: a loaded scanner recorded DNS timeouts that were not there. Workers queue
+ * domains under the mutex and wake the DNS loop; answers go back the same way. */
+#include "engine/scan_int.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+/* On the DNS thread: D's answer goes into D, which goes back to its worker. */
+static void on_resolved(void *ud, const char *domain, mx_dns_answer_t *ans) {
+    dom_t *d = ud;
+    worker_t *w = d->w;
+    scan_t *s = w->s;
+    (void)domain;
+    d->ans = ans;
+    if (ans && ans->nmx && !(d->hosts = calloc((size_t)ans->nmx, sizeof(*d->hosts)))) {
+        free(ans);
+        d->ans = NULL;
+    }
+    uv_mutex_lock(&s->mu);
+    if (!d->ans) /* the scan stops, and this domain is not written */
+        mx__scan_fail(s, "out of memory");
+    mx__scan_hand_over(s, &w->resolved, d);
+    uv_mutex_unlock(&s->mu);
+    uv_async_send(&w->wake);
+}
+
+void mx__dns_bridge_resolved(worker_t *w, dom_t *d) {
+    scan_t *s = w->s;
+    d->pending = 1;
+    uv_mutex_lock(&s->mu);
+    for (int i = 0; d->ans && i < d->ans->nmx; i++) {
+        const mx_dns_mx_t *m = &d->ans->mx[i];
+        if (!m->nprobe)
+            continue;
+        d->hosts[i] = calloc((size_t)m->naddrs, sizeof(host_t *));
+        const char *addr = m->text;
+        for (int a = 0; a < m->nprobe && d->hosts[i]; a++) {
+            struct sockaddr_storage sa;
+            uint64_t ipk, netk;
+            addr = mx_dns_next(addr);
+            if (!mx__limits_keys(addr, s->cfg->probe.port, &sa, &ipk, &netk) ||
+                !mx_net_permitted(&s->cfg->allow, &s->cfg->exclude, &s->cfg->reserved,
+                                  (struct sockaddr *)&sa))
+                continue; /* conn=excluded: no packet */
+            if (!(d->hosts[i][a] = mx__hosts_need(w, d, m->text, addr)))
+                mx__scan_fail(s, "out of memory for the host table");
+        }
+    }
+    uv_mutex_unlock(&s->mu);
+    mx__scan_dom_step(w, d);
+}
+
+static void on_dns_wake(uv_async_t *a) {
+    scan_t *s = a->data;
+    uv_mutex_lock(&s->mu);
+    dom_list_t q = s->dns_queue;
+    memset(&s->dns_queue, 0, sizeof(s->dns_queue));
+    uv_mutex_unlock(&s->mu);
+    for (size_t i = 0; i < q.n; i++)
+        if (mx_dns_resolve(s->dns, q.v[i]->name, on_resolved, q.v[i]) < 0) {
+            uv_mutex_lock(&s->mu);
+            mx__scan_fail(s, "out of memory");
+            uv_mutex_unlock(&s->mu);
+        }
+    free(q.v);
+}
+
+static void on_dns_tick(uv_timer_t *t) {
+    scan_t *s = t->data;
+    mx_dns_stats_t st;
+    mx_dns_stats(s->dns, &st);
+    int dead = mx_dns_unresponsive(s->dns);
+    uv_mutex_lock(&s->mu);
+    s->dns_inflight = st.inflight;
+    if (dead && !s->failed) {
+        mx__scan_say(s, "the resolver answers nothing; check --resolver (%s)",
+                     s->cfg->dns.nresolvers ? s->cfg->dns.resolvers[0] : "system");
+        s->failed = 1;
+        s->stopping = 1;
+    }
+    int quit = s->dns_quit;
+    uv_mutex_unlock(&s->mu);
+    if (quit)
+        uv_stop(&s->dns_loop);
+}
+
+static void dns_main(void *arg) {
+    scan_t *s = arg;
+    uv_run(&s->dns_loop, UV_RUN_DEFAULT);
+}
+
+int mx__dns_bridge_start(scan_t *s) {
+    const mx_dns_opts_t *o = &s->cfg->dns;
+    mx_dns_config_t dc = {o->resolvers,   o->nresolvers, o->timeout_ms, o->tries,
+                          o->concurrency, o->max_mx,     o->max_addrs,  o->ipv6};
+    char err[512];
+    if (uv_loop_init(&s->dns_loop) < 0) {
+        mx__scan_say(s, "cannot create an event loop");
+        return -1;
+    }
+    s->dns_ready = 1;
+    if (mx_dns_new(&s->dns, &s->dns_loop, &dc, err, sizeof(err)) < 0) {
+        mx__scan_say(s, "%s", err);
+        return -1;
+    }
+    uv_async_init(&s->dns_loop, &s->dns_wake, on_dns_wake);
+    s->dns_wake.data = s;
+    uv_timer_init(&s->dns_loop, &s->dns_tick);
+    s->dns_tick.data = s;
+    uv_timer_start(&s->dns_tick, on_dns_tick, 50, 50);
+    s->dns_ready = 2;
+    if (uv_thread_create(&s->dns_thread, dns_main, s) < 0) {
+        mx__scan_say(s, "cannot start the DNS thread");
+        return -1;
+    }
+    s->dns_ready = 3;
+    return 0;
+}
+
+void mx__dns_bridge_kick(scan_t *s) {
+    uv_async_send(&s->dns_wake);
+}
+
+/* Stops the thread, then closes the stage on this thread: lookups still in flight complete as
+ * timeouts into the workers' lists, which the teardown empties. Once; later calls do nothing. */
+void mx__dns_bridge_stop(scan_t *s) {
+    if (s->dns_ready >= 3) {
+        uv_mutex_lock(&s->mu);
+        s->dns_quit = 1;
+        uv_mutex_unlock(&s->mu);
+        uv_thread_join(&s->dns_thread);
+    }
+    if (s->dns_ready >= 2) {
+        uv_close((uv_handle_t *)&s->dns_wake, NULL);
+        uv_close((uv_handle_t *)&s->dns_tick, NULL);
+    }
+    mx_dns_free(s->dns);
+    s->dns = NULL;
+    if (s->dns_ready >= 1) {
+        uv_run(&s->dns_loop, UV_RUN_DEFAULT);
+        if (uv_loop_close(&s->dns_loop) != 0)
+            mx__scan_say(s, "the DNS loop still had handles open (a bug)");
+    }
+    s->dns_ready = 0; /* once */
+}

@@ -1,0 +1,129 @@
+/* Admission and politeness (scan_int.h): --concurrency probes in flight, a token bucket for
+ * --rate, one connection at a time per address and --net-limit per /24 (IPv4) or /48 (IPv6).
+ * All of it under the scan's mutex: the limits are global across workers.
+ *
+ * The counts live in one open-addressed table keyed by a hash of "ip ADDR" or "n4 A.B.C" /
+ * "n6 /48". Entries stay once made (a scan meets a bounded number of networks; the table
+ * doubles when 3/4 full). */
+#include "engine/scan_int.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "mxtls/hash.h"
+
+/* Nonzero: 0 marks an empty slot. */
+static uint64_t key_hash(const char *s) {
+    uint64_t h = mx_hash(s);
+    return h ? h : 1;
+}
+
+static int grow(scan_t *s) {
+    size_t cap = s->bcap ? s->bcap * 2 : 4096;
+    slot_t *n = calloc(cap, sizeof(*n));
+    if (!n)
+        return -1;
+    for (size_t i = 0; i < s->bcap; i++) {
+        if (!s->busy[i].key)
+            continue;
+        size_t k = (size_t)s->busy[i].key & (cap - 1);
+        while (n[k].key)
+            k = (k + 1) & (cap - 1);
+        n[k] = s->busy[i];
+    }
+    free(s->busy);
+    s->busy = n;
+    s->bcap = cap;
+    return 0;
+}
+
+static slot_t *counter(scan_t *s, uint64_t key) {
+    if ((s->bused + 1) * 4 > s->bcap * 3 && grow(s) < 0)
+        return NULL;
+    size_t i = (size_t)key & (s->bcap - 1);
+    while (s->busy[i].key && s->busy[i].key != key)
+        i = (i + 1) & (s->bcap - 1);
+    if (!s->busy[i].key) {
+        s->busy[i].key = key;
+        s->bused++;
+    }
+    return &s->busy[i];
+}
+
+static unsigned count_get(scan_t *s, uint64_t key) {
+    slot_t *c = counter(s, key);
+    return c ? c->count : UINT32_MAX; /* out of memory: never admitted */
+}
+
+static void count_add(scan_t *s, uint64_t key, int delta) {
+    slot_t *c = counter(s, key);
+    if (c)
+        c->count = (uint32_t)((int)c->count + delta);
+}
+
+int mx__limits_keys(const char *ip, int port, struct sockaddr_storage *sa, uint64_t *ipk,
+                    uint64_t *netk) {
+    char k[80];
+    memset(sa, 0, sizeof(*sa));
+    if (uv_ip4_addr(ip, port, (struct sockaddr_in *)sa) == 0) {
+        const unsigned char *a = (const unsigned char *)&((struct sockaddr_in *)sa)->sin_addr;
+        snprintf(k, sizeof(k), "n4 %u.%u.%u", a[0], a[1], a[2]);
+    } else if (uv_ip6_addr(ip, port, (struct sockaddr_in6 *)sa) == 0) {
+        const unsigned char *a = (const unsigned char *)&((struct sockaddr_in6 *)sa)->sin6_addr;
+        snprintf(k, sizeof(k), "n6 %02x%02x%02x%02x%02x%02x", a[0], a[1], a[2], a[3], a[4], a[5]);
+    } else {
+        return 0;
+    }
+    *netk = key_hash(k);
+    snprintf(k, sizeof(k), "ip %s", ip);
+    *ipk = key_hash(k);
+    return 1;
+}
+
+static void refill(scan_t *s) {
+    uint64_t now = mx__scan_now_ms();
+    double rate = s->cfg->rate, burst = rate / 20.0 < 1 ? 1 : rate / 20.0;
+    s->tokens += (double)(now - s->last_refill) * rate / 1000.0;
+    if (s->tokens > burst)
+        s->tokens = burst;
+    s->last_refill = now;
+}
+
+/* A host whose address or network is busy stays queued, in order, and others behind it may go
+ * first; at most 4,096 are looked at per claim, so a queue of one busy network costs little. */
+int mx__limits_claim(worker_t *w, host_t **out) {
+    scan_t *s = w->s;
+    host_t **pp = &w->qhead, *prev = NULL;
+    int n = 0, scanned = 0;
+    uv_mutex_lock(&s->mu);
+    refill(s);
+    while (*pp && n < START_BATCH && s->open < s->cfg->concurrency && s->tokens >= 1 &&
+           !s->stopping && scanned++ < 4096) {
+        host_t *h = *pp;
+        if (count_get(s, h->ipk) >= 1 || count_get(s, h->netk) >= s->cfg->net_limit) {
+            prev = h;
+            pp = &h->next;
+            continue;
+        }
+        *pp = h->next; /* unlink */
+        if (w->qtail == h)
+            w->qtail = prev;
+        h->next = NULL;
+        h->state = HOST_PROBING;
+        s->open++;
+        s->hosts_probed++;
+        s->tokens -= 1;
+        count_add(s, h->ipk, 1);
+        count_add(s, h->netk, 1);
+        out[n++] = h;
+    }
+    uv_mutex_unlock(&s->mu);
+    return n;
+}
+
+void mx__limits_release(scan_t *s, const host_t *h) {
+    s->open--;
+    count_add(s, h->ipk, -1);
+    count_add(s, h->netk, -1);
+}

@@ -1,0 +1,172 @@
+/* Private parts of the scan engine, shared by its files:
+ *   scan.c        the scan's life: set-up, workers, the list, writing domains, teardown
+ *   limits.c      admission and politeness: --concurrency, --rate, one connection per address,
+ *                 --net-limit per network
+ *   hosts.c       the host table: each (MX host, address) once per scan, its waiting domains
+ *   probes.c      starting probes, their results, --retry-4xx
+ *   dns_bridge.c  the DNS thread and the hand-over of answers to the workers
+ *   resume.c      --resume: the old file's complete domains kept, the manifest's runs read
+ *   progress.c    the counts the progress line shows
+ * Everything under `mu` is marked; the rest belongs to one thread. */
+#ifndef MXTLS_SCAN_INT_H
+#define MXTLS_SCAN_INT_H
+
+#include <stdint.h>
+#include <sys/socket.h>
+
+#include <uv.h>
+
+#include "mxtls/dns.h"
+#include "mxtls/domain_list.h"
+#include "mxtls/intern.h"
+#include "mxtls/manifest.h"
+#include "mxtls/probe.h"
+#include "mxtls/rows.h"
+#include "mxtls/scan.h"
+#include "mxtls/writer.h"
+
+#define START_BATCH 64 /* probes started per claim */
+
+typedef struct dom dom_t;
+typedef struct worker worker_t;
+typedef struct scan scan_t;
+
+typedef enum { HOST_QUEUED, HOST_PROBING, HOST_DONE } host_state_t;
+
+typedef struct host {
+    char *key;             /* "IP MXHOST": the address never contains a space */
+    mx_host_result_t *res; /* the result, once done */
+    uint64_t ipk, netk;    /* keys of its address and network in the limits' counts */
+    uint64_t due_ms;       /* a host to probe again: not before */
+    dom_t **waiters;
+    int nwait, capwait;
+    uint8_t state; /* host_state_t, under mu */
+    uint8_t tries;
+    struct host *next; /* the owner's FIFO of queued probes, or its retry list */
+} host_t;
+
+struct dom {
+    worker_t *w;
+    long rank;
+    unsigned long line;
+    char *name;
+    mx_dns_answer_t *ans; /* as the DNS stage made it; NULL until then */
+    host_t ***hosts;      /* per MX, per address: the host, NULL when not probed */
+    int pending;          /* touched by its own worker only */
+    dom_t *prev, *next;   /* the scan's domains in flight (under mu) */
+};
+
+typedef struct {
+    uint64_t key;
+    uint32_t count;
+} slot_t;
+
+typedef struct {
+    dom_t **v;
+    size_t n, cap;
+} dom_list_t;
+
+struct worker {
+    scan_t *s;
+    unsigned id;
+    uv_loop_t loop;
+    uv_thread_t thread;
+    mx_tls_config_t *tls;
+    mx_probe_config_t probe;
+    mx_probe_set_t probes; /* its probes in flight, for the teardown */
+    mx_gate_t gate;
+    uv_timer_t tick;
+    uv_async_t wake;
+    host_t *qhead, *qtail, *retry;
+    unsigned long inflight; /* domains of this worker */
+    unsigned ticks;
+    int loop_ready, handles_ready;
+    dom_list_t inbox;    /* under mu: domains whose host another worker completed */
+    dom_list_t resolved; /* under mu: domains whose DNS answer is in */
+};
+
+struct scan {
+    const mx_scan_config_t *cfg;
+    worker_t *w;
+    unsigned nw;
+    unsigned long max_inflight; /* domains read ahead, per worker */
+    uint64_t t0;
+    char *man_path;
+    mx_manifest_t man;
+    uv_loop_t dns_loop; /* the DNS thread's */
+    uv_thread_t dns_thread;
+    mx_dns_t *dns;
+    uv_async_t dns_wake;
+    uv_timer_t dns_tick;
+    int dns_ready;
+    uv_mutex_t mu;        /* everything below */
+    dom_list_t dns_queue; /* domains for the DNS thread */
+    int dns_quit;
+    unsigned long long dns_inflight;
+    dom_t *live; /* every domain in flight */
+    mx_domain_reader_t *reader;
+    mx_writer_t *writer;
+    host_t **table; /* hosts by key */
+    size_t tcap, tused;
+    slot_t *busy; /* connections open per address and per network */
+    size_t bcap, bused;
+    mx_intern_t *strings;
+    unsigned open;
+    double tokens;
+    uint64_t last_refill;
+    int eof, stopping, quit, failed, seen_interrupts;
+    uint64_t stop_at;
+    unsigned long inflight;
+    unsigned long long domains_done, hosts_probed, hosts_done, retries;
+};
+
+uint64_t mx__scan_now_ms(void);
+
+/* Says WHAT once, marks the scan failed and stops it. Under mu. */
+void mx__scan_fail(scan_t *s, const char *what);
+
+/* A line for the user (mx_scan_events_t.message); a notice may be silenced. */
+void mx__scan_say(const scan_t *s, const char *fmt, ...);
+void mx__scan_note(const scan_t *s, const char *fmt, ...);
+
+/* Appends D to LIST (handed to another thread). Under mu. Returns 0 or -1 (out of memory). */
+int mx__scan_hand_over(scan_t *s, dom_list_t *list, dom_t *d);
+
+/* One of D's hosts is done (or its DNS answer is in): when it was the last, D's rows go out. */
+void mx__scan_dom_step(worker_t *w, dom_t *d);
+
+/* limits.c */
+/* The keys of IP's address and network (and its socket address with PORT); 0 when IP is not an
+ * address. */
+int mx__limits_keys(const char *ip, int port, struct sockaddr_storage *sa, uint64_t *ipk,
+                    uint64_t *netk);
+/* Claims up to START_BATCH queued hosts of W that the limits allow. */
+int mx__limits_claim(worker_t *w, host_t **out);
+/* H's connection is over. Under mu. */
+void mx__limits_release(scan_t *s, const host_t *h);
+
+/* hosts.c */
+/* D needs host (MX_HOST, IP): claimed when new (queued on W), waited on until done. Under mu. */
+host_t *mx__hosts_need(worker_t *w, dom_t *d, const char *mx_host, const char *ip);
+void mx__hosts_free(scan_t *s);
+
+/* probes.c */
+/* Starts what W's queue and the limits allow. */
+void mx__probes_pump(worker_t *w);
+
+/* dns_bridge.c */
+int mx__dns_bridge_start(scan_t *s);
+/* Asks the DNS thread to resolve the domains queued for it. */
+void mx__dns_bridge_kick(scan_t *s);
+/* On D's worker, once its answer is in: its hosts are claimed or waited on. */
+void mx__dns_bridge_resolved(worker_t *w, dom_t *d);
+void mx__dns_bridge_stop(scan_t *s);
+
+/* resume.c */
+/* --resume: 0, or the outcome to stop with (a message said why). */
+int mx__scan_resume(scan_t *s);
+
+/* progress.c */
+void mx__scan_progress(scan_t *s, int final);
+
+#endif
