@@ -11,6 +11,7 @@
 #include "mxtls/domsum.h"
 #include "mxtls/error.h"
 #include "mxtls/hash.h"
+#include "mxtls/table.h"
 #include "mxtls/intern.h"
 
 #define S_SNAP "snapshots: domains"
@@ -40,8 +41,7 @@ struct mx_diff {
     mx_domsum_acc_t acc[2];
     mx_tally_t *t;
     mx_intern_t *strings;
-    old_t *tab;
-    size_t cap, used;
+    mx_table_t old; /* old_t, by domain name */
     unsigned long long both, only_new;
     mx_diff_change_fn fn;
     void *ud;
@@ -62,30 +62,8 @@ static void values(const mx_domsum_t *d, const char *out[MX_DIFF__COUNT], char *
     out[MX_DIFF_MX] = d->mx_set;
 }
 
-static old_t *slot(mx_diff_t *df, const char *name) {
-    size_t i = mx_hash(name) & (df->cap - 1);
-    while (df->tab[i].name && strcmp(df->tab[i].name, name) != 0)
-        i = (i + 1) & (df->cap - 1);
-    return &df->tab[i];
-}
-
-static int grow(mx_diff_t *df) {
-    size_t cap = df->cap ? df->cap * 2 : 4096;
-    old_t *n = calloc(cap, sizeof(*n));
-    if (!n)
-        return -1;
-    for (size_t i = 0; i < df->cap; i++) {
-        if (!df->tab[i].name)
-            continue;
-        size_t j = mx_hash(df->tab[i].name) & (cap - 1);
-        while (n[j].name)
-            j = (j + 1) & (cap - 1);
-        n[j] = df->tab[i];
-    }
-    free(df->tab);
-    df->tab = n;
-    df->cap = cap;
-    return 0;
+static int same_name(const void *item, const void *name) {
+    return strcmp(((const old_t *)item)->name, name) == 0;
 }
 
 static uint32_t intern(mx_diff_t *df, const char *s) {
@@ -101,18 +79,14 @@ static void old_done(void *ud, const mx_domsum_t *d) {
     mx_diff_t *df = ud;
     const char *v[MX_DIFF__COUNT];
     char prov[256];
-    if ((df->used + 1) * 2 > df->cap && grow(df) < 0) {
-        df->nomem = 1;
-        return;
-    }
-    old_t *o = slot(df, d->name);
-    if (o->name)
+    uint64_t hash = mx_hash(d->name);
+    if (mx_table_find(&df->old, hash, same_name, d->name))
         return; /* a domain twice in one snapshot: the first stands (mxtls check reports it) */
-    if (!(o->name = strdup(d->name))) {
+    old_t *o = mx_table_add(&df->old, hash);
+    if (!o || !(o->name = strdup(d->name))) {
         df->nomem = 1;
         return;
     }
-    df->used++;
     values(d, v, prov, sizeof(prov));
     for (int f = 0; f < MX_DIFF__COUNT; f++)
         o->v[f] = intern(df, v[f]);
@@ -137,8 +111,8 @@ static void new_done(void *ud, const mx_domsum_t *d) {
     mx_diff_t *df = ud;
     const char *nv[MX_DIFF__COUNT], *ov[MX_DIFF__COUNT];
     char prov[256], metric[80];
-    old_t *o = df->cap ? slot(df, d->name) : NULL;
-    if (!o || !o->name || o->seen) {
+    old_t *o = mx_table_find(&df->old, mx_hash(d->name), same_name, d->name);
+    if (!o || o->seen) {
         df->only_new++;
         return;
     }
@@ -207,6 +181,7 @@ mx_diff_t *mx_diff_new(time_t at, mx_diff_change_fn fn, void *ud) {
         return NULL;
     d->fn = fn;
     d->ud = ud;
+    mx_table_init(&d->old, sizeof(old_t));
     d->stats[0] = mx_stats_new(at);
     d->stats[1] = mx_stats_new(at);
     d->t = mx_tally_new();
@@ -250,7 +225,7 @@ int mx_diff_end(mx_diff_t *d) {
     mx_domsum_end(&d->acc[1]);
     if (mx_stats_end(d->stats[1]) < 0)
         d->nomem = 1;
-    unsigned long long only_old = d->used - d->both;
+    unsigned long long only_old = d->old.used - d->both;
     mx_tally_den(d->t, S_SNAP, "all", d->both + only_old + d->only_new);
     mx_tally_add(d->t, S_SNAP, "all", "in both", d->both);
     mx_tally_add(d->t, S_SNAP, "all", "only in the old", only_old);
@@ -279,9 +254,12 @@ double mx_two_proportion_p(uint64_t x1, uint64_t n1, uint64_t x2, uint64_t n2) {
 void mx_diff_free(mx_diff_t *d) {
     if (!d)
         return;
-    for (size_t i = 0; i < d->cap; i++)
-        free(d->tab[i].name);
-    free(d->tab);
+    for (size_t i = 0; i < d->old.cap; i++) {
+        old_t *o = mx_table_slot(&d->old, i);
+        if (o)
+            free(o->name);
+    }
+    mx_table_close(&d->old);
     mx_stats_free(d->stats[0]);
     mx_stats_free(d->stats[1]);
     mx_tally_free(d->t);

@@ -1,4 +1,4 @@
-/* Named counters (mxtls/tally.h): one open-addressed table of entries keyed by
+/* Named counters (mxtls/tally.h): one table (mxtls/table.h) of entries keyed by
  * "section\x1fbucket\x1fmetric" (metric empty for a section's denominator). Each entry keeps
  * the order its section and bucket were first seen, so reports list them as the caller named
  * them. */
@@ -9,6 +9,7 @@
 
 #include "mxtls/error.h"
 #include "mxtls/hash.h"
+#include "mxtls/table.h"
 
 typedef struct {
     char *key;   /* section \x1f bucket \x1f metric */
@@ -29,44 +30,36 @@ typedef struct {
 } cached_t;
 
 struct mx_tally {
-    entry_t *e;
-    size_t cap, used;
+    mx_table_t tab; /* entry_t */
     uint32_t next_order;
     cached_t cache[CACHE];
 };
 
 mx_tally_t *mx_tally_new(void) {
-    return calloc(1, sizeof(mx_tally_t));
+    mx_tally_t *t = calloc(1, sizeof(mx_tally_t));
+    if (t)
+        mx_table_init(&t->tab, sizeof(entry_t));
+    return t;
+}
+
+static int same_key(const void *item, const void *key) {
+    const char *k = ((const entry_t *)item)->key;
+    return k && strcmp(k, key) == 0;
 }
 
 static entry_t *find(const mx_tally_t *t, const char *key) {
-    if (!t->cap)
-        return NULL;
-    size_t i = mx_hash(key) & (t->cap - 1);
-    for (; t->e[i].key; i = (i + 1) & (t->cap - 1))
-        if (strcmp(t->e[i].key, key) == 0)
-            return &t->e[i];
-    return NULL;
+    return mx_table_find(&t->tab, mx_hash(key), same_key, key);
 }
 
-static int grow(mx_tally_t *t) {
-    size_t cap = t->cap ? t->cap * 2 : 256;
-    entry_t *n = calloc(cap, sizeof(*n));
-    if (!n)
-        return MX_E_NOMEM;
-    for (size_t i = 0; i < t->cap; i++) {
-        if (!t->e[i].key)
-            continue;
-        size_t j = mx_hash(t->e[i].key) & (cap - 1);
-        while (n[j].key)
-            j = (j + 1) & (cap - 1);
-        n[j] = t->e[i];
-    }
-    free(t->e);
-    t->e = n;
-    t->cap = cap;
-    memset(t->cache, 0, sizeof(t->cache));
-    return 0;
+/* A new entry for KEY; the cache is cleared when the table moves. NULL when memory is out. */
+static entry_t *add(mx_tally_t *t, const char *key) {
+    size_t cap = t->tab.cap;
+    entry_t *e = mx_table_add(&t->tab, mx_hash(key));
+    if (t->tab.cap != cap)
+        memset(t->cache, 0, sizeof(t->cache));
+    if (e && !(e->key = strdup(key)))
+        return NULL; /* the slot stays, with no key: never found, skipped when listed */
+    return e;
 }
 
 static void make_key(char *out, size_t cap, const char *section, const char *bucket,
@@ -96,8 +89,6 @@ static entry_t *get(mx_tally_t *t, const char *section, const char *bucket, cons
     entry_t *e = find(t, key);
     if (e)
         return e;
-    if ((t->used + 3) * 2 > t->cap && grow(t) < 0)
-        return NULL;
     /* Order markers: hidden entries (metric "\x1e") remember when a section or bucket was
      * first seen. */
     uint32_t so = order_of(t, section, NULL), bo = order_of(t, section, bucket);
@@ -107,28 +98,18 @@ static entry_t *get(mx_tally_t *t, const char *section, const char *bucket, cons
             if ((pass == 0 && so != UINT32_MAX) || (pass == 1 && bo != UINT32_MAX))
                 continue;
             make_key(mk, sizeof(mk), section, pass == 0 ? "" : bucket, "\x1e");
-            size_t i = mx_hash(mk) & (t->cap - 1);
-            while (t->e[i].key)
-                i = (i + 1) & (t->cap - 1);
-            if (!(t->e[i].key = strdup(mk)))
+            entry_t *m = add(t, mk);
+            if (!m)
                 return NULL;
-            t->e[i].count = t->next_order++;
-            t->used++;
+            m->count = t->next_order++;
             if (pass == 0)
-                so = (uint32_t)t->e[i].count;
+                so = (uint32_t)m->count;
             else
-                bo = (uint32_t)t->e[i].count;
+                bo = (uint32_t)m->count;
         }
     }
-    size_t i = mx_hash(key) & (t->cap - 1);
-    while (t->e[i].key)
-        i = (i + 1) & (t->cap - 1);
-    e = &t->e[i];
-    if (!(e->key = strdup(key)) || !(e->parts = strdup(key))) {
-        free(e->key);
-        e->key = NULL;
-        return NULL;
-    }
+    if (!(e = add(t, key)) || !(e->parts = strdup(key)))
+        return NULL; /* (an entry without parts is skipped when listed) */
     char *p = e->parts;
     e->section = p;
     p = strchr(p, '\x1f');
@@ -139,7 +120,6 @@ static entry_t *get(mx_tally_t *t, const char *section, const char *bucket, cons
     e->metric = p;
     e->section_order = so;
     e->bucket_order = bo;
-    t->used++;
     return e;
 }
 
@@ -208,13 +188,13 @@ static int cmp(const void *pa, const void *pb) {
 }
 
 long mx_tally_rows(const mx_tally_t *t, mx_tally_row_t **out) {
-    sortable_t *s = calloc(t->used + 1, sizeof(*s));
+    sortable_t *s = calloc(t->tab.used + 1, sizeof(*s));
     size_t n = 0;
     if (!s)
         return MX_E_NOMEM;
-    for (size_t i = 0; i < t->cap; i++) {
-        const entry_t *e = &t->e[i];
-        if (!e->key || !e->metric || !*e->metric)
+    for (size_t i = 0; i < t->tab.cap; i++) {
+        const entry_t *e = mx_table_slot(&t->tab, i);
+        if (!e || !e->key || !e->metric || !*e->metric)
             continue; /* empty slot, order marker or denominator */
         s[n].row.section = e->section;
         s[n].row.bucket = e->bucket;
@@ -241,10 +221,13 @@ long mx_tally_rows(const mx_tally_t *t, mx_tally_row_t **out) {
 void mx_tally_free(mx_tally_t *t) {
     if (!t)
         return;
-    for (size_t i = 0; i < t->cap; i++) {
-        free(t->e[i].key);
-        free(t->e[i].parts);
+    for (size_t i = 0; i < t->tab.cap; i++) {
+        entry_t *e = mx_table_slot(&t->tab, i);
+        if (e) {
+            free(e->key);
+            free(e->parts);
+        }
     }
-    free(t->e);
+    mx_table_close(&t->tab);
     free(t);
 }

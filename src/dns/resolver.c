@@ -18,6 +18,7 @@
 
 #include "mxtls/error.h"
 #include "mxtls/hash.h"
+#include "mxtls/table.h"
 
 typedef struct job job_t;
 typedef struct host host_t;
@@ -86,8 +87,7 @@ struct mx_dns {
     sock_t **socks;
     size_t nsocks, capsocks;
     query_t *qhead, *qtail;
-    host_t **hosts; /* open addressing by name */
-    size_t hcap, hused;
+    mx_table_t hosts; /* host_t *, by name: the scan's cache of MX hosts */
     int closing, handles;
     uv_idle_t deliver; /* completed jobs are handed back from the loop, never from inside a
                         * call (c-ares may answer synchronously: no server reachable) */
@@ -433,45 +433,20 @@ static void host_answer6(void *arg, int status, int timeouts, unsigned char *abu
     host_answer(h, status == ARES_ENODATA && h->status ? ARES_ENODATA : status, timeouts, NULL, 0);
 }
 
-static host_t **host_slot(mx_dns_t *d, const char *name) {
-    size_t i = (size_t)mx_hash(name) & (d->hcap - 1);
-    while (d->hosts[i] && strcmp(d->hosts[i]->name, name) != 0)
-        i = (i + 1) & (d->hcap - 1);
-    return &d->hosts[i];
-}
-
-static int hosts_grow(mx_dns_t *d) {
-    size_t cap = d->hcap ? d->hcap * 2 : 4096;
-    host_t **n = calloc(cap, sizeof(*n));
-    if (!n)
-        return -1;
-    for (size_t i = 0; i < d->hcap; i++) {
-        if (!d->hosts[i])
-            continue;
-        size_t k = (size_t)mx_hash(d->hosts[i]->name) & (cap - 1);
-        while (n[k])
-            k = (k + 1) & (cap - 1);
-        n[k] = d->hosts[i];
-    }
-    free(d->hosts);
-    d->hosts = n;
-    d->hcap = cap;
-    return 0;
+static int same_name(const void *item, const void *name) {
+    return strcmp((*(host_t *const *)item)->name, name) == 0;
 }
 
 /* Looks MX entry I of job J up through the cache. */
 static void lookup_host(job_t *j, int i) {
     mx_dns_t *d = j->d;
     job_mx_t *m = &j->res.mx[i];
-    if ((d->hused + 1) * 2 > d->hcap && hosts_grow(d) < 0) {
-        m->status = "timeout";
-        job_step(j);
-        return;
-    }
-    host_t **slot = host_slot(d, m->host);
-    if (*slot && (*slot)->status && !(*slot)->pending) {
+    uint64_t hash = mx_hash(m->host);
+    host_t **found = mx_table_find(&d->hosts, hash, same_name, m->host);
+    host_t *cached = found ? *found : NULL;
+    if (cached && cached->status && !cached->pending) {
         d->st.cache_hits++;
-        fill(j, i, *slot);
+        fill(j, i, cached);
         job_step(j);
         return;
     }
@@ -483,24 +458,23 @@ static void lookup_host(job_t *j, int i) {
     }
     w->job = j;
     w->mx = i;
-    if (*slot) { /* in flight: wait on it */
+    if (cached) { /* in flight: wait on it */
         d->st.cache_hits++;
-        w->next = (*slot)->waiters;
-        (*slot)->waiters = w;
+        w->next = cached->waiters;
+        cached->waiters = w;
         return;
     }
-    host_t *h = calloc(1, sizeof(*h));
-    if (!h || !(h->name = strdup(m->host))) {
+    host_t *h = calloc(1, sizeof(*h)), **slot = NULL;
+    if (!h || !(h->name = strdup(m->host)) || !(slot = mx_table_add(&d->hosts, hash))) {
         if (h)
             free(h->name);
         free(h);
         free(w);
-        m->status = "timeout";
+        m->status = "timeout"; /* out of memory: recorded as the lookup that could not be made */
         job_step(j);
         return;
     }
     *slot = h;
-    d->hused++;
     w->next = NULL;
     h->waiters = w;
     h->pending = d->cfg.ipv6 ? 2 : 1;
@@ -662,6 +636,7 @@ int mx_dns_new(mx_dns_t **out, uv_loop_t *loop, const mx_dns_config_t *cfg, char
     if (!initialised && ares_library_init(ARES_LIB_INIT_ALL) == ARES_SUCCESS)
         initialised = 1;
     d->loop = loop;
+    mx_table_init(&d->hosts, sizeof(host_t *));
     d->cfg = *cfg;
     if (!d->cfg.max_inflight)
         d->cfg.max_inflight = 2000;
@@ -734,15 +709,15 @@ void mx_dns_free(mx_dns_t *d) {
     }
     d->qtail = NULL;
     ares_destroy(d->channel);
-    for (size_t i = 0; i < d->hcap; i++) {
-        host_t *h = d->hosts[i];
-        if (!h)
+    for (size_t i = 0; i < d->hosts.cap; i++) {
+        host_t **at = mx_table_slot(&d->hosts, i);
+        if (!at)
             continue;
-        free(h->name);
-        free(h->addrs);
-        free(h);
+        free((*at)->name);
+        free((*at)->addrs);
+        free(*at);
     }
-    free(d->hosts);
+    mx_table_close(&d->hosts);
     for (size_t i = 0; i < d->nsocks; i++) {
         uv_poll_stop(&d->socks[i]->poll);
         uv_close((uv_handle_t *)&d->socks[i]->poll, poll_closed);

@@ -474,6 +474,7 @@ mx_scan_outcome_t mx_scan_run(const mx_scan_config_t *cfg) {
     scan_t s;
     memset(&s, 0, sizeof(s));
     s.cfg = cfg;
+    mx_table_init(&s.hosts, sizeof(host_t *));
     s.nw = cfg->threads ? cfg->threads : 1;
     s.max_inflight = (cfg->concurrency * 2ul + cfg->dns.concurrency) / s.nw + 1;
     if (uv_mutex_init(&s.mu) < 0) {

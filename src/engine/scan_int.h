@@ -23,6 +23,7 @@
 #include "mxtls/probe.h"
 #include "mxtls/rows.h"
 #include "mxtls/scan.h"
+#include "mxtls/table.h"
 #include "mxtls/writer.h"
 
 #define START_BATCH 64 /* probes started per claim */
@@ -106,8 +107,7 @@ struct scan {
     dom_t *live; /* every domain in flight */
     mx_domain_reader_t *reader;
     mx_writer_t *writer;
-    host_t **table; /* hosts by key */
-    size_t tcap, tused;
+    mx_table_t hosts; /* host_t *, by key */
     slot_t *busy; /* connections open per address and per network */
     size_t bcap, bused;
     mx_intern_t *strings;

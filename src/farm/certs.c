@@ -2,6 +2,7 @@
 #include "farm/certs.h"
 #include "mxtls/hash.h"
 #include "mxtls/hex.h"
+#include "mxtls/table.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -28,8 +29,7 @@ struct farm_certs {
     EVP_PKEY *root_key, *int_key, *other_key;
     X509 *root, *inter, *other;
     SSL_CTX *ctx[NCTX];
-    leaf_slot_t *leaves;
-    size_t cap, used;
+    mx_table_t leaves; /* leaf_slot_t, by key */
     time_t today;
 };
 
@@ -130,6 +130,7 @@ farm_certs_t *farm_certs_new(const char *key_dir, char *err, size_t errlen) {
         snprintf(err, errlen, "out of memory");
         return NULL;
     }
+    mx_table_init(&c->leaves, sizeof(leaf_slot_t));
     c->today = time(NULL) / 86400 * 86400;
     mkdir(key_dir, 0700);
     for (int k = 0; k < 4; k++)
@@ -165,11 +166,14 @@ void farm_certs_free(farm_certs_t *c) {
     X509_free(c->other);
     for (int i = 0; i < NCTX; i++)
         SSL_CTX_free(c->ctx[i]);
-    for (size_t i = 0; i < c->cap; i++) {
-        free(c->leaves[i].key);
-        X509_free(c->leaves[i].leaf);
+    for (size_t i = 0; i < c->leaves.cap; i++) {
+        leaf_slot_t *l = mx_table_slot(&c->leaves, i);
+        if (l) {
+            free(l->key);
+            X509_free(l->leaf);
+        }
     }
-    free(c->leaves);
+    mx_table_close(&c->leaves);
     free(c);
 }
 
@@ -217,40 +221,28 @@ static X509 *leaf_make(farm_certs_t *c, const farm_host_t *h) {
     return make_cert(c, c->keys[h->key], cn, sans, issuer, ikey, nb, na, 0, serial);
 }
 
+static int same_key(const void *item, const void *key) {
+    const char *k = ((const leaf_slot_t *)item)->key;
+    return k && strcmp(k, key) == 0;
+}
+
 int farm_certs_leaf(farm_certs_t *c, const farm_host_t *h, X509 **leaf, EVP_PKEY **key,
                     X509 **chain) {
     char k[400];
     snprintf(k, sizeof(k), "%s|%d|%d|%u|%d", h->name, h->cert, h->key, h->renewals,
              has_intermediate(h));
-    if ((c->used + 1) * 2 > c->cap) {
-        size_t cap = c->cap ? c->cap * 2 : 1024;
-        leaf_slot_t *n = calloc(cap, sizeof(*n));
-        if (!n)
-            return -1;
-        for (size_t i = 0; i < c->cap; i++) {
-            if (!c->leaves[i].key)
-                continue;
-            size_t j = (size_t)mx_hash(c->leaves[i].key) & (cap - 1);
-            while (n[j].key)
-                j = (j + 1) & (cap - 1);
-            n[j] = c->leaves[i];
-        }
-        free(c->leaves);
-        c->leaves = n;
-        c->cap = cap;
-    }
-    size_t j = (size_t)mx_hash(k) & (c->cap - 1);
-    while (c->leaves[j].key && strcmp(c->leaves[j].key, k) != 0)
-        j = (j + 1) & (c->cap - 1);
-    if (!c->leaves[j].key) {
+    uint64_t hash = mx_hash(k);
+    leaf_slot_t *l = mx_table_find(&c->leaves, hash, same_key, k);
+    if (!l) {
         X509 *x = leaf_make(c, h);
-        if (!x)
+        if (!x || !(l = mx_table_add(&c->leaves, hash))) {
+            X509_free(x);
             return -1;
-        c->leaves[j].key = strdup(k);
-        c->leaves[j].leaf = x;
-        c->used++;
+        }
+        l->key = strdup(k);
+        l->leaf = x;
     }
-    *leaf = c->leaves[j].leaf;
+    *leaf = l->leaf;
     *key = c->keys[h->key];
     *chain = has_intermediate(h) ? c->inter : NULL;
     return 0;

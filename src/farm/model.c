@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "mxtls/hash.h"
+#include "mxtls/table.h"
 
 #define ADDR(a, b, c, d)                                                                           \
     (((uint32_t)(a) << 24) | ((uint32_t)(b) << 16) | ((uint32_t)(c) << 8) | (d))
@@ -168,17 +169,12 @@ static void hoster_name(uint32_t j, char *out) {
 
 /* ---- the population ---- */
 
-typedef struct {
-    uint32_t *slots; /* domain index + 1; 0 empty */
-    size_t cap;
-} index_t;
-
 struct farm {
     farm_model_t m;
     uint64_t seed;
     uint32_t n, epoch, hosters;
     double p_second; /* second MX for own and middle-tier domains */
-    index_t idx;
+    mx_table_t idx;  /* uint32_t domain indexes, by name (names are made again to compare) */
 };
 
 static void domain_kind(const farm_t *f, uint32_t i, farm_domain_t *d) {
@@ -436,26 +432,23 @@ int farm_host(const farm_t *f, uint32_t addr, farm_host_t *h) {
 
 /* ---- the name index ---- */
 
-static int index_add(index_t *x, const char *name, uint32_t i) {
-    size_t j = (size_t)mx_hash(name) & (x->cap - 1);
-    while (x->slots[j])
-        j = (j + 1) & (x->cap - 1);
-    x->slots[j] = i + 1;
-    return 0;
+typedef struct {
+    const farm_t *f;
+    const char *name;
+} name_key_t;
+
+static int same_name(const void *item, const void *key) {
+    const name_key_t *k = key;
+    char buf[256];
+    domain_name(k->f->seed, *(const uint32_t *)item, buf);
+    return strcmp(buf, k->name) == 0;
 }
 
 /* Domain index of NAME, or -1. */
 static long index_find(const farm_t *f, const char *name) {
-    char buf[256];
-    size_t j = (size_t)mx_hash(name) & (f->idx.cap - 1);
-    while (f->idx.slots[j]) {
-        uint32_t i = f->idx.slots[j] - 1;
-        domain_name(f->seed, i, buf);
-        if (strcmp(buf, name) == 0)
-            return (long)i;
-        j = (j + 1) & (f->idx.cap - 1);
-    }
-    return -1;
+    name_key_t k = {f, name};
+    const uint32_t *i = mx_table_find(&f->idx, mx_hash(name), same_name, &k);
+    return i ? (long)*i : -1;
 }
 
 farm_t *farm_new(const farm_model_t *m, uint64_t seed, uint32_t n, uint32_t epoch) {
@@ -487,17 +480,15 @@ farm_t *farm_new(const farm_model_t *m, uint64_t seed, uint32_t n, uint32_t epoc
     f->p_second = rest > 0 ? (m->multi_mx - m->big_providers * big_multi) / rest : 0;
     if (f->p_second < 0)
         f->p_second = 0;
-    f->idx.cap = 1024;
-    while (f->idx.cap < (size_t)n * 2)
-        f->idx.cap *= 2;
-    f->idx.slots = calloc(f->idx.cap, sizeof(uint32_t));
-    if (!f->idx.slots) {
-        free(f);
-        return NULL;
-    }
+    mx_table_init(&f->idx, sizeof(uint32_t));
     for (uint32_t i = 0; i < n; i++) {
         domain_name(seed, i, name);
-        index_add(&f->idx, name, i);
+        uint32_t *slot = mx_table_add(&f->idx, mx_hash(name));
+        if (!slot) {
+            farm_free(f);
+            return NULL;
+        }
+        *slot = i;
     }
     return f;
 }
@@ -505,7 +496,7 @@ farm_t *farm_new(const farm_model_t *m, uint64_t seed, uint32_t n, uint32_t epoc
 void farm_free(farm_t *f) {
     if (!f)
         return;
-    free(f->idx.slots);
+    mx_table_close(&f->idx);
     free(f);
 }
 
