@@ -62,9 +62,14 @@ int mx_dns_resolve(mx_dns_t *d, const char *domain, mx_dns_cb cb, void *ud);
 
 typedef struct {
     unsigned long long queries, answers, timeouts, cache_hits, inflight, queued, domains_pending;
+    uint64_t last_answer_ms; /* the loop's time of the latest answer (any query), 0: none yet */
 } mx_dns_stats_t;
 
 void mx_dns_stats(const mx_dns_t *d, mx_dns_stats_t *out);
+
+/* Asks the resolvers something every resolver answers (the root's NS), to learn whether they
+ * answer at all: the answer, or its timeout, shows in mx_dns_stats() only. */
+void mx_dns_ping(mx_dns_t *d);
 
 /* 1 when many queries have timed out and none was ever answered: a resolver that answers
  * nothing, so that a scan stops instead of recording a million timeouts. */

@@ -18,6 +18,7 @@ struct mx_gate_entry {
     void (*work)(mx_gate_entry_t *e);  /* its turn for handshake work */
     mx_gate_entry_t *wprev, *wnext;    /* the waiting queue */
     mx_gate_entry_t *rprev, *rnext;    /* the ready queue */
+    uint64_t since;                    /* uv_now() when it began to wait */
     unsigned char gated, waiting, ready;
 };
 
@@ -43,6 +44,10 @@ void mx_gate_close(mx_gate_t *g);
 
 /* Asks for a handshake: 1 when E may start now, 0 when it waits (E->admit fires later). */
 int mx_gate_enter(mx_gate_t *g, mx_gate_entry_t *e);
+
+/* How long the oldest waiting entry has waited (ms at NOW, uv_now()), 0 when none waits: the
+ * scan's admission control reads it as the CPUs' backlog. */
+uint64_t mx_gate_oldest_wait(const mx_gate_t *g, uint64_t now);
 
 /* E's handshake has work (input, or the ClientHello's key generation): E->work fires on a
  * later turn of the loop. */

@@ -14,6 +14,21 @@ typedef struct {
     char status[16]; /* running, finished, interrupted, failed */
 } mx_manifest_run_t;
 
+/* How healthy the scanning machine was during the run: what local trouble cost, so that a
+ * reader can tell a snapshot measured under strain (shared/SCHEMA.md, Manifest). */
+typedef struct {
+    unsigned long long local_waits;      /* probes that waited at the handshake gate */
+    unsigned long long longest_wait_ms;  /* the longest of those waits */
+    unsigned long long reprobes;         /* probes tried again after the scanner failed them */
+    unsigned long long overload_rows;    /* rows written with error=local_overload */
+    unsigned long long descriptor_waits; /* probes that waited for a file descriptor */
+    unsigned long long dns_retried;      /* domains asked again: their DNS timeouts came while
+                                          * the resolvers answered nothing at all */
+    unsigned long long throttled_ms;     /* time admission held back below --concurrency */
+    unsigned long long lag_p50_ms, lag_p99_ms, lag_max_ms; /* worker loops' turn lag */
+    char failure[256]; /* why the run stopped failed, "" otherwise */
+} mx_manifest_health_t;
+
 typedef struct {
     const char *command_line;
     const char *input;
@@ -30,6 +45,7 @@ typedef struct {
     unsigned long long lines, domains, invalid, duplicates, rows, hosts_probed;
     unsigned long long conn[MX_CONN__COUNT];
     unsigned long long tls[MX_TLS__COUNT];
+    mx_manifest_health_t health;
 } mx_manifest_t;
 
 /* Path of the manifest beside OUT: OUT with ".csv.gz" (or ".gz") replaced by ".meta.json".

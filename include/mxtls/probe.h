@@ -23,7 +23,8 @@ typedef struct {
     const char *ehlo;            /* name sent in EHLO/HELO */
     uint64_t timeout_connect_ms; /* --timeout-connect */
     uint64_t timeout_read_ms;    /* --timeout-read: waiting for any one reply */
-    uint64_t deadline_ms;        /* --deadline: the whole probe */
+    uint64_t deadline_ms;        /* --deadline: the whole probe, the scanner's own waits aside */
+    uint64_t local_wait_ms;      /* the longest wait at the gate (0: the deadline) */
     mx_tls_config_t *tls;        /* the worker's TLS configuration */
     mx_gate_t *gate;             /* the loop's handshake gate; NULL: none */
     mx_probe_set_t *set;         /* where the probes in flight are kept; NULL: nowhere */
@@ -48,6 +49,8 @@ typedef struct {
     const mx_cert_summary_t *cert; /* NULL when no certificate was seen */
     const char *ehlo_tls_caps;
     int64_t t_connect_ms, t_banner_ms, t_tls_ms, t_total_ms; /* -1 when not reached */
+    int64_t local_wait_ms; /* time the scanner made it wait (the gate), not the server */
+    int local_overload;    /* the scanner could not measure it: error=local_overload */
     char scanned_at[21];
     const char *stage; /* NULL when the probe completed */
     const char *error; /* NULL when nothing went wrong */

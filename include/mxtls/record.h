@@ -112,6 +112,10 @@ typedef enum {
         MX_TLS__COUNT
 } mx_tls_t;
 
+/* The error token of a host the scanner could not measure because of its own trouble (CPU,
+ * descriptors): never a property of the server, so analysis counts such a row as unknown. */
+#define MX_LOCAL_OVERLOAD "local_overload"
+
 /* Text of a conn / tls value. */
 const char *mx_conn_name(mx_conn_t v);
 const char *mx_tls_name(mx_tls_t v);

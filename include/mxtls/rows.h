@@ -21,7 +21,8 @@
 #define MX_HOST_TEXTS 19 /* the text columns of a probed host */
 
 typedef struct {
-    int8_t conn, tls, starttls, name_match;                   /* -1: no value */
+    int8_t conn, tls, starttls, name_match; /* -1: no value */
+    int8_t local_overload; /* error=local_overload: the scanner, not the server, failed it */
     int16_t banner_code, ehlo_code, starttls_code, chain_len; /* 0 (codes), -1: no value */
     int32_t t_connect_ms, t_banner_ms, t_tls_ms, t_total_ms;  /* -1: no value */
     int64_t size_limit;
@@ -31,9 +32,10 @@ typedef struct {
 /* Keeps RES in OUT, its texts interned in STRINGS. Returns 0, or -1 when memory is out. */
 int mx_host_result_make(mx_host_result_t *out, const mx_probe_result_t *res, mx_intern_t *strings);
 
-/* A row's outcome: its conn and tls values (mx_conn_t, mx_tls_t), -1 where it has none. */
+/* A row's outcome: its conn and tls values (mx_conn_t, mx_tls_t), -1 where it has none, and
+ * whether the scanner, not the server, is why it is incomplete. */
 typedef struct {
-    int conn, tls;
+    int conn, tls, local_overload;
 } mx_row_outcome_t;
 
 /* Receives each row; REC's strings live during the call. */

@@ -13,11 +13,30 @@
 #include "mxtls/netlist.h"
 #include "mxtls/options.h"
 
+/* How the probes so far ended, as the progress line counts them. */
+#define MX_ENDED_NAMES(X)                                                                          \
+    X(OK, "ok")                                                                                    \
+    X(TIMEOUT, "timeout")                                                                          \
+    X(REFUSED, "refused")                                                                          \
+    X(TLS_FAILED, "TLS failed")                                                                    \
+    X(OVERLOAD, "overload")                                                                        \
+    X(OTHER, "other")
+typedef enum {
+#define X(id, name) MX_ENDED_##id,
+    MX_ENDED_NAMES(X)
+#undef X
+        MX_ENDED__COUNT
+} mx_probe_ended_t;
+
 /* What the progress line shows. */
 typedef struct {
     unsigned long long domains_done, domains_read, hosts_probed, hosts_done, dns_inflight;
-    int list_read; /* the whole list has been read: domains_read is the total */
-    unsigned open; /* connections open */
+    unsigned long long outcomes[MX_ENDED__COUNT];
+    int list_read;   /* the whole list has been read: domains_read is the total */
+    unsigned open;   /* connections open */
+    unsigned window; /* probes admission allows now (below --concurrency when throttled) */
+    int throttled;   /* admission is holding back: the CPUs (or descriptors) are saturated */
+    int dns_down;    /* the resolvers answer nothing: admission waits for them */
     double seconds;
 } mx_scan_progress_t;
 
@@ -38,6 +57,7 @@ typedef struct {
     unsigned handshakes; /* TLS handshakes in progress per thread (mxtls/gate.h) */
     unsigned retry_4xx;  /* probes again of a host that answered 4xx to the greeting or EHLO */
     uint64_t grace_ms, retry_after_ms;
+    uint64_t dns_outage_ms; /* resolvers silent this long stop the scan (--dns-outage) */
     int resume;
     mx_netlist_t allow, exclude, reserved;
     unsigned shard_i, shard_n;

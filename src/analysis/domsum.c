@@ -80,7 +80,8 @@ void mx_domsum_row(mx_domsum_acc_t *a, const mx_record_t *r) {
     if (!*host)
         return; /* a domain without MX host: its one row */
     set_add(d->mx_set, sizeof(d->mx_set), host);
-    int known = !strcmp(conn, "ok") && code[0] == '2' && *st;
+    int known = !strcmp(conn, "ok") && code[0] == '2' && *st &&
+                strcmp(mx_record_get(r, MX_COL_ERROR), MX_LOCAL_OVERLOAD) != 0;
     int done = !strcmp(tls, "ok") || !strcmp(tls, "legacy");
     long pref = atol(mx_record_get(r, MX_COL_MX_PREF));
     if (d->min_pref < 0 || pref < d->min_pref) {

@@ -205,7 +205,10 @@ static void host_metrics(mx_stats_t *s, const mx_record_t *r) {
     categorical(s, S_H_CONN, b, conn);
     if (!strcmp(conn, "excluded") || !strcmp(conn, "skipped"))
         return;
-    int known = !strcmp(conn, "ok") && code[0] == '2' && *st;
+    /* local_overload: the scanner, not the server, ended the probe; what it learnt of the
+     * server stands, but not as an answer to whether TLS works (mxtls/record.h). */
+    int known = !strcmp(conn, "ok") && code[0] == '2' && *st &&
+                strcmp(mx_record_get(r, MX_COL_ERROR), MX_LOCAL_OVERLOAD) != 0;
     flag(s, S_H_UNKNOWN, b, "unknown", !known);
     if (!strcmp(conn, "ok"))
         categorical(s, S_H_GREETING, b, *code ? code : "none");

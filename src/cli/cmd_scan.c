@@ -34,6 +34,8 @@ static void usage(FILE *f) {
                "                          EHLO, up to N times (0), after --retry-after S (300)\n"
                "  --timeout-connect S     (10)   --timeout-read S (30)   --deadline S (120)\n"
                "  --dns-timeout S (2)     --dns-tries N (3)   --dns-concurrency N (2000)\n"
+               "  --dns-outage S          resolvers silent this long stop the scan (60); the\n"
+               "                          domains in doubt are left for --resume\n"
                "  --max-mx N (10)         --max-addrs N (4)   --ipv6\n"
                "  --allow SPEC            only these ranges (CIDR or file), repeatable\n"
                "  --exclude SPEC          never these ranges, repeatable; reserved ranges\n"
@@ -56,7 +58,8 @@ enum {
     OPT_THREADS,
     OPT_RETRY_4XX,
     OPT_RETRY_AFTER,
-    OPT_HANDSHAKES
+    OPT_HANDSHAKES,
+    OPT_DNS_OUTAGE
 };
 
 typedef struct {
@@ -81,20 +84,33 @@ static void on_message(void *ud, int notice, const char *text) {
 }
 
 static void on_progress(void *ud, const mx_scan_progress_t *p, int final) {
+    static const char *const names[] = {
+#define X(id, name) name,
+        MX_ENDED_NAMES(X)
+#undef X
+    };
     ui_t *ui = ud;
-    char line[320], eta[48] = "";
+    char line[512], eta[48] = "", ended[200] = "";
+    size_t o = 0;
     if (ui->quiet || (!final && !ui->tty))
         return;
     if (p->list_read && p->seconds > 1 && p->domains_done > 0 && !final)
         snprintf(eta, sizeof(eta), ", ETA %.0f s",
                  (double)(p->domains_read - p->domains_done) * p->seconds /
                      (double)p->domains_done);
+    for (int k = 0; k < MX_ENDED__COUNT; k++)
+        if (p->outcomes[k] && o < sizeof(ended))
+            o += (size_t)snprintf(ended + o, sizeof(ended) - o, "%s%llu %s", o ? " / " : " (",
+                                  p->outcomes[k], names[k]);
+    if (o && o < sizeof(ended))
+        snprintf(ended + o, sizeof(ended) - o, ")");
     snprintf(line, sizeof(line),
-             "%llu domains done of %llu%s, %llu hosts probed (%.0f/s), %u connections open, "
+             "%llu domains done of %llu%s, %llu hosts probed%s (%.0f/s), %u connections open%s%s, "
              "%llu DNS queries in flight, %.0f s%s",
              p->domains_done, p->domains_read, p->list_read ? "" : " read so far", p->hosts_probed,
-             p->seconds > 0 ? (double)p->hosts_done / p->seconds : 0.0, p->open, p->dns_inflight,
-             p->seconds, eta);
+             ended, p->seconds > 0 ? (double)p->hosts_done / p->seconds : 0.0, p->open,
+             p->throttled ? ", throttled: CPU saturated" : "",
+             p->dns_down ? ", resolvers silent: waiting" : "", p->dns_inflight, p->seconds, eta);
     if (final)
         fprintf(stderr, "%s%s\n", ui->tty ? "\r\033[K" : "", line);
     else
@@ -102,21 +118,26 @@ static void on_progress(void *ud, const mx_scan_progress_t *p, int final) {
     ui->line_shown = !final;
 }
 
-/* File descriptors: the hard limit, and probes kept below it with room for the rest. */
+/* File descriptors: the hard limit, and probes kept below it with room for the rest: the
+ * standard streams, the list, the output and its manifest, the CA bundle while it is read, the
+ * resolvers' sockets (UDP and TCP each) and each event loop's own (epoll, its wake-ups). A
+ * probe that still finds none waits for one (the engine), never becomes a row. */
 static void fit_descriptors(mx_scan_config_t *cfg) {
     struct rlimit rl;
     if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
         return;
     rl.rlim_cur = rl.rlim_max;
     setrlimit(RLIMIT_NOFILE, &rl);
-    rlim_t room = 256 + 16 * (rlim_t)cfg->threads;
-    if (rl.rlim_cur >= (rlim_t)cfg->concurrency + room)
+    int resolvers = cfg->dns.nresolvers ? cfg->dns.nresolvers : 3;
+    rlim_t reserved = 32 + 8 * ((rlim_t)cfg->threads + 1) + 4 * (rlim_t)resolvers;
+    if (rl.rlim_cur >= (rlim_t)cfg->concurrency + reserved)
         return;
-    unsigned fit = rl.rlim_cur > 2 * room ? (unsigned)(rl.rlim_cur - room) : 256;
+    unsigned fit = rl.rlim_cur > reserved + 16 ? (unsigned)(rl.rlim_cur - reserved) : 16;
     fprintf(stderr,
-            "mxtls scan: --concurrency %u lowered to %u to fit the file-descriptor limit (%llu); "
-            "run shards in several processes for more\n",
-            cfg->concurrency, fit, (unsigned long long)rl.rlim_cur);
+            "mxtls scan: --concurrency %u lowered to %u: the file-descriptor limit is %llu, of "
+            "which %llu are reserved for the resolvers, the files and the event loops; run "
+            "shards in several processes for more\n",
+            cfg->concurrency, fit, (unsigned long long)rl.rlim_cur, (unsigned long long)reserved);
     cfg->concurrency = fit;
 }
 
@@ -130,6 +151,7 @@ static void defaults(mx_scan_config_t *cfg) {
     cfg->grace_ms = 10000;
     cfg->shard_n = 1;
     cfg->retry_after_ms = 300000;
+    cfg->dns_outage_ms = 60000;
     long cores = sysconf(_SC_NPROCESSORS_ONLN);
     cfg->threads = cores < 1 ? 1 : cores > 64 ? 64 : (unsigned)cores;
     cfg->handshakes = 256;
@@ -176,6 +198,8 @@ static int scan_opt(int c, const char *arg, mx_scan_config_t *cfg, ui_t *ui) {
         return uint_opt("--handshakes", arg, 1, 100000, &cfg->handshakes);
     case OPT_GRACE:
         return mx_arg_seconds("scan", "--grace", arg, &cfg->grace_ms) ? -1 : 1;
+    case OPT_DNS_OUTAGE:
+        return mx_arg_seconds("scan", "--dns-outage", arg, &cfg->dns_outage_ms) ? -1 : 1;
     case OPT_RETRY_AFTER:
         return mx_arg_seconds("scan", "--retry-after", arg, &cfg->retry_after_ms) ? -1 : 1;
     case OPT_SHARD:
@@ -208,6 +232,7 @@ static int parse(int argc, char **argv, mx_scan_config_t *cfg, ui_t *ui) {
                                          {"retry-4xx", 1, 0, OPT_RETRY_4XX},
                                          {"retry-after", 1, 0, OPT_RETRY_AFTER},
                                          {"handshakes", 1, 0, OPT_HANDSHAKES},
+                                         {"dns-outage", 1, 0, OPT_DNS_OUTAGE},
                                          {"help", 0, 0, 'h'},
                                          {0, 0, 0, 0}};
     int c, rc;

@@ -194,7 +194,7 @@ static int same_question(const unsigned char *abuf, int alen, const char *name) 
         return 0;
     if (ares_expand_name(abuf + 12, abuf, alen, &qname, &len) != ARES_SUCCESS)
         return 0;
-    int same = strcasecmp(qname, name) == 0;
+    int same = strcasecmp(qname, strcmp(name, ".") ? name : "") == 0; /* the root: "" */
     ares_free_string(qname);
     return same;
 }
@@ -212,8 +212,10 @@ static void query_done(void *arg, int status, int timeouts, unsigned char *abuf,
     }
     if (status == ARES_ETIMEOUT || status == ARES_ECONNREFUSED)
         d->st.timeouts++; /* refused: the resolver's port is closed, as good as silent */
-    else if (status != ARES_EDESTRUCTION)
+    else if (status != ARES_EDESTRUCTION && status != ARES_ENOMEM) {
         d->st.answers++;
+        d->st.last_answer_ms = uv_now(d->loop);
+    }
     q->cb(q->arg, status, timeouts, abuf, alen);
     free(q);
     drain(d);
@@ -437,6 +439,14 @@ static int same_name(const void *item, const void *name) {
     return strcmp((*(host_t *const *)item)->name, name) == 0;
 }
 
+/* Sends H's address queries. */
+static void ask_host(mx_dns_t *d, host_t *h) {
+    h->pending = d->cfg.ipv6 ? 2 : 1;
+    submit(d, h->name, 1 /* A */, host_answer, h);
+    if (d->cfg.ipv6)
+        submit(d, h->name, 28 /* AAAA */, host_answer6, h);
+}
+
 /* Looks MX entry I of job J up through the cache. */
 static void lookup_host(job_t *j, int i) {
     mx_dns_t *d = j->d;
@@ -444,7 +454,7 @@ static void lookup_host(job_t *j, int i) {
     uint64_t hash = mx_hash(m->host);
     host_t **found = mx_table_find(&d->hosts, hash, same_name, m->host);
     host_t *cached = found ? *found : NULL;
-    if (cached && cached->status && !cached->pending) {
+    if (cached && cached->status && !cached->pending && strcmp(cached->status, "timeout") != 0) {
         d->st.cache_hits++;
         fill(j, i, cached);
         job_step(j);
@@ -458,10 +468,18 @@ static void lookup_host(job_t *j, int i) {
     }
     w->job = j;
     w->mx = i;
-    if (cached) { /* in flight: wait on it */
+    if (cached && cached->pending) { /* in flight: wait on it */
         d->st.cache_hits++;
         w->next = cached->waiters;
         cached->waiters = w;
+        return;
+    }
+    if (cached) { /* it timed out before: ask again */
+        cached->status = NULL;
+        cached->naddrs = 0;
+        w->next = NULL;
+        cached->waiters = w;
+        ask_host(d, cached);
         return;
     }
     host_t *h = calloc(1, sizeof(*h)), **slot = NULL;
@@ -477,10 +495,15 @@ static void lookup_host(job_t *j, int i) {
     *slot = h;
     w->next = NULL;
     h->waiters = w;
-    h->pending = d->cfg.ipv6 ? 2 : 1;
-    submit(d, h->name, 1 /* A */, host_answer, h);
-    if (d->cfg.ipv6)
-        submit(d, h->name, 28 /* AAAA */, host_answer6, h);
+    ask_host(d, h);
+}
+
+static void ping_answer(void *arg, int status, int timeouts, unsigned char *abuf, int alen) {
+    (void)arg, (void)status, (void)timeouts, (void)abuf, (void)alen;
+}
+
+void mx_dns_ping(mx_dns_t *d) {
+    submit(d, ".", 2 /* NS of the root */, ping_answer, NULL);
 }
 
 static int is_literal(const char *s) {

@@ -9,12 +9,71 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* ---- the resolvers' health ----
+ * A timeout is a property of the domain only when it repeats while the resolvers answer others.
+ * So that a working resolver always has answered something lately, it is pinged (the root's
+ * NS, which every resolver answers) whenever queries are in flight and no answer came for a
+ * quarter of the query timeout. A domain whose lookup timed out is in doubt and asked again a
+ * second later, up to RETRIES times; while the resolvers answer nothing at all (not for half a
+ * query timeout) those retries wait, and do not count, and the scan feeds no new domain (a
+ * resolver catching up after an outage drops queries too). The scan gives up (exit 2, the
+ * domains in doubt left out of the file for --resume) when the silence outlasts --dns-outage.
+ * A timeout is written only after RETRIES more timeouts in answered times. */
+
+#define PING_MS 250
+#define RETRY_MS 1000
+#define RETRIES 2       /* times a timeout is asked again in answered times */
+#define MAX_DOUBTS 1000 /* in silent times: a bound, the outage's own is what ends them */
+
+static int has_timeout(const mx_dns_answer_t *a) {
+    if (!strcmp(a->status, "timeout"))
+        return 1;
+    for (int i = 0; i < a->nmx; i++)
+        if (!strcmp(a->mx[i].status, "timeout"))
+            return 1;
+    return 0;
+}
+
+/* Whether the resolvers have answered nothing for the last half query timeout. */
+static int silent(scan_t *s, uint64_t *last) {
+    mx_dns_stats_t st;
+    mx_dns_stats(s->dns, &st);
+    uint64_t now = uv_now(&s->dns_loop);
+    *last = st.last_answer_ms;
+    return !st.last_answer_ms || now - st.last_answer_ms > s->cfg->dns.timeout_ms / 2;
+}
+
+/* On the DNS thread: D's lookup timed out; it is asked again later. Under mu. */
+static void doubt(scan_t *s, dom_t *d, int quiet, uint64_t last_answer) {
+    d->dns_doubts++;
+    if (!quiet)
+        d->dns_retries++;
+    d->dns_retry_at = uv_now(&s->dns_loop) + RETRY_MS;
+    s->health->dns_retried++;
+    mx__scan_hand_over(s, &s->dns_doubt, d);
+    if (quiet && !s->dns_down) {
+        s->dns_down = 1;
+        s->dns_silent_since = last_answer ? last_answer : uv_now(&s->dns_loop);
+    }
+}
+
 /* On the DNS thread: D's answer goes into D, which goes back to its worker. */
 static void on_resolved(void *ud, const char *domain, mx_dns_answer_t *ans) {
     dom_t *d = ud;
     worker_t *w = d->w;
     scan_t *s = w->s;
+    uint64_t last;
     (void)domain;
+    if (ans && has_timeout(ans) && !s->dns_closing && d->dns_doubts < MAX_DOUBTS) {
+        int quiet = silent(s, &last);
+        if (quiet || d->dns_retries < RETRIES) {
+            free(ans);
+            uv_mutex_lock(&s->mu);
+            doubt(s, d, quiet, last);
+            uv_mutex_unlock(&s->mu);
+            return;
+        }
+    }
     d->ans = ans;
     if (ans && ans->nmx && !(d->hosts = calloc((size_t)ans->nmx, sizeof(*d->hosts)))) {
         free(ans);
@@ -69,21 +128,68 @@ static void on_dns_wake(uv_async_t *a) {
     free(q.v);
 }
 
+/* The domains in doubt whose retry is due, into AGAIN. Under mu. */
+static void due(scan_t *s, uint64_t now, dom_list_t *again) {
+    size_t keep = 0;
+    for (size_t i = 0; i < s->dns_doubt.n; i++) {
+        dom_t *d = s->dns_doubt.v[i];
+        if (d->dns_retry_at <= now)
+            mx__scan_hand_over(s, again, d);
+        else
+            s->dns_doubt.v[keep++] = d;
+    }
+    s->dns_doubt.n = keep;
+}
+
+/* Pings while queries wait; the domains in doubt asked again when due and the resolvers
+ * answer; when they stay silent too long, the scan stops. Under mu. */
+static void watch(scan_t *s, const mx_dns_stats_t *st, dom_list_t *again) {
+    uint64_t now = uv_now(&s->dns_loop);
+    if ((st->inflight > 0 || s->dns_down) &&
+        now - st->last_answer_ms > s->cfg->dns.timeout_ms / 4 &&
+        now - s->dns_last_ping >= PING_MS) {
+        s->dns_last_ping = now;
+        mx_dns_ping(s->dns);
+    }
+    if (s->dns_down && st->last_answer_ms > s->dns_silent_since)
+        s->dns_down = 0; /* they answer again */
+    if (!s->dns_down) {
+        due(s, now, again);
+        return;
+    }
+    if (now - s->dns_silent_since > s->cfg->dns_outage_ms && !s->failed) {
+        snprintf(s->health->failure, sizeof(s->health->failure),
+                 "the resolvers answered nothing for %llu s; %zu domains in doubt are left out "
+                 "of the file (--resume asks again)",
+                 (unsigned long long)(now - s->dns_silent_since) / 1000, s->dns_doubt.n);
+        mx__scan_fail(s, s->health->failure);
+    }
+}
+
 static void on_dns_tick(uv_timer_t *t) {
     scan_t *s = t->data;
     mx_dns_stats_t st;
+    dom_list_t again = {0};
     mx_dns_stats(s->dns, &st);
     int dead = mx_dns_unresponsive(s->dns);
     uv_mutex_lock(&s->mu);
+    watch(s, &st, &again);
     s->dns_inflight = st.inflight;
     if (dead && !s->failed) {
-        mx__scan_say(s, "the resolver answers nothing; check --resolver (%s)",
-                     s->cfg->dns.nresolvers ? s->cfg->dns.resolvers[0] : "system");
-        s->failed = 1;
-        s->stopping = 1;
+        snprintf(s->health->failure, sizeof(s->health->failure),
+                 "the resolver answers nothing; check --resolver (%s)",
+                 s->cfg->dns.nresolvers ? s->cfg->dns.resolvers[0] : "system");
+        mx__scan_fail(s, s->health->failure);
     }
     int quit = s->dns_quit;
     uv_mutex_unlock(&s->mu);
+    for (size_t i = 0; i < again.n; i++)
+        if (mx_dns_resolve(s->dns, again.v[i]->name, on_resolved, again.v[i]) < 0) {
+            uv_mutex_lock(&s->mu);
+            mx__scan_fail(s, "out of memory");
+            uv_mutex_unlock(&s->mu);
+        }
+    free(again.v);
     if (quit)
         uv_stop(&s->dns_loop);
 }
@@ -134,6 +240,7 @@ void mx__dns_bridge_stop(scan_t *s) {
         uv_mutex_unlock(&s->mu);
         uv_thread_join(&s->dns_thread);
     }
+    s->dns_closing = 1; /* what completes now completes as it is */
     if (s->dns_ready >= 2) {
         uv_close((uv_handle_t *)&s->dns_wake, NULL);
         uv_close((uv_handle_t *)&s->dns_tick, NULL);

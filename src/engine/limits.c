@@ -98,8 +98,8 @@ int mx__limits_claim(worker_t *w, host_t **out) {
     int n = 0, scanned = 0;
     uv_mutex_lock(&s->mu);
     refill(s);
-    while (*pp && n < START_BATCH && s->open < s->cfg->concurrency && s->tokens >= 1 &&
-           !s->stopping && scanned++ < 4096) {
+    while (*pp && n < START_BATCH && s->open < s->window && s->tokens >= 1 && !s->stopping &&
+           scanned++ < 4096) {
         host_t *h = *pp;
         if (count_get(s, h->ipk) >= 1 || count_get(s, h->netk) >= s->cfg->net_limit) {
             prev = h;
@@ -126,4 +126,48 @@ void mx__limits_release(scan_t *s, const host_t *h) {
     s->open--;
     count_add(s, h->ipk, -1);
     count_add(s, h->netk, -1);
+}
+
+/* ---- admission control ----
+ * The engine starts new probes only as fast as the machine finishes them. The signal is the
+ * backlog of local work: how long the oldest probe has waited at a handshake gate, and how late
+ * the worker loops' ticks run. Above a small bound the window of probes in flight shrinks
+ * multiplicatively (to 70 % of what is open, at most once a second); while the signal is low
+ * and the window is what limits, it grows additively (2 % or 8 probes every half second, about
+ * the pace at which a probe's five replies come back). --concurrency and --rate stay ceilings.
+ * AIMD, as in TCP: stable under a fixed capacity, and it finds a changed capacity again. */
+
+#define CONTROL_MS 500
+#define WAIT_BOUND_MS 2000 /* gate backlog that counts as congestion */
+#define LAG_BOUND_MS 1000  /* loop-turn lateness that counts as congestion */
+
+static double min_window(const scan_t *s) {
+    double m = 16.0 * s->nw;
+    return m < s->cfg->concurrency ? m : s->cfg->concurrency;
+}
+
+void mx__limits_control(scan_t *s, uint64_t now) {
+    uint64_t wait = 0, lag = 0;
+    if (now - s->last_control < CONTROL_MS)
+        return;
+    uint64_t elapsed = now - s->last_control;
+    s->last_control = now;
+    for (unsigned i = 0; i < s->nw; i++) {
+        wait = s->w[i].gate_wait > wait ? s->w[i].gate_wait : wait;
+        lag = s->w[i].lag_recent > lag ? s->w[i].lag_recent : lag;
+        s->w[i].lag_recent = 0;
+    }
+    int congested = wait > WAIT_BOUND_MS || lag > LAG_BOUND_MS || s->descriptors_short;
+    if (congested && now - s->last_decrease >= 1000) {
+        double base = s->open < s->window ? s->open : s->window;
+        s->window = base * 0.7 > min_window(s) ? base * 0.7 : min_window(s);
+        s->last_decrease = now;
+        s->descriptors_short = 0;
+    } else if (!congested && s->open + 1 >= s->window * 0.9) {
+        double step = s->window * 0.02 > 8 ? s->window * 0.02 : 8;
+        s->window = s->window + step < s->cfg->concurrency ? s->window + step : s->cfg->concurrency;
+    }
+    s->throttled = s->window < s->cfg->concurrency;
+    if (s->throttled)
+        s->health->throttled_ms += elapsed;
 }

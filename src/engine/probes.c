@@ -13,6 +13,28 @@ typedef struct {
     host_t *h;
 } pctx_t;
 
+static mx_probe_ended_t outcome_of(const mx_probe_result_t *r) {
+    if (r->local_overload)
+        return MX_ENDED_OVERLOAD;
+    if (r->conn == MX_CONN_REFUSED)
+        return MX_ENDED_REFUSED;
+    if (r->conn == MX_CONN_TIMEOUT || (r->error && !strcmp(r->error, "timeout")))
+        return MX_ENDED_TIMEOUT;
+    if (r->tls == MX_TLS_FAILED || r->tls == MX_TLS_CLOSED || r->tls == MX_TLS_TIMEOUT)
+        return MX_ENDED_TLS_FAILED;
+    return r->conn == MX_CONN_OK && !r->stage ? MX_ENDED_OK : MX_ENDED_OTHER;
+}
+
+/* What a result says of the machine's health. Under mu. */
+static void count_health(scan_t *s, const mx_probe_result_t *r) {
+    s->outcomes[outcome_of(r)]++;
+    if (r->local_wait_ms > 0) {
+        s->health->local_waits++;
+        if ((unsigned long long)r->local_wait_ms > s->health->longest_wait_ms)
+            s->health->longest_wait_ms = (unsigned long long)r->local_wait_ms;
+    }
+}
+
 static int answered_4xx(const mx_probe_result_t *r) {
     return (r->banner_code >= 400 && r->banner_code < 500) ||
            (r->ehlo_code >= 400 && r->ehlo_code < 500);
@@ -42,6 +64,7 @@ static void host_complete(worker_t *w, host_t *h, const mx_probe_result_t *res) 
     mx_host_result_t *hr = malloc(sizeof(*hr));
     uv_mutex_lock(&s->mu);
     mx__limits_release(s, h);
+    count_health(s, res);
     if (!hr || mx_host_result_make(hr, res, s->strings) < 0) {
         free(hr); /* the scan stops; the domains of this host are not written */
         hr = NULL;
@@ -64,22 +87,28 @@ static void host_complete(worker_t *w, host_t *h, const mx_probe_result_t *res) 
     free(waiters);
 }
 
-/* Greylisting and bursts: H is probed again later; its domains keep waiting. Returns 0 when
- * the scan is stopping instead. */
-static int retry_later(worker_t *w, host_t *h) {
+/* Greylisting and bursts (LOCAL 0), or a probe the scanner itself failed (LOCAL 1): H is probed
+ * again later; its domains keep waiting. Returns 0 when the scan is stopping instead. */
+static int retry_later(worker_t *w, host_t *h, const mx_probe_result_t *res, int local) {
     scan_t *s = w->s;
     uv_mutex_lock(&s->mu);
     int stopping = s->stopping;
     if (!stopping) {
         mx__limits_release(s, h);
+        count_health(s, res);
         s->retries++;
+        if (local)
+            s->health->reprobes++;
         h->state = HOST_QUEUED; /* read by other workers' mx__hosts_need */
     }
     uv_mutex_unlock(&s->mu);
     if (stopping)
         return 0;
-    h->tries++;
-    h->due_ms = mx__scan_now_ms() + s->cfg->retry_after_ms;
+    if (local)
+        h->local_tries++;
+    else
+        h->tries++;
+    h->due_ms = mx__scan_now_ms() + (local ? LOCAL_RETRY_MS : s->cfg->retry_after_ms);
     h->next = w->retry;
     w->retry = h;
     return 1;
@@ -90,7 +119,11 @@ static void probe_done(void *ud, const mx_probe_result_t *res) {
     worker_t *w = p->w;
     host_t *h = p->h;
     free(p);
-    if (!(h->tries < w->s->cfg->retry_4xx && answered_4xx(res) && retry_later(w, h)))
+    /* The scanner's own failure is tried once more, at a quieter moment (admission will have
+     * shrunk by then); a second one stands, as local_overload, which stats counts as unknown. */
+    int local = res->local_overload && h->local_tries < 1;
+    int greylisted = !res->local_overload && h->tries < w->s->cfg->retry_4xx && answered_4xx(res);
+    if (!((local || greylisted) && retry_later(w, h, res, local)))
         host_complete(w, h, res);
     mx__probes_pump(w);
 }
@@ -127,7 +160,40 @@ static void start_failed(worker_t *w, host_t *h) {
     host_complete(w, h, &r);
 }
 
-static void start(worker_t *w, host_t *h) {
+/* No descriptor (or memory) for H's socket: that is the scanner's trouble, not the server's.
+ * H goes back to the front of the queue, and admission shrinks. */
+static void wait_for_descriptor(worker_t *w, host_t *h) {
+    scan_t *s = w->s;
+    uv_mutex_lock(&s->mu);
+    mx__limits_release(s, h);
+    s->hosts_probed--;
+    s->health->descriptor_waits++;
+    s->descriptors_short = 1;
+    /* With no probe of ours open, none will give a descriptor back: something else holds them
+     * all. Waiting is then hopeless past a bound. */
+    uint64_t now = mx__scan_now_ms();
+    if (s->open > 0)
+        s->starved_since = 0;
+    else if (!s->starved_since)
+        s->starved_since = now;
+    else if (now - s->starved_since > STARVED_MS)
+        mx__scan_fail(s, "no file descriptor has been free for a probe for 30 s; raise the "
+                         "limit (ulimit -n) or lower --concurrency");
+    h->state = HOST_QUEUED;
+    uv_mutex_unlock(&s->mu);
+    h->next = w->qhead;
+    w->qhead = h;
+    if (!w->qtail)
+        w->qtail = h;
+}
+
+static int local_shortage(int rc) {
+    return rc == UV_EMFILE || rc == UV_ENFILE || rc == UV_ENOBUFS || rc == UV_ENOMEM ||
+           rc == MX_E_NOMEM;
+}
+
+/* Starts H's probe; 0 when the machine has no descriptor for it (H is queued again). */
+static int start(worker_t *w, host_t *h) {
     struct sockaddr_storage sa;
     uint64_t ipk, netk;
     const char *sp = strchr(h->key, ' ');
@@ -135,13 +201,19 @@ static void start(worker_t *w, host_t *h) {
     snprintf(ip, sizeof(ip), "%.*s", (int)(sp - h->key), h->key);
     mx__limits_keys(ip, w->s->cfg->probe.port, &sa, &ipk, &netk);
     pctx_t *p = malloc(sizeof(*p));
+    int rc = MX_E_NOMEM;
     if (p)
         *p = (pctx_t){w, h};
-    if (!p ||
-        mx_probe_start(&w->loop, &w->probe, sp + 1, (struct sockaddr *)&sa, probe_done, p) < 0) {
-        free(p);
-        start_failed(w, h);
+    if (p && (rc = mx_probe_start(&w->loop, &w->probe, sp + 1, (struct sockaddr *)&sa, probe_done,
+                                  p)) == 0)
+        return 1;
+    free(p);
+    if (local_shortage(rc)) {
+        wait_for_descriptor(w, h);
+        return 0;
     }
+    start_failed(w, h);
+    return 1;
 }
 
 void mx__probes_pump(worker_t *w) {
@@ -152,6 +224,10 @@ void mx__probes_pump(worker_t *w) {
     do {
         n = mx__limits_claim(w, batch);
         for (int i = 0; i < n; i++)
-            start(w, batch[i]);
+            if (!start(w, batch[i])) {
+                for (int k = n - 1; k > i; k--) /* the rest go back too, in order */
+                    wait_for_descriptor(w, batch[k]);
+                return; /* until a probe ends and gives a descriptor back */
+            }
     } while (n == START_BATCH);
 }

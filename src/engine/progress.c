@@ -2,6 +2,8 @@
  * which decides what to show. */
 #include "engine/scan_int.h"
 
+#include <string.h>
+
 void mx__scan_progress(scan_t *s, int final) {
     if (!s->cfg->events.progress)
         return;
@@ -13,6 +15,10 @@ void mx__scan_progress(scan_t *s, int final) {
                             .dns_inflight = s->dns_inflight,
                             .list_read = s->eof,
                             .open = s->open,
+                            .window = (unsigned)s->window,
+                            .throttled = s->throttled,
+                            .dns_down = s->dns_down,
                             .seconds = (double)(mx__scan_now_ms() - s->t0) / 1000.0};
+    memcpy(p.outcomes, s->outcomes, sizeof(p.outcomes));
     s->cfg->events.progress(s->cfg->events.ud, &p, final);
 }

@@ -29,6 +29,8 @@ int mx_host_result_make(mx_host_result_t *h, const mx_probe_result_t *r, mx_inte
     h->tls = (int8_t)r->tls;
     h->starttls = (int8_t)r->starttls;
     h->name_match = (int8_t)(c ? c->name_match != 0 : -1);
+    h->local_overload = (int8_t)(r->local_overload != 0);
+
     h->banner_code = (int16_t)r->banner_code;
     h->ehlo_code = (int16_t)r->ehlo_code;
     h->starttls_code = (int16_t)r->starttls_code;
@@ -81,7 +83,7 @@ static void host_fill(mx_record_t *rec, const mx_host_result_t *h, const mx_inte
     num(rec, MX_COL_T_TOTAL_MS, h->t_total_ms, t);
 }
 
-static const mx_row_outcome_t no_outcome = {-1, -1};
+static const mx_row_outcome_t no_outcome = {-1, -1, 0};
 
 /* The rows of address A of MX I. */
 static void address_row(const mx_rows_domain_t *d, const mx_dns_mx_t *m, int i, int a,
@@ -98,7 +100,7 @@ static void address_row(const mx_rows_domain_t *d, const mx_dns_mx_t *m, int i, 
             out.conn = MX_CONN_EXCLUDED;
         } else {
             host_fill(&ar, h, d->strings, &t);
-            out = (mx_row_outcome_t){h->conn, h->tls};
+            out = (mx_row_outcome_t){h->conn, h->tls, h->local_overload};
         }
     }
     emit(ud, &ar, out);
@@ -162,5 +164,5 @@ void mx_rows_host(const char *mx_host, const char *ip, const mx_host_result_t *r
     rec.f[MX_COL_MX_HOST] = mx_host;
     rec.f[MX_COL_IP] = ip;
     host_fill(&rec, res, strings, &t);
-    emit(ud, &rec, (mx_row_outcome_t){res->conn, res->tls});
+    emit(ud, &rec, (mx_row_outcome_t){res->conn, res->tls, res->local_overload});
 }

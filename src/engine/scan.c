@@ -28,6 +28,8 @@
 #include "mxtls/hash.h"
 #include "mxtls/source.h"
 
+#define TICK_MS 10
+
 uint64_t mx__scan_now_ms(void) {
     return uv_hrtime() / 1000000u;
 }
@@ -88,6 +90,7 @@ static void emit_row(void *ud, const mx_record_t *rec, mx_row_outcome_t out) {
         s->man.conn[out.conn]++;
     if (out.tls >= 0)
         s->man.tls[out.tls]++;
+    s->health->overload_rows += (unsigned long long)out.local_overload;
     mx_writer_row(s->writer, rec);
 }
 
@@ -195,7 +198,8 @@ static void feed(worker_t *w) {
     mx_domain_item_t item;
     int fed = 0;
     uv_mutex_lock(&s->mu);
-    while (!s->eof && !s->stopping && w->inflight < s->max_inflight && next_item(s, &item)) {
+    while (!s->eof && !s->stopping && !s->dns_down && w->inflight < s->max_inflight &&
+           next_item(s, &item)) {
         if (item.invalid) {
             emit_ctx_t ctx = {s, NULL};
             mx_rows_invalid(item.domain, item.line, item.invalid, emit_row, &ctx);
@@ -254,13 +258,30 @@ static int should_stop(scan_t *s, uint64_t now) {
     return (s->open == 0 && !pending_in) || now >= s->stop_at;
 }
 
+/* How late this tick is: a loop whose turn takes long runs its timers late, and so does
+ * everything it should do (reading replies, starting probes). */
+static uint64_t measure_lag(worker_t *w, uint64_t now) {
+    uint64_t lag = w->last_tick && now > w->last_tick + TICK_MS ? now - w->last_tick - TICK_MS : 0;
+    w->last_tick = now;
+    w->lag_hist[lag < LAG_BUCKETS ? lag : LAG_BUCKETS - 1]++;
+    if (lag > w->lag_max)
+        w->lag_max = lag;
+    return lag;
+}
+
 static void on_tick(uv_timer_t *t) {
     worker_t *w = t->data;
     scan_t *s = w->s;
-    mx__probes_pump(w);
     uint64_t now = mx__scan_now_ms();
+    uint64_t lag = measure_lag(w, now);
+    mx__probes_pump(w);
+    uint64_t gate_wait = mx_gate_oldest_wait(&w->gate, uv_now(&w->loop));
     uv_mutex_lock(&s->mu);
+    w->gate_wait = gate_wait;
+    if (lag > w->lag_recent)
+        w->lag_recent = lag;
     if (w->id == 0) {
+        mx__limits_control(s, now);
         interrupts(s);
         mx_writer_tick(s->writer, now);
         if (++w->ticks % 25 == 0)
@@ -314,16 +335,17 @@ static int worker_init(scan_t *s, worker_t *w, unsigned id) {
         mx__scan_say(s, "cannot set up the handshake gate");
         return -1;
     }
-    w->probe = (mx_probe_config_t){cfg->probe.ehlo,
-                                   cfg->probe.timeout_connect_ms,
-                                   cfg->probe.timeout_read_ms,
-                                   cfg->probe.deadline_ms,
-                                   w->tls,
-                                   &w->gate,
-                                   &w->probes};
+    w->probe = (mx_probe_config_t){.ehlo = cfg->probe.ehlo,
+                                   .timeout_connect_ms = cfg->probe.timeout_connect_ms,
+                                   .timeout_read_ms = cfg->probe.timeout_read_ms,
+                                   .deadline_ms = cfg->probe.deadline_ms,
+                                   .local_wait_ms = LOCAL_WAIT_MS,
+                                   .tls = w->tls,
+                                   .gate = &w->gate,
+                                   .set = &w->probes};
     uv_timer_init(&w->loop, &w->tick);
     w->tick.data = w;
-    uv_timer_start(&w->tick, on_tick, 10, 10);
+    uv_timer_start(&w->tick, on_tick, TICK_MS, TICK_MS);
     uv_async_init(&w->loop, &w->wake, on_wake);
     w->wake.data = w;
     w->handles_ready = 1;
@@ -373,6 +395,31 @@ static int manifest_start(scan_t *s) {
     return rc;
 }
 
+/* The workers' loop-lag percentiles, into the manifest's health. */
+static void lag_percentiles(scan_t *s) {
+    unsigned long long n = 0, seen = 0;
+    for (unsigned i = 0; i < s->nw; i++) {
+        for (int b = 0; b < LAG_BUCKETS; b++)
+            n += s->w[i].lag_hist[b];
+        if (s->w[i].lag_max > s->health->lag_max_ms)
+            s->health->lag_max_ms = s->w[i].lag_max;
+    }
+    int half = 0;
+    s->health->lag_p50_ms = s->health->lag_p99_ms = 0;
+    for (int b = 0; b < LAG_BUCKETS && n; b++) {
+        for (unsigned i = 0; i < s->nw; i++)
+            seen += s->w[i].lag_hist[b];
+        if (!half && seen * 2 >= n) {
+            s->health->lag_p50_ms = (unsigned long long)b;
+            half = 1;
+        }
+        if (seen * 100 >= n * 99) {
+            s->health->lag_p99_ms = (unsigned long long)b;
+            break;
+        }
+    }
+}
+
 /* The file and the manifest at the end; what is not complete is not written, and --resume
  * redoes it. */
 static void manifest_end(scan_t *s) {
@@ -386,6 +433,7 @@ static void manifest_end(scan_t *s) {
     s->man.duplicates = c->duplicates;
     s->man.hosts_probed = s->hosts_probed - s->retries;
     s->man.rows = mx_writer_rows(s->writer);
+    lag_percentiles(s);
     int rc = mx_writer_close(s->writer);
     s->writer = NULL;
     mx_utc_now(run->end, sizeof(run->end));
@@ -460,6 +508,7 @@ static void teardown(scan_t *s) {
     while (s->live)
         dom_free(s, s->live);
     free(s->dns_queue.v);
+    free(s->dns_doubt.v);
     mx__hosts_free(s);
     free(s->busy);
     mx_intern_free(s->strings);
@@ -474,6 +523,8 @@ mx_scan_outcome_t mx_scan_run(const mx_scan_config_t *cfg) {
     scan_t s;
     memset(&s, 0, sizeof(s));
     s.cfg = cfg;
+    s.health = &s.man.health;
+    s.window = cfg->concurrency;
     mx_table_init(&s.hosts, sizeof(host_t *));
     s.nw = cfg->threads ? cfg->threads : 1;
     s.max_inflight = (cfg->concurrency * 2ul + cfg->dns.concurrency) / s.nw + 1;

@@ -27,6 +27,13 @@
 #include "mxtls/writer.h"
 
 #define START_BATCH 64 /* probes started per claim */
+/* The longest a probe waits at the gate before it is given up as local_overload (and tried
+ * again later): servers wait minutes for a ClientHello (Postfix 300 s), and admission keeps
+ * the gate's waits to seconds, so this bounds only what admission failed to prevent. */
+#define LOCAL_WAIT_MS 60000
+#define LOCAL_RETRY_MS 15000 /* a host the scanner failed is tried again this much later */
+#define STARVED_MS 30000
+#define LAG_BUCKETS 1000 /* loop-lag histogram, 1 ms each; the last holds the rest */
 
 typedef struct dom dom_t;
 typedef struct worker worker_t;
@@ -43,7 +50,8 @@ typedef struct host {
     int nwait, capwait;
     uint8_t state; /* host_state_t, under mu */
     uint8_t tries;
-    struct host *next; /* the owner's FIFO of queued probes, or its retry list */
+    uint8_t local_tries; /* times the scanner failed it (local_overload) */
+    struct host *next;   /* the owner's FIFO of queued probes, or its retry list */
 } host_t;
 
 struct dom {
@@ -51,10 +59,12 @@ struct dom {
     long rank;
     unsigned long line;
     char *name;
-    mx_dns_answer_t *ans; /* as the DNS stage made it; NULL until then */
-    host_t ***hosts;      /* per MX, per address: the host, NULL when not probed */
-    int pending;          /* touched by its own worker only */
-    dom_t *prev, *next;   /* the scan's domains in flight (under mu) */
+    mx_dns_answer_t *ans;        /* as the DNS stage made it; NULL until then */
+    host_t ***hosts;             /* per MX, per address: the host, NULL when not probed */
+    int pending;                 /* touched by its own worker only */
+    int dns_doubts, dns_retries; /* times asked again; of which in answered times */
+    uint64_t dns_retry_at;       /* when to ask again (the DNS loop's time) */
+    dom_t *prev, *next;          /* the scan's domains in flight (under mu) */
 };
 
 typedef struct {
@@ -82,8 +92,12 @@ struct worker {
     unsigned long inflight; /* domains of this worker */
     unsigned ticks;
     int loop_ready, handles_ready;
-    dom_list_t inbox;    /* under mu: domains whose host another worker completed */
-    dom_list_t resolved; /* under mu: domains whose DNS answer is in */
+    uint64_t last_tick;
+    uint32_t lag_hist[LAG_BUCKETS]; /* its own thread's */
+    uint64_t lag_max;
+    uint64_t lag_recent, gate_wait; /* under mu: for admission control */
+    dom_list_t inbox;               /* under mu: domains whose host another worker completed */
+    dom_list_t resolved;            /* under mu: domains whose DNS answer is in */
 };
 
 struct scan {
@@ -108,10 +122,21 @@ struct scan {
     mx_domain_reader_t *reader;
     mx_writer_t *writer;
     mx_table_t hosts; /* host_t *, by key */
-    slot_t *busy; /* connections open per address and per network */
+    slot_t *busy;     /* connections open per address and per network */
     size_t bcap, bused;
     mx_intern_t *strings;
     unsigned open;
+    double window; /* admission: probes in flight allowed now (<= --concurrency) */
+    uint64_t last_control, last_decrease;
+    int descriptors_short, throttled;
+    uint64_t starved_since;    /* no descriptor for a probe while none of ours was open */
+    int dns_down;              /* the resolvers answer nothing: no new domain is fed */
+    dom_list_t dns_doubt;      /* domains whose timeouts came while the resolvers were silent */
+    uint64_t dns_silent_since; /* when the resolvers last answered, while they are silent */
+    uint64_t dns_last_ping;
+    int dns_closing;
+    mx_manifest_health_t *health; /* &man.health: under mu */
+    unsigned long long outcomes[MX_ENDED__COUNT];
     double tokens;
     uint64_t last_refill;
     int eof, stopping, quit, failed, seen_interrupts;
@@ -140,6 +165,8 @@ void mx__scan_dom_step(worker_t *w, dom_t *d);
  * address. */
 int mx__limits_keys(const char *ip, int port, struct sockaddr_storage *sa, uint64_t *ipk,
                     uint64_t *netk);
+/* Admission control, every CONTROL_MS on worker 0's tick. Under mu. */
+void mx__limits_control(scan_t *s, uint64_t now);
 /* Claims up to START_BATCH queued hosts of W that the limits allow. */
 int mx__limits_claim(worker_t *w, host_t **out);
 /* H's connection is over. Under mu. */

@@ -34,6 +34,24 @@ void mx_utc_now(char *buf, unsigned long size) {
     strftime(buf, size, "%Y-%m-%dT%H:%M:%SZ", &tm);
 }
 
+static void health(mx_json_t *j, const mx_manifest_health_t *h) {
+    mx_json_object(j, "health");
+    mx_json_int(j, "local_waits", (long long)h->local_waits);
+    mx_json_int(j, "longest_wait_ms", (long long)h->longest_wait_ms);
+    mx_json_int(j, "reprobes", (long long)h->reprobes);
+    mx_json_int(j, "overload_rows", (long long)h->overload_rows);
+    mx_json_int(j, "descriptor_waits", (long long)h->descriptor_waits);
+    mx_json_int(j, "dns_retried", (long long)h->dns_retried);
+    mx_json_int(j, "throttled_ms", (long long)h->throttled_ms);
+    mx_json_object(j, "loop_lag_ms");
+    mx_json_int(j, "p50", (long long)h->lag_p50_ms);
+    mx_json_int(j, "p99", (long long)h->lag_p99_ms);
+    mx_json_int(j, "max", (long long)h->lag_max_ms);
+    mx_json_end_object(j);
+    mx_json_str(j, "failure", h->failure[0] ? h->failure : NULL);
+    mx_json_end_object(j);
+}
+
 static void build(mx_json_t *j, const mx_manifest_t *m) {
     char shard[32];
     mx_json_object(j, NULL);
@@ -81,6 +99,7 @@ static void build(mx_json_t *j, const mx_manifest_t *m) {
         mx_json_int(j, mx_tls_name((mx_tls_t)i), (long long)m->tls[i]);
     mx_json_end_object(j);
     mx_json_end_object(j);
+    health(j, &m->health);
     mx_json_str(j, "status", m->nruns ? m->runs[m->nruns - 1].status : "running");
     mx_json_bool(j, "finished", m->nruns && strcmp(m->runs[m->nruns - 1].status, "finished") == 0);
     mx_json_end_object(j);

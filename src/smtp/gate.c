@@ -62,8 +62,14 @@ int mx_gate_enter(mx_gate_t *g, mx_gate_entry_t *e) {
         return 1;
     }
     e->waiting = 1;
+    e->since = uv_now(g->idle.loop);
     wq_push(&g->waiting, e);
     return 0;
+}
+
+uint64_t mx_gate_oldest_wait(const mx_gate_t *g, uint64_t now) {
+    const mx_gate_entry_t *e = g->waiting.head;
+    return e && now > e->since ? now - e->since : 0;
 }
 
 void mx_gate_ready(mx_gate_t *g, mx_gate_entry_t *e) {

@@ -298,6 +298,10 @@ void mx_session_reserve(mx_session_t *s, char **buf, size_t *len) {
 
 /* The connection ended (N < 0) while the probe was still on. */
 static void on_end(mx_session_t *s, ssize_t n) {
+    if (s->waiting) { /* the server gave up while we sat at the gate */
+        mx__session_local_overload(s);
+        return;
+    }
     if (s->legacy) {
         if (s->state == S_TLS && s->tls)
             mx__session_legacy_done(s); /* what came before the close may hold the ServerHello */
@@ -359,7 +363,12 @@ void mx_session_received(mx_session_t *s, ssize_t n) {
     }
     s->got_bytes = 1;
     if (s->waiting) { /* our ClientHello is not sent yet: nothing may come */
-        s->injected = 1;
+        /* At once, it is injection; after we kept the server waiting a while, it is most
+         * likely the server's own timeout on us (Postfix: "421 ... Error: timeout"). */
+        if (mx__session_now_ms(s) - s->t_wait0 >= LOCAL_PATIENCE_MS)
+            mx__session_local_overload(s);
+        else
+            s->injected = 1;
         return;
     }
     if (s->tls) {
@@ -397,9 +406,16 @@ void mx_session_abort(mx_session_t *s) {
 void mx_session_timeout(mx_session_t *s) {
     if (s->done)
         return;
-    if (s->ready && mx__session_now_ms(s) < s->deadline_at) {
+    if (s->waiting) { /* the gate's wait ran out */
+        mx__session_local_overload(s);
+        return;
+    }
+    if (s->ready) {
         /* Its input is in, waiting for the gate's turn: not the server's delay. */
-        mx__session_arm(s, 10);
+        if (mx__session_now_ms(s) < s->deadline_at)
+            mx__session_arm(s, 10);
+        else
+            mx__session_local_overload(s);
         return;
     }
     if (s->legacy) {

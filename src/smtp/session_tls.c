@@ -40,7 +40,8 @@ static void start_tls(mx_session_t *s) {
 }
 
 /* After the 220 to STARTTLS: the handshake starts now, or when the gate has room. Waiting is
- * the scanner's own delay, so only the deadline bounds it. */
+ * the scanner's own delay: it is bounded on its own (local_wait_ms), and the deadline is put
+ * off by as long as it lasted, so that it never eats into the server's time. */
 void mx__session_begin_tls(mx_session_t *s) {
     if (!s->io->gate_enter || s->io->gate_enter(s->ioud)) {
         start_tls(s);
@@ -48,12 +49,29 @@ void mx__session_begin_tls(mx_session_t *s) {
     }
     mx__session_set_state(s, S_TLS);
     s->waiting = 1;
-    mx__session_arm(s, UINT64_MAX);
+    s->t_wait0 = mx__session_now_ms(s);
+    uint64_t bound = s->cfg->local_wait_ms ? s->cfg->local_wait_ms : s->cfg->deadline_ms;
+    s->io->arm(s->ioud, bound);
 }
 
 void mx_session_admitted(mx_session_t *s) {
+    uint64_t waited = mx__session_now_ms(s) - s->t_wait0;
     s->waiting = 0;
+    s->res.local_wait_ms += (int64_t)waited;
+    s->deadline_at += waited;
     start_tls(s);
+}
+
+void mx__session_local_overload(mx_session_t *s) {
+    if (s->waiting)
+        s->res.local_wait_ms += (int64_t)(mx__session_now_ms(s) - s->t_wait0);
+    s->res.local_overload = 1;
+    s->res.tls = -1; /* unknown: nothing of the server's TLS was seen */
+    s->res.tls_error = NULL;
+    s->res.error = NULL; /* this, not what came before it, is why the probe ended */
+    s->res.stage = NULL;
+    mx__session_fail(s, MX_LOCAL_OVERLOAD);
+    mx__session_finish(s);
 }
 
 static void tls_done(mx_session_t *s) {

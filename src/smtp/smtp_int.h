@@ -25,6 +25,8 @@ typedef enum {
 } state_t;
 
 #define IN_INITIAL 1024
+/* Bytes or a close from a server that waited this long at our gate are its giving up on us. */
+#define LOCAL_PATIENCE_MS 1000
 #define IN_MAX (MX_REPLY_MAX + 4096)
 
 struct mx_session {
@@ -37,7 +39,7 @@ struct mx_session {
     state_t state;
     int done;
     int got_bytes; /* any byte received (a reset before that is conn=reset) */
-    uint64_t t0_ms, deadline_at, t_starttls;
+    uint64_t t0_ms, deadline_at, t_starttls, t_wait0;
     char *in; /* raw bytes before TLS */
     size_t in_len, in_cap;
     char *rbuf;  /* where the driver was told to read into */
@@ -78,6 +80,10 @@ void mx__session_begin_tls(mx_session_t *s);
 void mx__session_tls_work(mx_session_t *s);
 /* Plaintext records into the reply buffer, then the replies they complete. */
 void mx__session_tls_input(mx_session_t *s);
+/* The scanner kept the probe waiting too long to measure the server (the gate's wait ran out,
+ * or the server gave up on us meanwhile): not a property of the server. */
+void mx__session_local_overload(mx_session_t *s);
+
 /* The legacy probe's raw ClientHello, after the second connection's 220 to STARTTLS. */
 void mx__session_legacy_hello(mx_session_t *s);
 /* The server's answer to the raw ClientHello is in (or the connection ended). */

@@ -117,15 +117,16 @@ def write_list(farm, n, seed, path):
                        stdout=f, check=True)
 
 
-def scan(farm, lst, out, *extra, allow=("127.0.0.0/8",), timeout=600, wait=True):
+def scan(farm, lst, out, *extra, allow=("127.0.0.0/8",), timeout=600, wait=True, resolver=None):
     """mxtls scan of LST into OUT against FARM, loopback only; extra options appended (a later
-    option wins). With wait=False, returns the running Popen.
+    option wins), RESOLVER instead of the farm's DNS. With wait=False, returns the running
+    Popen.
 
     The farm serves SMTP from one loop per process: with thousands of handshakes ready at once,
     one turn of it takes seconds on two busy cores, and a greeting can then miss a short read
     timeout. Tests compare with the truth, so they keep concurrency to what the farm serves
     promptly and the read timeout generous."""
-    args = [os.environ["MXTLS_BIN"], "scan", lst, "-o", out, "--resolver", farm.dns,
+    args = [os.environ["MXTLS_BIN"], "scan", lst, "-o", out, "--resolver", resolver or farm.dns,
             "--port", str(farm.smtp_port), "--ehlo", "scanner.example", "--ca-file", farm.ca,
             "--timeout-read", "15", "--deadline", "40", "--concurrency", "500", "--quiet"]
     for a in allow:
@@ -147,3 +148,59 @@ def rows_by_domain(path, cols):
     for row in read_csv_gz(path):
         out.setdefault(row["domain"], []).append([row[k] for k in cols])
     return out
+
+
+RELAY = r"""
+import socket, struct, sys
+# One socket each way; queries get IDs of the relay's own, mapped back to the client's.
+down = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+down.bind(("127.0.0.1", int(sys.argv[1])))
+up = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+up.connect(("127.0.0.1", int(sys.argv[2])))
+pending, next_id = {}, 0
+print("ready", flush=True)
+import selectors
+sel = selectors.DefaultSelector()
+sel.register(down, selectors.EVENT_READ)
+sel.register(up, selectors.EVENT_READ)
+while True:
+    for key, _ in sel.select():
+        if key.fileobj is down:
+            data, addr = down.recvfrom(65535)
+            if len(data) < 12:
+                continue
+            next_id = (next_id + 1) & 0xFFFF
+            pending[next_id] = (addr, data[:2])
+            up.send(struct.pack("!H", next_id) + data[2:])
+        else:
+            try:
+                data = up.recv(65535)
+            except OSError:
+                continue
+            addr, orig = pending.pop(struct.unpack("!H", data[:2])[0], (None, None))
+            if addr:
+                down.sendto(orig + data[2:], addr)
+"""
+
+
+class DnsRelay:
+    """A UDP relay in front of a farm's DNS, in a process of its own, so that a test can freeze
+    the resolver (SIGSTOP) and thaw it (SIGCONT) without stopping the farm's SMTP servers."""
+
+    def __init__(self, farm):
+        self.port = free_port()
+        self.addr = "127.0.0.1:%d" % self.port
+        self.proc = subprocess.Popen(["python3", "-c", RELAY, str(self.port), str(farm.dns_port)],
+                                     stdout=subprocess.PIPE, text=True)
+        self.proc.stdout.readline()
+
+    def freeze(self):
+        self.proc.send_signal(signal.SIGSTOP)
+
+    def thaw(self):
+        self.proc.send_signal(signal.SIGCONT)
+
+    def close(self):
+        self.thaw()
+        self.proc.kill()
+        self.proc.wait()
