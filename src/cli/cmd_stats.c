@@ -26,6 +26,7 @@ int mx_stats_read(const char *cmd, char *const *files, int n, mx_stats_t *s);
 int mx_stats_read(const char *cmd, char *const *files, int n, mx_stats_t *s) {
     mx_reader_t *r;
     mx_record_t rec;
+    unsigned long long rows = 0, overload = 0;
     int rc, cut = 0;
     if (mx_reader_open(&r, (const char *const *)files, n, 1ull << MX_COL_DOMAIN) < 0) {
         fprintf(stderr, "mxtls %s: out of memory\n", cmd);
@@ -43,6 +44,8 @@ int mx_stats_read(const char *cmd, char *const *files, int n, mx_stats_t *s) {
             mx_reader_free(r);
             return -1;
         }
+        rows++;
+        overload += !strcmp(mx_record_get(&rec, MX_COL_ERROR), MX_LOCAL_OVERLOAD);
         if (mx_stats_row(s, &rec) < 0) {
             fprintf(stderr, "mxtls %s: out of memory\n", cmd);
             mx_reader_free(r);
@@ -54,6 +57,13 @@ int mx_stats_read(const char *cmd, char *const *files, int n, mx_stats_t *s) {
         fprintf(stderr, "mxtls %s: out of memory\n", cmd);
         return -1;
     }
+    /* Above 0.1 %, the scanning machine's overload is large enough to matter to a share. */
+    if (overload * 1000 > rows)
+        fprintf(stderr,
+                "mxtls %s: warning: %s%s: %llu of %llu rows (%.2f %%) are local_overload: the "
+                "scanning machine was overloaded, and those hosts count as unknown\n",
+                cmd, files[0], n > 1 ? " and its other shard files" : "", overload, rows,
+                100.0 * (double)overload / (double)rows);
     return cut;
 }
 
