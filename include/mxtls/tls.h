@@ -97,7 +97,4 @@ const mx_tls_info_t *mx_tls_conn_info(mx_tls_conn_t *c);
  * certificate was seen or memory is out. Once DONE (legacy: at any time). */
 mx_cert_summary_t *mx_tls_conn_take_cert(mx_tls_conn_t *c);
 
-/* Ciphertext bytes held (for tests of the buffers' rest size). */
-size_t mx_tls_conn_buffered(const mx_tls_conn_t *c);
-
 #endif

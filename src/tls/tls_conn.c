@@ -260,7 +260,3 @@ mx_cert_summary_t *mx_tls_conn_take_cert(mx_tls_conn_t *c) {
     c->cert = NULL;
     return cert;
 }
-
-size_t mx_tls_conn_buffered(const mx_tls_conn_t *c) {
-    return c->in_cap;
-}
