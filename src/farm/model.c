@@ -30,11 +30,7 @@ uint64_t farm_hash(uint64_t a, uint64_t b, uint64_t c, uint64_t d) {
     uint64_t v[4] = {a, b, c, d};
     for (int i = 0; i < 4; i++) {
         h ^= v[i] + 0x9E3779B97F4A7C15ull + (h << 6) + (h >> 2);
-        h ^= h >> 30;
-        h *= 0xbf58476d1ce4e5b9ull;
-        h ^= h >> 27;
-        h *= 0x94d049bb133111ebull;
-        h ^= h >> 31;
+        h = mx_hash_mix(h);
     }
     return h;
 }
