@@ -187,9 +187,11 @@ static void wait_for_descriptor(worker_t *w, host_t *h) {
         w->qtail = h;
 }
 
+/* The scanner's own shortages: descriptors, buffers, memory, and local ports (EADDRNOTAVAIL
+ * when the ephemeral range is used up): never a property of the server dialled. */
 static int local_shortage(int rc) {
     return rc == UV_EMFILE || rc == UV_ENFILE || rc == UV_ENOBUFS || rc == UV_ENOMEM ||
-           rc == MX_E_NOMEM;
+           rc == UV_EADDRNOTAVAIL || rc == UV_EAGAIN || rc == MX_E_NOMEM;
 }
 
 /* Starts H's probe; 0 when the machine has no descriptor for it (H is queued again). */
