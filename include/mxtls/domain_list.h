@@ -11,6 +11,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "mxtls/source.h"
+
 #define MX_DOMAIN_MAX 253
 #define MX_LINE_MAX 4096
 
@@ -26,6 +28,7 @@ typedef struct {
     unsigned long domains;    /* valid, first-seen domains handed out */
     unsigned long invalid;    /* invalid lines handed out */
     unsigned long duplicates; /* valid domains dropped because seen before */
+    unsigned long resumed;    /* domains and invalid lines not handed out: already done */
 } mx_domain_counts_t;
 
 typedef struct mx_domain_reader mx_domain_reader_t;
@@ -33,13 +36,20 @@ typedef struct mx_domain_reader mx_domain_reader_t;
 /* Opens PATH ("-" for standard input). Returns 0 or a negative code (see source.h). */
 int mx_domain_reader_open(mx_domain_reader_t **out, const char *path);
 
+/* A reader over SRC (source.h), which it owns from then on, even on failure. */
+int mx_domain_reader_open_source(mx_domain_reader_t **out, mx_source_t *src);
+
 /* Next item; its strings live until the next call. Returns 1 with an item, 0 at the end, or a
  * negative code (MX_E_TRUNCATED, MX_E_CORRUPT, -errno) after the items before the fault. */
 int mx_domain_reader_next(mx_domain_reader_t *r, mx_domain_item_t *item);
 
-/* Marks a domain as already handled (as by --resume), so a later line naming it is dropped as a
- * duplicate. NAME must be normalised. Returns 0 or MX_E_NOMEM. */
-int mx_domain_reader_mark_seen(mx_domain_reader_t *r, const char *name);
+/* Marks a domain as already done (by --resume): the line naming it first is not handed out
+ * but counted (domains, resumed), later ones are duplicates as usual. NAME must be normalised.
+ * Returns 0 or MX_E_NOMEM. */
+int mx_domain_reader_mark_done(mx_domain_reader_t *r, const char *name);
+
+/* Marks the invalid line LINE as already done (by --resume): it is counted, not handed out. */
+int mx_domain_reader_mark_done_line(mx_domain_reader_t *r, unsigned long line);
 
 /* Counters so far. */
 const mx_domain_counts_t *mx_domain_reader_counts(const mx_domain_reader_t *r);

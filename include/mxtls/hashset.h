@@ -14,6 +14,9 @@ typedef struct {
 /* Adds H. Returns 1 when added, 0 when already present, MX_E_NOMEM. A zeroed struct is empty. */
 int mx_hashset_add(mx_hashset_t *s, uint64_t h);
 
+/* 1 when H is in the set. */
+int mx_hashset_has(const mx_hashset_t *s, uint64_t h);
+
 /* Frees the slots; the set is empty again. */
 void mx_hashset_close(mx_hashset_t *s);
 

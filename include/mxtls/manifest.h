@@ -52,10 +52,12 @@ typedef struct {
  * Returns a heap string or NULL. */
 char *mx_manifest_path(const char *out);
 
-/* Writes M as JSON to PATH, atomically. Returns 0 or -errno / MX_E_NOMEM. */
+/* Writes M as JSON to PATH, atomically (in place within reserved blocks when the disk is
+ * full). Returns 0 or -errno / MX_E_NOMEM. */
 int mx_manifest_write(const char *path, const mx_manifest_t *m);
 
-/* Reads what a resumed run keeps of the manifest at PATH into M: the input's SHA-256 and the
+/* Reads what a resumed run keeps of the manifest at PATH into M: the input's SHA-256, shard,
+ * hosts probed and the
  * earlier runs (a run still "running" was killed: it never wrote its end). Returns 0, -errno,
  * or MX_E_CORRUPT with a one-line reason in ERR when the file is not a manifest. */
 int mx_manifest_read(const char *path, mx_manifest_t *m, char *err, size_t errlen);

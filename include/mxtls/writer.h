@@ -41,7 +41,8 @@ int mx_writer_tick(mx_writer_t *w, uint64_t now_ms);
 /* Makes a flush point now. Returns 0 or -errno. */
 int mx_writer_flush(mx_writer_t *w);
 
-/* Rows written so far, and compressed bytes handed to the file so far. */
+/* Rows written so far (after a failure: the rows before the last flush point, which the file
+ * holds whole), and compressed bytes handed to the file so far. */
 uint64_t mx_writer_rows(const mx_writer_t *w);
 uint64_t mx_writer_bytes(const mx_writer_t *w);
 

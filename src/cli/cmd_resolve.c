@@ -14,9 +14,6 @@ static void usage(FILE *f) {
 }
 
 static int report(int rc, const mx_resolve_summary_t *s, const char *err) {
-    if (s->damaged_at)
-        fprintf(stderr, "mxtls resolve: the list is damaged; stopping at line %lu\n",
-                s->damaged_at);
     if (rc != 1)
         fprintf(stderr,
                 "mxtls resolve: %llu domains, %llu rows, %llu queries, %llu answered, %llu timed "

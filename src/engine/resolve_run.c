@@ -9,7 +9,9 @@
 
 #include "mxtls/dns.h"
 #include "mxtls/domain_list.h"
+#include "mxtls/error.h"
 #include "mxtls/rows.h"
+#include "mxtls/source.h"
 #include "mxtls/writer.h"
 
 /* The DNS columns of a scan row. */
@@ -129,6 +131,10 @@ static int run(ctx_t *c, uv_loop_t *loop, const mx_resolve_run_config_t *cfg, ch
     int unresponsive = mx_dns_unresponsive(c->dns);
     mx_dns_free(c->dns);
     uv_run(loop, UV_RUN_DEFAULT);
+    if (c->sum->damaged_at) {
+        snprintf(err, errlen, "the list is damaged after line %lu", c->sum->damaged_at);
+        return 2;
+    }
     if (c->nomem) {
         snprintf(err, errlen, "out of memory");
         return 2;
@@ -147,8 +153,11 @@ int mx_resolve_run(const mx_resolve_run_config_t *cfg, FILE *out, mx_resolve_sum
     memset(sum, 0, sizeof(*sum));
     if (!resolvers_allowed(cfg, err, errlen))
         return 1;
-    if (mx_domain_reader_open(&c.reader, cfg->list) < 0) {
-        snprintf(err, errlen, "%s: cannot read the list", cfg->list);
+    char sha[65];
+    int rc;
+    if ((strcmp(cfg->list, "-") != 0 && (rc = mx_source_check_file(cfg->list, sha)) < 0) ||
+        (rc = mx_domain_reader_open(&c.reader, cfg->list)) < 0) {
+        snprintf(err, errlen, "%s: %s; nothing was resolved", cfg->list, mx_strerror(rc));
         return 2;
     }
     int status = 2;

@@ -22,6 +22,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "mxtls/error.h"
@@ -86,12 +87,13 @@ typedef struct {
 
 static void emit_row(void *ud, const mx_record_t *rec, mx_row_outcome_t out) {
     scan_t *s = ((emit_ctx_t *)ud)->s;
+    if (mx_writer_row(s->writer, rec) < 0)
+        return; /* the scan is failing (group_end says why) */
     if (out.conn >= 0)
         s->man.conn[out.conn]++;
     if (out.tls >= 0)
         s->man.tls[out.tls]++;
     s->health->overload_rows += (unsigned long long)out.local_overload;
-    mx_writer_row(s->writer, rec);
 }
 
 static const mx_host_result_t *host_result(void *ud, int i, int a) {
@@ -180,9 +182,12 @@ static int next_item(scan_t *s, mx_domain_item_t *item) {
     for (;;) {
         int rc = mx_domain_reader_next(s->reader, item);
         if (rc <= 0) {
-            if (rc < 0)
-                mx__scan_say(s, "%s: the list is damaged (%s); stopping at line %lu", s->cfg->list,
-                             mx_strerror(rc), mx_domain_reader_counts(s->reader)->lines);
+            if (rc < 0) {
+                char what[512];
+                snprintf(what, sizeof(what), "%s: the list is damaged (%s) after line %lu",
+                         s->cfg->list, mx_strerror(rc), mx_domain_reader_counts(s->reader)->lines);
+                mx__scan_fail(s, what);
+            }
             s->eof = 1;
             return 0;
         }
@@ -387,8 +392,6 @@ static int manifest_start(scan_t *s) {
     mx_manifest_run_t *run = &s->man.runs[s->man.nruns++];
     mx_utc_now(run->start, sizeof(run->start));
     snprintf(run->status, sizeof(run->status), "running");
-    if (strcmp(cfg->list, "-") != 0)
-        mx_sha256_file(cfg->list, s->man.input_sha256);
     int rc = mx_manifest_write(s->man_path, &s->man);
     if (rc < 0)
         mx__scan_say(s, "%s: %s", s->man_path, mx_strerror(rc));
@@ -431,7 +434,7 @@ static void manifest_end(scan_t *s) {
     s->man.domains = c->domains;
     s->man.invalid = c->invalid;
     s->man.duplicates = c->duplicates;
-    s->man.hosts_probed = s->hosts_probed - s->retries;
+    s->man.hosts_probed = s->hosts_before + s->hosts_probed - s->retries;
     s->man.rows = mx_writer_rows(s->writer);
     lag_percentiles(s);
     int rc = mx_writer_close(s->writer);
@@ -441,6 +444,8 @@ static void manifest_end(scan_t *s) {
         mx__scan_say(s, "%s: %s", s->cfg->out, mx_strerror(rc));
         s->failed = 1;
     }
+    if (rc < 0)
+        mx__scan_recount(s);
     snprintf(run->status, sizeof(run->status), "%s",
              s->failed                ? "failed"
              : s->seen_interrupts > 0 ? "interrupted"
@@ -448,16 +453,52 @@ static void manifest_end(scan_t *s) {
     mx_manifest_write(s->man_path, &s->man);
 }
 
-/* Opens the list and the output (a new file, or the resumed one). 0, or the outcome. */
+/* 1 when paths A and B name the same existing file (a link, a symlink or the same name). */
+static int same_file(const char *a, const char *b) {
+    struct stat sa, sb;
+    return stat(a, &sa) == 0 && stat(b, &sb) == 0 && sa.st_dev == sb.st_dev &&
+           sa.st_ino == sb.st_ino;
+}
+
+/* Every file the scan writes must be another file than the list it reads: writing one would
+ * destroy the list. 0, or the outcome. */
+static int outputs_spare_list(scan_t *s) {
+    const mx_scan_config_t *cfg = s->cfg;
+    char tmp[4096];
+    snprintf(tmp, sizeof(tmp), "%s.resume", cfg->out);
+    const char *outs[] = {cfg->out, s->man_path, tmp};
+    for (size_t i = 0; i < sizeof(outs) / sizeof(outs[0]); i++)
+        if (strcmp(cfg->list, "-") != 0 && same_file(cfg->list, outs[i])) {
+            mx__scan_say(s, "%s is the list being scanned; writing it would destroy the list",
+                         outs[i]);
+            return MX_SCAN_REFUSED;
+        }
+    return 0;
+}
+
+/* Opens the list and the output (a new file, or the resumed one). 0, or the outcome. A list
+ * file is read through once first: damage anywhere in it stops the scan before any of it is
+ * scanned (a cut or a bad CRC is only found at the end of a gzip member, after the garbled
+ * names before it). Standard input cannot be read twice; its damage ends the scan as failed. */
 static int open_files(scan_t *s) {
     const mx_scan_config_t *cfg = s->cfg;
-    int rc = mx_domain_reader_open(&s->reader, cfg->list);
-    if (rc < 0) {
-        mx__scan_say(s, "%s: %s", cfg->list, mx_strerror(rc));
-        return MX_SCAN_FAILED;
-    }
+    int rc;
     if (!(s->man_path = mx_manifest_path(cfg->out))) {
         mx__scan_say(s, "out of memory");
+        return MX_SCAN_FAILED;
+    }
+    if ((rc = outputs_spare_list(s)) != 0)
+        return rc;
+    if (strcmp(cfg->list, "-") != 0 &&
+        (rc = mx_source_check_file(cfg->list, s->man.input_sha256)) < 0) {
+        mx__scan_say(s, "%s: %s; nothing was scanned", cfg->list,
+                     rc == MX_E_TRUNCATED || rc == MX_E_CORRUPT
+                         ? "the list is damaged (a cut or corrupt gzip file)"
+                         : mx_strerror(rc));
+        return MX_SCAN_FAILED;
+    }
+    if ((rc = mx_domain_reader_open(&s->reader, cfg->list)) < 0) {
+        mx__scan_say(s, "%s: %s", cfg->list, mx_strerror(rc));
         return MX_SCAN_FAILED;
     }
     if (cfg->resume && access(cfg->out, F_OK) == 0)

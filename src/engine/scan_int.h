@@ -143,6 +143,7 @@ struct scan {
     uint64_t stop_at;
     unsigned long inflight;
     unsigned long long domains_done, hosts_probed, hosts_done, retries;
+    unsigned long long hosts_before; /* probed by the runs a --resume continues */
 };
 
 uint64_t mx__scan_now_ms(void);
@@ -192,6 +193,9 @@ void mx__dns_bridge_stop(scan_t *s);
 /* resume.c */
 /* --resume: 0, or the outcome to stop with (a message said why). */
 int mx__scan_resume(scan_t *s);
+/* After the output failed: the manifest's rows and outcome counts made those of the rows the
+ * file holds, read back from it. */
+void mx__scan_recount(scan_t *s);
 
 /* progress.c */
 void mx__scan_progress(scan_t *s, int final);

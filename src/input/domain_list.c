@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "mxtls/error.h"
+#include "mxtls/hash.h"
 #include "mxtls/hashset.h"
 #include "mxtls/source.h"
 
@@ -25,25 +26,28 @@ struct mx_domain_reader {
     int skipping; /* inside the rest of an over-long line */
     mx_domain_counts_t counts;
     mx_hashset_t seen;
+    mx_hashset_t done;       /* names a resumed file already holds */
+    mx_hashset_t done_lines; /* invalid lines a resumed file already holds, by number */
     char line[MX_LINE_MAX + 1];
     char name[MX_DOMAIN_MAX + 1];
 };
 
-int mx_domain_reader_open(mx_domain_reader_t **out, const char *path) {
+int mx_domain_reader_open_source(mx_domain_reader_t **out, mx_source_t *src) {
     mx_domain_reader_t *r = calloc(1, sizeof(*r));
-    int rc;
     if (!r || !(r->buf = malloc(BUF_SIZE))) {
         free(r);
+        mx_source_free(src);
         return MX_E_NOMEM;
     }
-    rc = mx_source_open(&r->src, path);
-    if (rc) {
-        free(r->buf);
-        free(r);
-        return rc;
-    }
+    r->src = src;
     *out = r;
     return 0;
+}
+
+int mx_domain_reader_open(mx_domain_reader_t **out, const char *path) {
+    mx_source_t *src;
+    int rc = mx_source_open(&src, path);
+    return rc ? rc : mx_domain_reader_open_source(out, src);
 }
 
 /* Adds NAME to the set. Returns 1 when added, 0 when already there, or MX_E_NOMEM. */
@@ -51,8 +55,13 @@ static int set_add(mx_domain_reader_t *r, const char *name) {
     return mx_hashset_add(&r->seen, mx_domain_hash(name));
 }
 
-int mx_domain_reader_mark_seen(mx_domain_reader_t *r, const char *name) {
-    int rc = set_add(r, name);
+int mx_domain_reader_mark_done(mx_domain_reader_t *r, const char *name) {
+    int rc = mx_hashset_add(&r->done, mx_domain_hash(name));
+    return rc < 0 ? rc : 0;
+}
+
+int mx_domain_reader_mark_done_line(mx_domain_reader_t *r, unsigned long line) {
+    int rc = mx_hashset_add(&r->done_lines, mx_hash_mix(line));
     return rc < 0 ? rc : 0;
 }
 
@@ -67,10 +76,9 @@ static int next_line(mx_domain_reader_t *r, size_t *len, int *too_long) {
                 break;
             ssize_t got = mx_source_read(r->src, r->buf, BUF_SIZE);
             if (got < 0) {
+                /* A line the damage cut is not a line: it is dropped, never scanned. */
                 r->err = (int)got;
-                if (n == 0 && !*too_long)
-                    return (int)got;
-                break; /* hand out the partial line first; the error comes next call */
+                return (int)got;
             }
             if (got == 0) {
                 r->eof = 1;
@@ -102,6 +110,14 @@ static int next_line(mx_domain_reader_t *r, size_t *len, int *too_long) {
         return 0;
     r->line[n] = 0;
     *len = n;
+    return 1;
+}
+
+/* Whether the invalid line just counted is one a resumed file holds (then counted as resumed). */
+static int was_done_line(mx_domain_reader_t *r) {
+    if (!mx_hashset_has(&r->done_lines, mx_hash_mix(r->counts.lines)))
+        return 0;
+    r->counts.resumed++;
     return 1;
 }
 
@@ -153,6 +169,8 @@ int mx_domain_reader_next(mx_domain_reader_t *r, mx_domain_item_t *item) {
         if (too_long) {
             item->invalid = "invalid_line_too_long";
             r->counts.invalid++;
+            if (was_done_line(r))
+                continue;
             return 1;
         }
         const char *name = s;
@@ -175,6 +193,8 @@ int mx_domain_reader_next(mx_domain_reader_t *r, mx_domain_item_t *item) {
             item->invalid = mx_domain_normalize(name, name_len, r->name);
         if (item->invalid) {
             r->counts.invalid++;
+            if (was_done_line(r))
+                continue;
             return 1;
         }
         rc = set_add(r, r->name);
@@ -186,6 +206,10 @@ int mx_domain_reader_next(mx_domain_reader_t *r, mx_domain_item_t *item) {
         }
         item->domain = r->name;
         r->counts.domains++;
+        if (mx_hashset_has(&r->done, mx_domain_hash(r->name))) {
+            r->counts.resumed++;
+            continue;
+        }
         return 1;
     }
 }
@@ -203,6 +227,8 @@ void mx_domain_reader_free(mx_domain_reader_t *r) {
         return;
     mx_source_free(r->src);
     mx_hashset_close(&r->seen);
+    mx_hashset_close(&r->done);
+    mx_hashset_close(&r->done_lines);
     free(r->buf);
     free(r);
 }

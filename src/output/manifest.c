@@ -105,6 +105,37 @@ static void build(mx_json_t *j, const mx_manifest_t *m) {
     mx_json_end_object(j);
 }
 
+/* Writes LEN bytes of BUF and a newline to FD at offset 0. 0 or -errno. */
+static int write_all(int fd, const char *buf, size_t len) {
+    for (size_t off = 0; off < len;) {
+        ssize_t k = pwrite(fd, buf + off, len - off, (off_t)off);
+        if (k < 0 && errno == EINTR)
+            continue;
+        if (k < 0)
+            return -errno;
+        off += (size_t)k;
+    }
+    return pwrite(fd, "\n", 1, (off_t)len) == 1 ? 0 : -EIO;
+}
+
+/* Manifests are written whole to a temporary file and renamed over the old one, so that a
+ * reader never sees half of one. Each file keeps blocks reserved past its end: on a full disk,
+ * where the temporary file cannot be written, the manifest is rewritten in place within them,
+ * so the last word of a run that filled the disk (failed, with its counts) is not lost. */
+#define MANIFEST_RESERVE (64 * 1024)
+
+static int write_in_place(const char *path, const mx_json_t *j) {
+    int fd = open(path, O_WRONLY | O_CLOEXEC);
+    if (fd < 0)
+        return -errno;
+    int rc = write_all(fd, j->buf, j->len);
+    if (!rc && ftruncate(fd, (off_t)j->len + 1) < 0)
+        rc = -errno;
+    if (close(fd) < 0 && !rc)
+        rc = -errno;
+    return rc;
+}
+
 int mx_manifest_write(const char *path, const mx_manifest_t *m) {
     mx_json_t j;
     int rc = 0, fd;
@@ -120,26 +151,18 @@ int mx_manifest_write(const char *path, const mx_manifest_t *m) {
     fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
     if (fd < 0) {
         rc = -errno;
-        goto out;
-    }
-    for (size_t off = 0; off < j.len;) {
-        ssize_t k = write(fd, j.buf + off, j.len - off);
-        if (k < 0 && errno == EINTR)
-            continue;
-        if (k < 0) {
+    } else {
+        (void)fallocate(fd, FALLOC_FL_KEEP_SIZE, 0, MANIFEST_RESERVE); /* best effort */
+        rc = write_all(fd, j.buf, j.len);
+        if (close(fd) < 0 && !rc)
             rc = -errno;
-            break;
-        }
-        off += (size_t)k;
     }
-    if (!rc && write(fd, "\n", 1) != 1)
-        rc = -EIO;
-    if (close(fd) < 0 && !rc)
-        rc = -errno;
     if (!rc && rename(tmp, path) < 0)
         rc = -errno;
     if (rc)
         unlink(tmp);
+    if (rc == -ENOSPC || rc == -EDQUOT)
+        rc = write_in_place(path, &j);
 out:
     mx_json_free(&j);
     free(tmp);
@@ -188,6 +211,12 @@ int mx_manifest_read(const char *path, mx_manifest_t *m, char *err, size_t errle
     }
     copy(m->input_sha256, sizeof(m->input_sha256),
          mx_json_string(mx_json_get(mx_json_get(root, "input"), "sha256")));
+    const char *shard = mx_json_string(mx_json_get(root, "shard"));
+    if (!shard || sscanf(shard, "%u/%u", &m->shard_index, &m->shard_count) != 2)
+        m->shard_index = 0, m->shard_count = 1;
+    const mx_json_value_t *probed = mx_json_get(mx_json_get(root, "counts"), "hosts_probed");
+    if (probed && probed->type == MX_JSON_NUM && probed->num >= 0)
+        m->hosts_probed = (unsigned long long)probed->num;
     const mx_json_value_t *runs = mx_json_get(root, "runs");
     for (const mx_json_value_t *r = runs ? runs->kid : NULL;
          r && m->nruns < MX_MANIFEST_MAX_RUNS - 1; r = r->next) {

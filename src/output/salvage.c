@@ -59,13 +59,13 @@ static int emit(group_t *g, mx_writer_t *w, mx_salvage_cb cb, void *ud, mx_salva
             rec.f[c] = g->arena + g->offsets[i * MX_COL__COUNT + (size_t)c];
         if ((rc = mx_writer_row(w, &rec)))
             return rc;
+        if (cb && (rc = cb(ud, &rec, i)))
+            return rc;
     }
     if ((rc = mx_writer_group_end(w, 0)))
         return rc;
     res->groups++;
     res->rows += g->nrows;
-    if (cb && (rc = cb(ud, g->arena + g->offsets[MX_COL_DOMAIN])))
-        return rc;
     g->len = 0;
     g->nrows = 0;
     return 0;

@@ -27,6 +27,7 @@ struct mx_writer {
     uint64_t rows, bytes;
     uint64_t columns;
     uint64_t pending_rows;  /* rows written since the last flush point */
+    uint64_t durable_rows;  /* rows before the last flush point: readable whatever comes next */
     uint64_t pending_since; /* time of the first pending group end */
     int err;
     char errmsg[512];
@@ -140,6 +141,7 @@ int mx_writer_flush(mx_writer_t *w) {
     if (!rc) {
         w->pending_rows = 0;
         w->pending_since = 0;
+        w->durable_rows = w->rows;
     }
     return rc;
 }
@@ -165,7 +167,7 @@ int mx_writer_tick(mx_writer_t *w, uint64_t now_ms) {
 }
 
 uint64_t mx_writer_rows(const mx_writer_t *w) {
-    return w->rows;
+    return w->err ? w->durable_rows : w->rows;
 }
 
 uint64_t mx_writer_bytes(const mx_writer_t *w) {

@@ -38,6 +38,16 @@ int mx_hashset_add(mx_hashset_t *s, uint64_t h) {
     return 1;
 }
 
+int mx_hashset_has(const mx_hashset_t *s, uint64_t h) {
+    h = h ? h : 1;
+    if (!s->cap)
+        return 0;
+    for (size_t j = (size_t)h & (s->cap - 1); s->slots[j]; j = (j + 1) & (s->cap - 1))
+        if (s->slots[j] == h)
+            return 1;
+    return 0;
+}
+
 void mx_hashset_close(mx_hashset_t *s) {
     free(s->slots);
     s->slots = NULL;

@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
+#include <sys/stat.h>
 #include <string.h>
 #include <unistd.h>
 #include <zlib.h>
@@ -62,6 +63,7 @@ int mx_source_open(mx_source_t **out, const char *path) {
     if (strcmp(path, "-") == 0) {
         s->fd = STDIN_FILENO;
     } else {
+        struct stat st;
         s->fd = open(path, O_RDONLY | O_CLOEXEC);
         if (s->fd < 0) {
             rc = -errno;
@@ -69,6 +71,11 @@ int mx_source_open(mx_source_t **out, const char *path) {
             return rc;
         }
         s->own_fd = 1;
+        /* A directory opens, and only fails at the first read: refuse it here, plainly. */
+        if (fstat(s->fd, &st) == 0 && S_ISDIR(st.st_mode)) {
+            mx_source_free(s);
+            return -EISDIR;
+        }
     }
     *out = s;
     return 0;
@@ -273,6 +280,27 @@ int mx_sha256_file(const char *path, char hex[65]) {
             break;
         s->raw_pos = s->raw_len;
     }
+    if (!rc)
+        mx_source_raw_bytes(s, hex);
+    mx_source_free(s);
+    return rc;
+}
+
+int mx_source_check_file(const char *path, char hex[65]) {
+    mx_source_t *s;
+    ssize_t n;
+    int rc = mx_source_open(&s, path);
+    if (rc)
+        return rc;
+    unsigned char *sink = malloc(RAW_BUF);
+    if (!sink) {
+        mx_source_free(s);
+        return MX_E_NOMEM;
+    }
+    while ((n = mx_source_read(s, sink, RAW_BUF)) > 0)
+        ;
+    free(sink);
+    rc = (int)n;
     if (!rc)
         mx_source_raw_bytes(s, hex);
     mx_source_free(s);

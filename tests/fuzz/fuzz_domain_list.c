@@ -2,30 +2,19 @@
  * domain or an invalid line with a reason, and line numbers only grow. */
 #include <stddef.h>
 #include <stdint.h>
-#include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "mxtls/domain_list.h"
+#include "mxtls/source.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
-    char path[] = "/tmp/mxtls-fuzz-list-XXXXXX";
-    int fd = mkstemp(path);
-    if (fd < 0)
-        return 0;
-    if (write(fd, data, size) != (ssize_t)size) {
-        close(fd);
-        unlink(path);
-        return 0;
-    }
-    close(fd);
     mx_domain_reader_t *r;
     mx_domain_item_t it;
     unsigned long last = 0;
-    if (mx_domain_reader_open(&r, path) == 0) {
+    mx_source_t *src;
+    if (mx_source_open_mem(&src, data, size) == 0 && mx_domain_reader_open_source(&r, src) == 0) {
         while (mx_domain_reader_next(r, &it) == 1) {
             if (it.line <= last)
                 __builtin_trap();
@@ -41,6 +30,5 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         }
         mx_domain_reader_free(r);
     }
-    unlink(path);
     return 0;
 }
