@@ -46,7 +46,7 @@ const char *mx_diff_field_name(mx_diff_field_t f);
 mx_diff_t *mx_diff_new(time_t at, mx_diff_change_fn fn, void *ud);
 
 /* Rows of the old snapshot (all of them first), then of the new one; a domain's rows together.
- * Each returns 0 or MX_E_NOMEM. */
+ * Each returns 0, MX_E_NOMEM or MX_E_REGROUPED (mx_stats_row()). */
 int mx_diff_old_row(mx_diff_t *d, const mx_record_t *rec);
 int mx_diff_new_row(mx_diff_t *d, const mx_record_t *rec);
 

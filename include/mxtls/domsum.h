@@ -4,6 +4,7 @@
 #ifndef MXTLS_DOMSUM_H
 #define MXTLS_DOMSUM_H
 
+#include "mxtls/hashset.h"
 #include "mxtls/record.h"
 
 typedef struct {
@@ -31,6 +32,9 @@ typedef struct {
     int active;
     mx_domsum_fn fn;
     void *ud;
+    mx_hashset_t seen;  /* the domains begun so far, by hash */
+    char repeated[300]; /* the first domain whose rows came in two places, "" when none */
+    int nomem;
 } mx_domsum_acc_t;
 
 /* Starts an accumulator that hands each completed domain to FN. */
@@ -41,6 +45,13 @@ void mx_domsum_row(mx_domsum_acc_t *a, const mx_record_t *row);
 
 /* Completes the last domain. */
 void mx_domsum_end(mx_domsum_acc_t *a);
+
+/* Frees what the accumulator holds. */
+void mx_domsum_close(mx_domsum_acc_t *a);
+
+/* A domain's rows must be together: the first domain that began twice (its rows would be
+ * counted as two domains), or NULL. Invalid-line rows, named by their text, are not domains. */
+const char *mx_domsum_repeated(const mx_domsum_acc_t *a);
 
 /* "every", "some", "none" (STARTTLS on the known hosts), "unknown" (no host known) or "n/a"
  * (not a mail domain). */

@@ -16,7 +16,8 @@
     X(BAD_HEADER, "not a mxtls scan file (bad header row)")                                        \
     X(NO_COLUMN, "a required column is missing")                                                   \
     X(USAGE, "invalid argument")                                                                   \
-    X(AGAIN, "more input needed")
+    X(AGAIN, "more input needed")                                                                  \
+    X(REGROUPED, "a domain's rows are not together (a reordered file, or one given twice)")
 
 /* Index of each code in the list, so values are dense and stable in list order. */
 enum {

@@ -25,9 +25,13 @@ extern const char *const mx_stats_top_sections[];
  * scanned_at (0: such rows are left out of the expiry metrics). NULL when out of memory. */
 mx_stats_t *mx_stats_new(time_t at);
 
-/* Counts one row; a domain's rows must come together (as scan files have them). Returns 0 or
- * MX_E_NOMEM. */
+/* Counts one row; a domain's rows must come together (as scan files have them). Returns 0,
+ * MX_E_NOMEM, or MX_E_REGROUPED once a domain has begun twice (mx_stats_repeated() names it):
+ * its rows would count as two domains, so the numbers are not to be used. */
 int mx_stats_row(mx_stats_t *s, const mx_record_t *rec);
+
+/* The first domain whose rows were not together, or NULL. */
+const char *mx_stats_repeated(const mx_stats_t *s);
 
 /* Ends the last domain; call once after the last row. Returns 0 or MX_E_NOMEM. */
 int mx_stats_end(mx_stats_t *s);

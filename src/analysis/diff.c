@@ -198,11 +198,16 @@ mx_diff_t *mx_diff_new(time_t at, mx_diff_change_fn fn, void *ud) {
     return d;
 }
 
+/* A stats error: out of memory sticks; a domain begun twice is returned as it is. */
+static int stats_rc(mx_diff_t *d, int rc) {
+    if (rc == MX_E_NOMEM)
+        d->nomem = 1;
+    return d->nomem ? MX_E_NOMEM : rc;
+}
+
 int mx_diff_old_row(mx_diff_t *d, const mx_record_t *rec) {
     mx_domsum_row(&d->acc[0], rec);
-    if (mx_stats_row(d->stats[0], rec) < 0)
-        d->nomem = 1;
-    return d->nomem ? MX_E_NOMEM : 0;
+    return stats_rc(d, mx_stats_row(d->stats[0], rec));
 }
 
 int mx_diff_new_row(mx_diff_t *d, const mx_record_t *rec) {
@@ -212,9 +217,7 @@ int mx_diff_new_row(mx_diff_t *d, const mx_record_t *rec) {
             d->nomem = 1;
     }
     mx_domsum_row(&d->acc[1], rec);
-    if (mx_stats_row(d->stats[1], rec) < 0)
-        d->nomem = 1;
-    return d->nomem ? MX_E_NOMEM : 0;
+    return stats_rc(d, mx_stats_row(d->stats[1], rec));
 }
 
 int mx_diff_end(mx_diff_t *d) {
@@ -262,6 +265,8 @@ void mx_diff_free(mx_diff_t *d) {
     mx_table_close(&d->old);
     mx_stats_free(d->stats[0]);
     mx_stats_free(d->stats[1]);
+    mx_domsum_close(&d->acc[0]);
+    mx_domsum_close(&d->acc[1]);
     mx_tally_free(d->t);
     mx_intern_free(d->strings);
     free(d);

@@ -5,6 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "mxtls/hash.h"
+
 /* SRC into DST of CAP bytes, cut to fit (snprintf's cost shows on a million domains). */
 static void put(char *dst, size_t cap, const char *src) {
     size_t n = strlen(src);
@@ -24,6 +26,25 @@ void mx_domsum_end(mx_domsum_acc_t *a) {
     if (a->active)
         a->fn(a->ud, &a->d);
     a->active = 0;
+}
+
+void mx_domsum_close(mx_domsum_acc_t *a) {
+    mx_hashset_close(&a->seen);
+}
+
+const char *mx_domsum_repeated(const mx_domsum_acc_t *a) {
+    return a->repeated[0] ? a->repeated : NULL;
+}
+
+/* Remembers that NAME begins here; notes it when it began before. */
+static void begun(mx_domsum_acc_t *a, const mx_record_t *r, const char *name) {
+    if (!strncmp(mx_record_get(r, MX_COL_ERROR), "invalid_", 8))
+        return;
+    int rc = mx_hashset_add(&a->seen, mx_hash(name));
+    if (rc < 0)
+        a->nomem = 1;
+    else if (rc == 0 && !a->repeated[0])
+        put(a->repeated, sizeof(a->repeated), name);
 }
 
 /* Inserts HOST into the sorted '|'-list SET unless present (dropped when it does not fit). */
@@ -67,6 +88,7 @@ void mx_domsum_row(mx_domsum_acc_t *a, const mx_record_t *r) {
         d->prim_host[0] = d->cert[0] = d->cert_cn[0] = d->cert_key[0] = d->cert_issuer[0] = 0;
         d->mx_set[0] = 0;
         a->active = 1;
+        begun(a, r, name);
         put(d->name, sizeof(d->name), name);
         put(d->status, sizeof(d->status), mx_record_get(r, MX_COL_DNS_STATUS));
         d->rank = atol(mx_record_get(r, MX_COL_RANK));

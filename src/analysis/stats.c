@@ -278,7 +278,13 @@ int mx_stats_row(mx_stats_t *s, const mx_record_t *r) {
         else if (added)
             host_metrics(s, r);
     }
-    return s->nomem ? MX_E_NOMEM : 0;
+    if (s->acc.nomem)
+        s->nomem = 1;
+    return s->nomem ? MX_E_NOMEM : mx_domsum_repeated(&s->acc) ? MX_E_REGROUPED : 0;
+}
+
+const char *mx_stats_repeated(const mx_stats_t *s) {
+    return mx_domsum_repeated(&s->acc);
 }
 
 int mx_stats_end(mx_stats_t *s) {
@@ -299,5 +305,6 @@ void mx_stats_free(mx_stats_t *s) {
         return;
     mx_tally_free(s->t);
     mx_hashset_close(&s->hosts);
+    mx_domsum_close(&s->acc);
     free(s);
 }

@@ -15,6 +15,7 @@
 #include "mxtls/json.h"
 #include "mxtls/reader.h"
 #include "mxtls/report.h"
+#include "mxtls/stats.h"
 
 static void usage(FILE *f) {
     fprintf(f,
@@ -71,8 +72,8 @@ static int read_side(mx_diff_t *d, char *const *files, int n, int new_side) {
             mx_reader_free(r);
             return -1;
         }
-        if ((new_side ? mx_diff_new_row(d, &rec) : mx_diff_old_row(d, &rec)) < 0) {
-            fprintf(stderr, "mxtls diff: out of memory\n");
+        if ((rc = new_side ? mx_diff_new_row(d, &rec) : mx_diff_old_row(d, &rec)) < 0) {
+            mx_regrouped_say("diff", rc, r, mx_stats_repeated(mx_diff_stats(d, new_side)));
             mx_reader_free(r);
             return -1;
         }

@@ -21,6 +21,18 @@ static void usage(FILE *f) {
                "  is judged against for rows without scanned_at (farm truth files)\n");
 }
 
+void mx_regrouped_say(const char *cmd, int rc, const mx_reader_t *r, const char *domain) {
+    if (rc != MX_E_REGROUPED) {
+        fprintf(stderr, "mxtls %s: %s\n", cmd, mx_strerror(rc));
+        return;
+    }
+    fprintf(stderr,
+            "mxtls %s: %s, row %llu: the rows of %s came before, apart from these: a reordered "
+            "file or one given twice, whose domains would be counted twice; nothing is "
+            "reported (mxtls check tells more)\n",
+            cmd, mx_reader_file(r), (unsigned long long)mx_reader_row_number(r), domain);
+}
+
 /* Reads every row of FILES into S. Returns 0, 1 when a file was cut short, or -1 on damage. */
 int mx_stats_read(const char *cmd, char *const *files, int n, mx_stats_t *s);
 int mx_stats_read(const char *cmd, char *const *files, int n, mx_stats_t *s) {
@@ -46,8 +58,8 @@ int mx_stats_read(const char *cmd, char *const *files, int n, mx_stats_t *s) {
         }
         rows++;
         overload += !strcmp(mx_record_get(&rec, MX_COL_ERROR), MX_LOCAL_OVERLOAD);
-        if (mx_stats_row(s, &rec) < 0) {
-            fprintf(stderr, "mxtls %s: out of memory\n", cmd);
+        if ((rc = mx_stats_row(s, &rec)) < 0) {
+            mx_regrouped_say(cmd, rc, r, mx_stats_repeated(s));
             mx_reader_free(r);
             return -1;
         }

@@ -26,4 +26,8 @@ int mx_cmd_resolve(int argc, char **argv);
 int mx_cmd_scan(int argc, char **argv);
 int mx_cmd_stats(int argc, char **argv);
 
+/* stats and diff: says why a row could not be counted (a domain's rows apart, or RC's text). */
+struct mx_reader;
+void mx_regrouped_say(const char *cmd, int rc, const struct mx_reader *r, const char *domain);
+
 #endif
