@@ -24,8 +24,8 @@ typedef struct {
 } mx_report_opts_t;
 
 /* The RFC 4180 form of S into OUT (CAP bytes, at least 8; cut to fit). Names in reports come
- * from scan files and mail headers: control characters become '?' and a leading formula
- * character gets a ' (as the scan writer does). Returns the length written. */
+ * from scan files and mail headers: control characters (C0, DEL, C1) become '?' and a leading
+ * formula character gets a ' (as the scan writer does). Returns the length written. */
 size_t mx_csv_quote(const char *s, char *out, size_t cap);
 
 /* Writes N rows (in order, grouped by section and bucket) to F. Returns 0, or -1 when writing

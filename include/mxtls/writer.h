@@ -1,7 +1,7 @@
 /* Writing scan records as gzip CSV (shared/SCHEMA.md).
  *
- * Fields are sanitised on the way out: control characters and invalid UTF-8 become '?', a
- * field starting with = + - @ gets a ' prefix, fields and lists are capped per column, and
+ * Fields are sanitised on the way out: control characters (C0, DEL, C1) and invalid UTF-8 become
+ * '?', a field starting with = + - @ gets a ' prefix, fields and lists are capped per column, and
  * RFC 4180 quoting is applied. Rows are written in domain groups: the caller ends each group,
  * and the writer makes a gzip flush point (Z_SYNC_FLUSH) only between groups, at least every
  * flush interval and every MX_WRITER_FLUSH_ROWS rows, so a killed process leaves a file that

@@ -65,6 +65,8 @@ size_t mx_csv_quote(const char *s, char *out, size_t cap) {
         unsigned char c = (unsigned char)*s;
         if (c == '"')
             out[n++] = '"';
+        if (c == 0xC2 && (unsigned char)s[1] >= 0x80 && (unsigned char)s[1] <= 0x9F)
+            s++, c = 0; /* a C1 control, U+0080-U+009F */
         out[n++] = c < 0x20 || c == 0x7F ? '?' : (char)c;
     }
     if (quote)

@@ -43,9 +43,11 @@ size_t mx_field_sanitize(mx_column_t col, const char *str, size_t len, char *out
     if (len && (s[0] == '=' || s[0] == '+' || s[0] == '-' || s[0] == '@'))
         out[o++] = '\'';
     while (i < len) {
-        size_t n = utf8_len(s + i, len - i);
-        if (n == 1 && (s[i] < 0x20 || s[i] == 0x7F))
-            n = 0;
+        size_t n = utf8_len(s + i, len - i), skip = 1;
+        /* C0, DEL, and C1 (U+0080-U+009F, C2 80-C2 9F): terminals act on all three. */
+        if ((n == 1 && (s[i] < 0x20 || s[i] == 0x7F)) ||
+            (n == 2 && s[i] == 0xC2 && s[i + 1] < 0xA0))
+            skip = n, n = 0;
         if (items && s[i] == '|' && ++seen > items)
             break;
         if (o + (n ? n : 1) > cap)
@@ -56,7 +58,7 @@ size_t mx_field_sanitize(mx_column_t col, const char *str, size_t len, char *out
             i += n;
         } else {
             out[o++] = '?';
-            i++;
+            i += skip;
         }
     }
     out[o] = 0;

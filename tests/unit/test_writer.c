@@ -56,7 +56,9 @@ static void model(mx_column_t col, const char *in, char *out) {
     if (strchr("=+-@", s[0]) && s[0])
         out[o++] = '\'';
     for (size_t i = 0; i < len;) {
-        size_t n = model_char(s + i, len - i);
+        size_t n = model_char(s + i, len - i), skip = 1;
+        if (n == 2 && s[i] == 0xC2 && s[i + 1] <= 0x9F) /* C1 controls: one '?' */
+            n = 0, skip = 2;
         if (s[i] == '|' && items && ++pipes >= items)
             break;
         if (o + (n ? n : 1) > cap)
@@ -64,7 +66,7 @@ static void model(mx_column_t col, const char *in, char *out) {
         if (n)
             memcpy(out + o, s + i, n), o += n, i += n;
         else
-            out[o++] = '?', i++;
+            out[o++] = '?', i += skip;
     }
     out[o] = 0;
 }
@@ -85,6 +87,10 @@ static const char *const pieces[] = {
     "\t",
     "\"\"",
     "\xC3\xA9",
+    "\xC2\x85",
+    "\xC2\x9F",
+    "\xC2\x80",
+    "\xC2\xA0",
     "\xE2\x82\xAC",
     "\xF0\x9F\x98\x80",
     "\xC3",
