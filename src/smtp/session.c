@@ -330,28 +330,29 @@ static void on_end(mx_session_t *s, ssize_t n) {
     mx__session_fail(s, n == UV_ECONNRESET ? "reset" : n == UV_EOF ? "closed" : "read_error");
     if (s->state == S_TLS && !s->res.tls_error)
         s->res.tls_error = "tls_closed";
+    /* Closed on our first flight without a word: old stacks do that to a ClientHello they do
+     * not understand, as others send an alert. The legacy ClientHello is tried as after one. */
+    if (s->state == S_TLS && !s->tls_rx && !s->tls_up) {
+        mx__session_legacy_restart(s);
+        return;
+    }
     mx__session_finish(s);
 }
 
-/* Until the server's first TLS record, anything it sends is not TLS: a line injected after the
- * 220 that arrived in a later read than the 220 itself. Such lines are dropped (recorded as
- * data_after_starttls) instead of being fed to the handshake. Returns the bytes left. */
-static size_t drop_before_tls(mx_session_t *s, char *buf, size_t n) {
-    char *p = buf;
-    size_t left = n;
-    while (left && *p != 0x16 && *p != 0x15) {
-        char *nl = memchr(p, '\n', left);
-        size_t drop = nl ? (size_t)(nl - p) + 1 : left;
-        s->injected = 1;
-        p += drop;
-        left -= drop;
+/* The server's answer to our ClientHello must begin with a TLS record (handshake or alert).
+ * Anything else (an SMTP reply, a late injected line) fails the handshake at once, as RFC 8446
+ * section 5 has a client do with an unexpected record: waiting for TLS behind it would only
+ * turn the finding into a timeout. */
+static void not_tls(mx_session_t *s) {
+    s->injected = 1;
+    if (s->legacy) {
+        mx__session_legacy_done(s); /* not an answer: the first failure stands */
+        return;
     }
-    if (left) {
-        if (p != buf)
-            memmove(buf, p, left);
-        s->tls_rx = 1;
-    }
-    return left;
+    s->res.tls = MX_TLS_FAILED;
+    s->res.tls_error = "tls_not_tls";
+    mx__session_fail(s, "data_after_starttls");
+    mx__session_finish(s);
 }
 
 void mx_session_received(mx_session_t *s, ssize_t n) {
@@ -372,8 +373,11 @@ void mx_session_received(mx_session_t *s, ssize_t n) {
         return;
     }
     if (s->tls) {
-        if (!s->tls_rx && !(n = (ssize_t)drop_before_tls(s, s->rbuf, (size_t)n)))
+        if (!s->tls_rx && s->rbuf[0] != 0x16 && s->rbuf[0] != 0x15) {
+            not_tls(s);
             return;
+        }
+        s->tls_rx = 1;
         mx_tls_conn_commit(s->tls, (size_t)n);
         if (s->legacy) {
             if (mx_tls_conn_step(s->tls) != MX_TLS_AGAIN)

@@ -87,8 +87,7 @@ static void tls_done(mx_session_t *s) {
     mx__session_send_ehlo(s, S_EHLO_TLS);
 }
 
-/* Closes this connection and opens another for the legacy probe; the result so far stays. */
-static void legacy_restart(mx_session_t *s) {
+void mx__session_legacy_restart(mx_session_t *s) {
     s->legacy = 1;
     mx__session_tls_free(s);
     s->tls_rx = 0;
@@ -147,7 +146,7 @@ static void tls_step(mx_session_t *s) {
     s->res.tls_error = info->error;
     mx__session_fail(s, s->res.tls_error);
     if (info->legacy_wanted) {
-        legacy_restart(s);
+        mx__session_legacy_restart(s);
         return;
     }
     mx__session_finish(s); /* no QUIT: the connection is in an undefined TLS state */

@@ -84,6 +84,8 @@ void mx__session_tls_input(mx_session_t *s);
  * or the server gave up on us meanwhile): not a property of the server. */
 void mx__session_local_overload(mx_session_t *s);
 
+/* Closes this connection and opens another for the legacy probe; the result so far stays. */
+void mx__session_legacy_restart(mx_session_t *s);
 /* The legacy probe's raw ClientHello, after the second connection's 220 to STARTTLS. */
 void mx__session_legacy_hello(mx_session_t *s);
 /* The server's answer to the raw ClientHello is in (or the connection ended). */
