@@ -13,6 +13,7 @@ typedef struct {
     long rank;                           /* 0: none */
     int mail;                            /* dns_status mx or implicit */
     int known, offer, no_offer, unknown; /* host rows */
+    int overload;                        /* host rows error=local_overload (of unknown) */
     int best;       /* 0 none, 1 legacy, 2 TLS 1.2, 3 TLS 1.3 (over known hosts) */
     int strict_all; /* every known host completes TLS, verifies and matches */
     int valid_all;  /* every known host completes TLS and verifies */

@@ -21,6 +21,11 @@ typedef struct mx_stats mx_stats_t;
 /* Sections whose rows are cut to the largest twenty in reports (suites, issuers, providers …). */
 extern const char *const mx_stats_top_sections[];
 
+/* The section counting, per bucket, the mail domains with a host row error=local_overload, and
+ * its metric: how far the scanning machine's overload can move a domain share. */
+extern const char *const mx_stats_overload_section;
+#define MX_STATS_OVERLOADED "a host lost to scanner overload"
+
 /* A new accumulator. AT is the time certificate expiry is judged against for rows without
  * scanned_at (0: such rows are left out of the expiry metrics). NULL when out of memory. */
 mx_stats_t *mx_stats_new(time_t at);

@@ -83,7 +83,7 @@ void mx_domsum_row(mx_domsum_acc_t *a, const mx_record_t *r) {
     if (!a->active) {
         /* Field by field: the struct is kilobytes of string buffers, and a million domains
          * would clear gigabytes. */
-        d->known = d->offer = d->no_offer = d->unknown = d->best = 0;
+        d->known = d->offer = d->no_offer = d->unknown = d->best = d->overload = 0;
         d->prim_known = d->prim_tls_all = 0;
         d->prim_host[0] = d->cert[0] = d->cert_cn[0] = d->cert_key[0] = d->cert_issuer[0] = 0;
         d->mx_set[0] = 0;
@@ -102,8 +102,9 @@ void mx_domsum_row(mx_domsum_acc_t *a, const mx_record_t *r) {
     if (!*host)
         return; /* a domain without MX host: its one row */
     set_add(d->mx_set, sizeof(d->mx_set), host);
-    int known = !strcmp(conn, "ok") && code[0] == '2' && *st &&
-                strcmp(mx_record_get(r, MX_COL_ERROR), MX_LOCAL_OVERLOAD) != 0;
+    int overload = !strcmp(mx_record_get(r, MX_COL_ERROR), MX_LOCAL_OVERLOAD);
+    int known = !strcmp(conn, "ok") && code[0] == '2' && *st && !overload;
+    d->overload += overload;
     int done = !strcmp(tls, "ok") || !strcmp(tls, "legacy");
     long pref = atol(mx_record_get(r, MX_COL_MX_PREF));
     if (d->min_pref < 0 || pref < d->min_pref) {

@@ -22,6 +22,7 @@
 #define S_D_BEST "domains: best protocol across the MX hosts"
 #define S_D_STRICT "domains: every MX verifies and matches (MTA-STS ready)"
 #define S_D_PROVIDER "domains: provider of the primary MX"
+#define S_D_OVERLOAD "domains: a host the scanner could not measure (local_overload)"
 #define S_H_CONN "hosts: connection"
 #define S_H_GREETING "hosts: greeting code"
 #define S_H_STARTTLS "hosts: STARTTLS offered"
@@ -39,6 +40,8 @@
 #define S_H_ISSUER "hosts: certificate issuer"
 #define S_H_CHAIN "hosts: chain length"
 #define S_H_CAPS "hosts: EHLO extensions"
+
+const char *const mx_stats_overload_section = S_D_OVERLOAD;
 
 const char *const mx_stats_top_sections[] = {S_D_PROVIDER, S_H_CIPHER, S_H_ISSUER, S_H_CAPS, NULL};
 
@@ -63,10 +66,10 @@ mx_stats_t *mx_stats_new(time_t at) {
     mx_domsum_init(&s->acc, domain_done, s);
     /* Reports list sections in this order: domains first, then hosts. */
     static const char *const order[] = {
-        S_DNS,        S_D_STARTTLS, S_D_UNKNOWN,  S_D_PRIMARY, S_D_BEST,     S_D_STRICT,
-        S_D_PROVIDER, S_H_CONN,     S_H_GREETING, S_H_UNKNOWN, S_H_STARTTLS, S_H_TLS,
-        S_H_VERSION,  S_H_CIPHER,   S_H_PROPS,    S_H_GROUP,   S_H_KEY,      S_H_VALID,
-        S_H_NAME,     S_H_SELF,     S_H_EXPIRY,   S_H_ISSUER,  S_H_CHAIN,    S_H_CAPS};
+        S_DNS,        S_D_STARTTLS, S_D_UNKNOWN,  S_D_OVERLOAD, S_D_PRIMARY,  S_D_BEST, S_D_STRICT,
+        S_D_PROVIDER, S_H_CONN,     S_H_GREETING, S_H_UNKNOWN,  S_H_STARTTLS, S_H_TLS,  S_H_VERSION,
+        S_H_CIPHER,   S_H_PROPS,    S_H_GROUP,    S_H_KEY,      S_H_VALID,    S_H_NAME, S_H_SELF,
+        S_H_EXPIRY,   S_H_ISSUER,   S_H_CHAIN,    S_H_CAPS};
     static const char *const buckets[] = {"all", "top 1k", "top 10k", "top 100k", "top 1M", "rest"};
     for (size_t i = 0; i < sizeof(order) / sizeof(order[0]); i++)
         for (size_t k = 0; k < (strncmp(order[i], "domains:", 8) == 0 ? 6u : 1u); k++)
@@ -146,6 +149,7 @@ static void domain_done(void *ud, const mx_domsum_t *d) {
     if (!d->mail)
         return;
     int any = d->known > 0;
+    flag(s, S_D_OVERLOAD, b, MX_STATS_OVERLOADED, d->overload > 0);
     den(s, S_D_UNKNOWN, b);
     mark(s, S_D_UNKNOWN, b, "every MX host unknown", !any);
     mark(s, S_D_UNKNOWN, b, "some MX hosts unknown", any && d->unknown > 0);

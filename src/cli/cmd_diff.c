@@ -2,6 +2,7 @@
  * aggregate; --changes OUT writes one row per domain that changed. */
 #include <getopt.h>
 #include <stdio.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -82,7 +83,15 @@ static int read_side(mx_diff_t *d, char *const *files, int n, int new_side) {
     return 0;
 }
 
-/* The domain-level shares of both snapshots, with change and p-value. */
+/* The share of N that snapshot SIDE's domains with a host lost to overload make in BUCKET. */
+static double overload_share(const mx_diff_t *d, int side, const char *bucket, uint64_t n) {
+    uint64_t o = mx_tally_num_of(mx_stats_tally(mx_diff_stats(d, side)), mx_stats_overload_section,
+                                 bucket, MX_STATS_OVERLOADED);
+    return n ? (double)o / (double)n : 0;
+}
+
+/* The domain-level shares of both snapshots, with change and p-value; no p-value where the
+ * change is within what the scanners' overload could have made. */
 static void compare(FILE *f, mx_format_t fmt, const mx_diff_t *d, mx_json_t *j) {
     mx_tally_row_t *rows[2];
     long n[2];
@@ -111,6 +120,11 @@ static void compare(FILE *f, mx_format_t fmt, const mx_diff_t *d, mx_json_t *j) 
             uint64_t x2 = side ? r->num : on, n2 = side ? r->den : od;
             double p1 = n1 ? (double)x1 / n1 : 0, p2 = n2 ? (double)x2 / n2 : 0;
             double p = mx_two_proportion_p(x1, n1, x2, n2);
+            /* Each domain with a host lost to overload may have moved this share by one: a
+             * change no larger than both snapshots' such domains together is not a finding. */
+            double reach =
+                overload_share(d, 0, r->bucket, n1) + overload_share(d, 1, r->bucket, n2);
+            int within = reach > 0 && fabs(p2 - p1) <= reach;
             if (j) {
                 mx_json_object(j, NULL);
                 mx_json_str(j, "section", r->section);
@@ -121,20 +135,33 @@ static void compare(FILE *f, mx_format_t fmt, const mx_diff_t *d, mx_json_t *j) 
                 mx_json_int(j, "new_numerator", (long long)x2);
                 mx_json_int(j, "new_denominator", (long long)n2);
                 mx_json_num(j, "change", p2 - p1, 6);
-                mx_json_num(j, "p_value", p, 6);
+                if (within)
+                    mx_json_str(j, "p_value", NULL);
+                else
+                    mx_json_num(j, "p_value", p, 6);
+                mx_json_bool(j, "within_overload", within);
                 mx_json_end_object(j);
             } else if (fmt == MX_FMT_CSV) {
-                fprintf(f, "\"%s\",\"%s\",\"%s\",%llu,%llu,%.6f,%llu,%llu,%.6f,%.6f,%.6g\n",
+                char pv[32] = "";
+                if (!within)
+                    snprintf(pv, sizeof(pv), "%.6g", p);
+                fprintf(f, "\"%s\",\"%s\",\"%s\",%llu,%llu,%.6f,%llu,%llu,%.6f,%.6f,%s,%d\n",
                         r->section, r->metric, r->bucket, (unsigned long long)x1,
                         (unsigned long long)n1, p1, (unsigned long long)x2, (unsigned long long)n2,
-                        p2, p2 - p1, p);
-            } else if (fmt == MX_FMT_MD) {
-                fprintf(f, "| %s | %s | %s | %.2f %% | %.2f %% | %+.2f | %.3g |\n", r->section,
-                        r->bucket, r->metric, 100 * p1, 100 * p2, 100 * (p2 - p1), p);
+                        p2, p2 - p1, pv, within);
             } else {
-                fprintf(f, "  %-45.45s %-8s %-30.30s %6.2f %% -> %6.2f %% (%+.2f; p=%.3g)\n",
-                        r->section + 9, r->bucket, r->metric, 100 * p1, 100 * p2, 100 * (p2 - p1),
-                        p);
+                char pv[64];
+                if (within)
+                    snprintf(pv, sizeof(pv), "%s", "within scanner overload");
+                else
+                    snprintf(pv, sizeof(pv), fmt == MX_FMT_MD ? "%.3g" : "p=%.3g", p);
+                if (fmt == MX_FMT_MD)
+                    fprintf(f, "| %s | %s | %s | %.2f %% | %.2f %% | %+.2f | %s |\n", r->section,
+                            r->bucket, r->metric, 100 * p1, 100 * p2, 100 * (p2 - p1), pv);
+                else
+                    fprintf(f, "  %-45.45s %-8s %-30.30s %6.2f %% -> %6.2f %% (%+.2f; %s)\n",
+                            r->section + 9, r->bucket, r->metric, 100 * p1, 100 * p2,
+                            100 * (p2 - p1), pv);
             }
         }
     if (j)
@@ -259,9 +286,9 @@ int mx_cmd_diff(int argc, char **argv) {
             mx_json_free(&j);
         } else if (fmt == MX_FMT_CSV) {
             fprintf(f, "section,metric,bucket,old_numerator,old_denominator,old_share,"
-                       "new_numerator,new_denominator,new_share,change,p_value\n");
+                       "new_numerator,new_denominator,new_share,change,p_value,within_overload\n");
             for (long i = 0; i < n; i++)
-                fprintf(f, "\"%s\",\"%s\",\"%s\",,,,%llu,%llu,%.6f,,\n", rows[i].section,
+                fprintf(f, "\"%s\",\"%s\",\"%s\",,,,%llu,%llu,%.6f,,,\n", rows[i].section,
                         rows[i].metric, rows[i].bucket, (unsigned long long)rows[i].num,
                         (unsigned long long)rows[i].den,
                         rows[i].den ? (double)rows[i].num / rows[i].den : 0.0);

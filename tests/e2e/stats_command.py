@@ -1,10 +1,8 @@
-""
-    "mxtls stats from the command line, on farm truth files (no network needed).
+"""mxtls stats from the command line, on farm truth files (no network needed).
 
-    A snapshot split into shard files gives the same numbers as one file;
-a shard cut short is reported and what it held is counted;
-the four formats carry the same numbers;
-each share has a Wilson interval that contains it; and on a 20,000-domain truth the domain shares agree with the
+A snapshot split into shard files gives the same numbers as one file; a shard cut short is
+reported and what it held is counted; the four formats carry the same numbers; each share has a
+Wilson interval that contains it; and on a 20,000-domain truth the domain shares agree with the
 farm's model proportions within sampling error (mxtls-farm stats prints the model's values)."""
 import csv
 import gzip
@@ -33,15 +31,15 @@ def stats(*args):
 
 
 def table(text):
-    return {(r["section"], r["metric"], r["bucket"]): r for r in csv.DictReader(io.StringIO(text))
-}
+    return {(r["section"], r["metric"], r["bucket"]): r for r in csv.DictReader(io.StringIO(text))}
+
 
 whole = stats("--format", "csv", truth)
 c.eq("stats exit status", 0, whole.returncode)
 t = table(whole.stdout)
 c.true("has rows (%d)" % len(t), len(t) > 50)
 
-#Shards : the truth's domain groups dealt into three files.
+# Shards: the truth's domain groups dealt into three files.
 with gzip.open(truth, "rt") as f:
     lines = f.read().splitlines(keepends=True)
 header, body = lines[0], lines[1:]
@@ -60,7 +58,7 @@ for o in outs:
 sharded = stats("--format", "csv", *shards)
 c.eq("shards give the same table as one file", whole.stdout, sharded.stdout)
 
-#A shard cut short : reported, not fatal; the complete rows before the cut are counted.
+# A shard cut short: reported, not fatal; the complete rows before the cut are counted.
 data = open(shards[2], "rb").read()
 cut = os.path.join(tmp, "cut.csv.gz")
 open(cut, "wb").write(data[: len(data) // 2])
@@ -73,7 +71,7 @@ scanned = lambda tb: int(tb[("domains: DNS status", "mx", "all")]["denominator"]
 c.true("fewer domains than whole (%d < %d)" % (scanned(part), scanned(t)),
        scanned(t) * 2 // 3 < scanned(part) < scanned(t))
 
-#Formats carry the same numbers; every interval contains its share.
+# Formats carry the same numbers; every interval contains its share.
 js = json.loads(stats("--format", "json", truth).stdout)
 c.eq("json rows", len(t), len(js["metrics"]))
 c.eq("json equals csv", sorted((m["section"], m["metric"], m["bucket"], m["numerator"],
@@ -87,7 +85,7 @@ c.true("markdown has tables", md.count("|---|") > 10)
 txt = stats(truth).stdout
 c.true("text names the STARTTLS section", "domains: STARTTLS on every / some / no MX" in txt)
 
-#Against the model : domain - level DNS shares within 4 standard errors of the model's value.
+# Against the model: domain-level DNS shares within 4 standard errors of the model's value.
 model = subprocess.run([FARM, "stats", "--domains", "20000", "--seed", "3"], capture_output=True,
                        text=True).stdout
 for m in re.finditer(r"^domains\s+(\w+)\s+(\d+) /\s+(\d+)\s+[\d.]+ %\s+model\s+([\d.]+) %", model,
@@ -105,10 +103,10 @@ for bad_args in (["--format", "xml", truth], ["--at", "tomorrow", truth], []):
     c.eq("usage error %r" % bad_args, 1, stats(*bad_args).returncode)
 c.eq("missing file", 2, stats(os.path.join(tmp, "nope.csv.gz")).returncode)
 
-#A domain's rows apart (a shuffled file, or a file given twice) would count it twice: refused,
-#by stats and by diff, naming the domain.
+# A domain's rows apart (a shuffled file, or a file given twice) would count it twice: refused,
+# by stats and by diff, naming the domain.
 shuffled = os.path.join(tmp, "shuffled.csv.gz")
-multi = [ln for ln in body[:3000]]
+multi = body[:3000]
 with gzip.open(shuffled, "wt") as f:
     f.write(header)
     f.writelines(multi[0::2] + multi[1::2])

@@ -1,6 +1,7 @@
 """mxtls stats on a snapshot with local_overload rows (the scanning machine could not measure
 those hosts): such a host counts as unknown, never as a server without TLS, and stats warns,
-naming the snapshot, when they are more than 0.1 % of the rows."""
+naming the snapshot, when they are more than 0.1 % of the rows; diff gives no p-value to a
+change that those domains alone could have made, and gives one to a change beyond them."""
 import gzip
 import os
 import subprocess
@@ -17,7 +18,7 @@ cols = ("rank,domain,dns_status,mx_pref,mx_host,mx_status,ip,conn,banner_code,ba
         "t_banner_ms,t_tls_ms,t_total_ms,scanned_at,stage,error,input_line").split(",")
 
 
-def row(i, overload):
+def row(i, overload, plain=False):
     v = dict.fromkeys(cols, "")
     v.update(rank=str(i), domain="d%d.example" % i, dns_status="mx", mx_pref="10",
              mx_host="mx%d.example" % i, mx_status="ok", ip="192.0.2.%d" % (i % 250 + 1),
@@ -25,17 +26,19 @@ def row(i, overload):
              starttls_code="220", input_line=str(i))
     if overload:
         v.update(stage="tls", error="local_overload")
+    elif plain:
+        v.update(ehlo_caps="PIPELINING", starttls="no", starttls_code="")
     else:
         v.update(tls="ok", tls_version="TLSv1.3", tls_cipher="TLS_AES_128_GCM_SHA256")
     return ",".join(v[k] for k in cols) + "\n"
 
 
-def snapshot(name, n, overloaded):
+def snapshot(name, n, overloaded, plain=0):
     path = os.path.join(tmp, name)
     with gzip.open(path, "wt") as f:
         f.write(",".join(cols) + "\n")
         for i in range(1, n + 1):
-            f.write(row(i, i <= overloaded))
+            f.write(row(i, i <= overloaded, overloaded < i <= overloaded + plain))
     return path
 
 
@@ -61,5 +64,29 @@ c.eq("overloaded hosts are unknown, not 'every MX host unknown' missing", [(10, 
 c.true("no domain counted as 'no STARTTLS' (%s)" % no_tls, all(v[0] == 0 for v in no_tls))
 err, _ = stats(snapshot("clean.csv.gz", 2000, 1))
 c.eq("0.05 %: no warning", "", err.strip())
+
+def diff(old, new):
+    r = subprocess.run([os.environ["MXTLS_BIN"], "diff", "--format", "csv", old, "--", new],
+                       capture_output=True, text=True)
+    c.eq("diff exit status", 0, r.returncode)
+    import csv as _csv
+    import io
+    rows = [x for x in _csv.DictReader(io.StringIO(r.stdout)) if x["old_numerator"]]
+    return {(x["section"], x["metric"], x["bucket"]): x for x in rows}
+
+
+idle = snapshot("idle.csv.gz", 400, 0)
+cmp = diff(idle, snapshot("busy.csv.gz", 400, 40))
+unk = cmp[("domains: MX hosts whose STARTTLS is unknown", "every MX host unknown", "all")]
+c.eq("a change the overloaded domains could make: no p-value", "", unk["p_value"])
+c.eq("and it says so", "1", unk["within_overload"])
+cmp = diff(idle, snapshot("busy-plain.csv.gz", 400, 4, plain=120))
+st = cmp[("domains: STARTTLS on every / some / no MX", "no MX", "all")]
+c.true("a change beyond them keeps its p-value (%r)" % st["p_value"],
+       st["p_value"] and float(st["p_value"]) < 1e-6)
+c.eq("and is not marked", "0", st["within_overload"])
+txt = subprocess.run([os.environ["MXTLS_BIN"], "diff", idle, "--",
+                      os.path.join(tmp, "busy.csv.gz")], capture_output=True, text=True).stdout
+c.true("the text report says 'within scanner overload'", "within scanner overload" in txt)
 subprocess.call(["rm", "-rf", tmp])
 c.finish()
