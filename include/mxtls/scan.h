@@ -59,6 +59,7 @@ typedef struct {
     uint64_t grace_ms, retry_after_ms;
     uint64_t dns_outage_ms; /* resolvers silent this long stop the scan (--dns-outage) */
     int resume;
+    int fixed_admission; /* --admission fixed: --concurrency is held, whatever the machine */
     mx_netlist_t allow, exclude, reserved;
     unsigned shard_i, shard_n;
     const char *command_line;

@@ -26,6 +26,8 @@ static void usage(FILE *f) {
                "                          about the survey)\n"
                "  --concurrency N         probes in flight (10000, lowered to fit the fd limit)\n"
                "  --rate N                new connections per second (1000)\n"
+               "  --admission MODE        adaptive: fewer probes while this machine is the\n"
+               "                          bottleneck (default); fixed: always --concurrency\n"
                "  --net-limit N           connections per /24 or /48 (8); one per address always\n"
                "  --threads N             worker loops (the number of cores)\n"
                "  --handshakes N          TLS handshakes in progress per thread (256); more\n"
@@ -59,7 +61,8 @@ enum {
     OPT_RETRY_4XX,
     OPT_RETRY_AFTER,
     OPT_HANDSHAKES,
-    OPT_DNS_OUTAGE
+    OPT_DNS_OUTAGE,
+    OPT_ADMISSION
 };
 
 typedef struct {
@@ -204,6 +207,13 @@ static int scan_opt(int c, const char *arg, mx_scan_config_t *cfg, ui_t *ui) {
         return mx_arg_seconds("scan", "--retry-after", arg, &cfg->retry_after_ms) ? -1 : 1;
     case OPT_SHARD:
         return shard_opt(arg, cfg);
+    case OPT_ADMISSION:
+        if (strcmp(arg, "adaptive") != 0 && strcmp(arg, "fixed") != 0) {
+            fprintf(stderr, "mxtls scan: --admission is adaptive or fixed, not '%s'\n", arg);
+            return -1;
+        }
+        cfg->fixed_admission = !strcmp(arg, "fixed");
+        return 1;
     case OPT_QUIET:
         ui->quiet = 1;
         return 1;
@@ -233,6 +243,7 @@ static int parse(int argc, char **argv, mx_scan_config_t *cfg, ui_t *ui) {
                                          {"retry-after", 1, 0, OPT_RETRY_AFTER},
                                          {"handshakes", 1, 0, OPT_HANDSHAKES},
                                          {"dns-outage", 1, 0, OPT_DNS_OUTAGE},
+                                         {"admission", 1, 0, OPT_ADMISSION},
                                          {"help", 0, 0, 'h'},
                                          {0, 0, 0, 0}};
     int c, rc;

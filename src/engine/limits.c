@@ -158,6 +158,8 @@ void mx__limits_control(scan_t *s, uint64_t now) {
         s->w[i].lag_recent = 0;
     }
     int congested = wait > WAIT_BOUND_MS || lag > LAG_BOUND_MS || s->descriptors_short;
+    if (s->cfg->fixed_admission)
+        congested = 0; /* the window stays at --concurrency: the benchmark's reference */
     if (congested && now - s->last_decrease >= 1000) {
         double base = s->open < s->window ? s->open : s->window;
         s->window = base * 0.7 > min_window(s) ? base * 0.7 : min_window(s);
