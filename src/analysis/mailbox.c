@@ -32,6 +32,7 @@ struct mx_mailbox {
     char *hdr; /* the header being unfolded */
     size_t hdr_len;
     int hdr_kind; /* 0 other, 1 Received, 2 Message-ID, 3 Date */
+    int hdr_cut;  /* the header being unfolded was cut (counted once however it was) */
     char error[256];
 };
 
@@ -123,13 +124,20 @@ static int end_header(mx_mailbox_t *m) {
     }
     m->hdr_kind = 0;
     m->hdr_len = 0;
+    m->hdr_cut = 0;
     return 0;
+}
+
+/* Counts the header being unfolded as cut, once. */
+static void cut(mx_mailbox_t *m) {
+    m->msg.headers_cut += !m->hdr_cut;
+    m->hdr_cut = 1;
 }
 
 static void append(mx_mailbox_t *m, const char *s, size_t n) {
     if (m->hdr_len + n > MX_MAILBOX_HEADER_MAX) {
         n = MX_MAILBOX_HEADER_MAX - m->hdr_len;
-        m->msg.headers_cut++;
+        cut(m);
     }
     memcpy(m->hdr + m->hdr_len, s, n);
     m->hdr_len += n;
@@ -172,6 +180,7 @@ int mx_mailbox_next(mx_mailbox_t *m, const mx_message_t **out) {
     /* Headers, unfolded. */
     m->hdr_kind = 0;
     m->hdr_len = 0;
+    m->hdr_cut = 0;
     for (;;) {
         if ((rc = read_line(m)) < 0)
             return rc;
@@ -184,6 +193,8 @@ int mx_mailbox_next(mx_mailbox_t *m, const mx_message_t **out) {
                 while (i < m->len && (m->line[i] == ' ' || m->line[i] == '\t'))
                     i++;
                 append(m, m->line + i, m->len - i);
+                if (m->long_line)
+                    cut(m);
             }
             continue;
         }
@@ -208,7 +219,7 @@ int mx_mailbox_next(mx_mailbox_t *m, const mx_message_t **out) {
                 v++;
             append(m, v, (size_t)(m->line + m->len - v));
             if (m->long_line)
-                m->msg.headers_cut++;
+                cut(m);
         }
     }
     if ((rc = end_header(m)) < 0)

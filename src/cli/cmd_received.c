@@ -37,6 +37,19 @@ static void emit(out_t *o, const char *s) {
         o->failed = 1;
 }
 
+/* Writes out what the JSON builder holds, so that memory stays that of one message whatever
+ * the number of messages (the builder keeps no state but its text and the comma flag). */
+static void json_flush(out_t *o) {
+    if (!o->json.len)
+        return;
+    if (mx_json_status(&o->json))
+        o->failed = 1;
+    else
+        emit(o, o->json.buf);
+    o->json.len = 0;
+    o->json.buf[0] = 0;
+}
+
 static void csv_field(out_t *o, const char *s, int last) {
     char buf[2 * MX_MAILBOX_HEADER_MAX + 8];
     size_t n = mx_csv_quote(s, buf, sizeof(buf) - 1);
@@ -141,6 +154,8 @@ static void message(out_t *o, const char *file, const mx_message_t *m) {
         }
         mx_json_end_array(j);
         mx_json_end_object(j);
+        if (j->len >= 64 * 1024)
+            json_flush(o);
     } else {
         char buf[1024], a[300], b[300], id[300];
         text_value(id, sizeof(id), m->message_id);
@@ -258,10 +273,8 @@ int mx_cmd_received(int argc, char **argv) {
         }
         mx_json_end_array(&o.json);
         mx_json_end_object(&o.json);
-        if (mx_json_status(&o.json) == 0) {
-            emit(&o, o.json.buf);
-            emit(&o, "\n");
-        }
+        json_flush(&o);
+        emit(&o, "\n");
         mx_json_free(&o.json);
     } else if (o.fmt == MX_FMT_TEXT && o.messages > 1 && n >= 0) {
         char title[200];

@@ -151,6 +151,10 @@ int mx_domain_reader_next(mx_domain_reader_t *r, mx_domain_item_t *item) {
             return rc;
         r->counts.lines++;
         char *s = r->line;
+        /* A NUL would end the line's text early: "a.com\0junk" read as a.com. It is a '?',
+         * as the writer shows control characters, and makes the line invalid. */
+        for (char *z = memchr(s, 0, len); z; z = memchr(z, 0, len - (size_t)(z - s)))
+            *z = '?';
         if (r->counts.lines == 1 && len >= 3 && memcmp(s, "\xEF\xBB\xBF", 3) == 0) {
             s += 3;
             len -= 3;

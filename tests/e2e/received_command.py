@@ -135,10 +135,36 @@ c.true("... and reported", "left out" in r.stderr)
 longf = os.path.join(tmp, "long.eml")
 with open(longf, "w") as f:
     f.write("Received: from a by b with ESMTPS\n" + "\tx" * 500000 + "\n")
-    f.write("Received: from c " + "y" * 300000 + " by d with ESMTP\n\nbody\n")
+    f.write("Received: from c " + "y" * 300000 + " by d with ESMTP\n")
+    f.write("Received: from e by f with ESMTP\n" + " folded\n" * 200000 + "\nbody\n")
 r = run("--format", "json", longf)
 c.eq("a header of a megabyte: exit status", 0, r.returncode)
 c.true("... cut and reported", "cut" in r.stderr)
+c.true("... as three headers, however many lines they had (%r)" % r.stderr.strip(),
+       "3 headers longer than" in r.stderr)
+
+# JSON output is streamed: memory that of one message, as for CSV, not of the whole output.
+big = os.path.join(tmp, "big.mbox")
+with open(big, "w") as f:
+    for i in range(30000):
+        f.write("From a@example.org Mon Jan  1 00:00:00 2024\n"
+                "Received: from h%d.example.org by mx.example.org with ESMTPS id %d\n"
+                "Message-ID: <big%d@example.org>\n\nbody\n\n" % (i, i, i))
+
+
+def peak_kb(fmt):
+    r = subprocess.run(["/usr/bin/time", "-f", "PEAK %M", BIN, "received", "--format", fmt, "-o",
+                        os.path.join(tmp, "big." + fmt), big], capture_output=True, text=True)
+    c.eq("30,000 messages as %s: exit status" % fmt, 0, r.returncode)
+    return int(r.stderr.rsplit("PEAK ", 1)[1].split()[0])
+
+
+size = os.path.getsize(os.path.join(tmp, "big.json")) if peak_kb("json") else 0
+json_kb, csv_kb = peak_kb("json"), peak_kb("csv")
+c.true("JSON output of %d KB held in %d KB of memory, as CSV's %d KB (within 4 MB)"
+       % (size // 1024, json_kb, csv_kb), json_kb < csv_kb + 4096 and size > 8 << 20)
+c.eq("... and it is valid JSON with every message", 30000,
+     len(json.load(open(os.path.join(tmp, "big.json")))["messages"]))
 c.eq("missing file", 2, run(os.path.join(tmp, "none.eml")).returncode)
 c.eq("no file", 1, run().returncode)
 subprocess.call(["rm", "-rf", tmp])

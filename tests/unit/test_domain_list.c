@@ -166,6 +166,16 @@ static void test_torn_line(void **state) {
     mx_domain_reader_free(r);
 }
 
+/* A NUL inside a line neither ends its text nor hides the rest of a name. */
+static void test_nul_in_line(void **state) {
+    (void)state;
+    static const char text[] = "ok.example\nb.com\0junk\n";
+    const char *p = tu_path("nul.txt");
+    tu_write_file(p, text, sizeof(text) - 1);
+    static const want_t want[] = {{1, 0, "ok.example", NULL}, {2, 0, "b.com?junk", "invalid_char"}};
+    expect_items(p, want, 2, 0);
+}
+
 /* --resume: names and invalid lines already done are counted, not handed out again. */
 static void test_resumed(void **state) {
     (void)state;
@@ -275,7 +285,7 @@ int main(void) {
         cmocka_unit_test(test_normalize),     cmocka_unit_test(test_line_forms),
         cmocka_unit_test(test_gzip_by_magic), cmocka_unit_test(test_stdin),
         cmocka_unit_test(test_long_line),     cmocka_unit_test(test_torn_line),
-        cmocka_unit_test(test_resumed),
+        cmocka_unit_test(test_resumed),       cmocka_unit_test(test_nul_in_line),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
