@@ -16,8 +16,11 @@
 #include "tls/tls_int.h"
 
 #define IN_INITIAL 1024
-#define IN_MAX (68 * 1024) /* a reply's cap (64 KiB) and a record header's slack */
-#define IN_SLACK 512       /* room asked of the buffer before a read */
+/* A flight of the largest handshake message read (MX_HELLO_MSG_MAX: a Certificate of a leaf
+ * with thousands of names) and a record's slack: the gate steps the handshake every loop turn,
+ * and a whole flight may arrive in between. Only such a flight grows the buffer that far. */
+#define IN_MAX (MX_HELLO_MSG_MAX + 20 * 1024)
+#define IN_SLACK 512 /* room asked of the buffer before a read */
 
 struct mx_tls_conn {
     mx_tls_config_t *cfg;
