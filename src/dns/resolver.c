@@ -8,7 +8,6 @@
 #include "mxtls/dns.h"
 
 #include <arpa/inet.h>
-#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,6 +15,7 @@
 
 #include <ares.h>
 
+#include "dns/dns_int.h"
 #include "mxtls/error.h"
 #include "mxtls/hash.h"
 #include "mxtls/table.h"
@@ -293,17 +293,6 @@ static const char *failure(int status) {
     }
 }
 
-static void lower_name(const char *in, char *out, size_t cap) {
-    size_t n = strlen(in);
-    if (n && in[n - 1] == '.')
-        n--;
-    if (n >= cap)
-        n = cap - 1;
-    for (size_t i = 0; i < n; i++)
-        out[i] = (char)tolower((unsigned char)in[i]);
-    out[n] = 0;
-}
-
 /* ---- jobs ---- */
 
 /* The job's result packed into one allocation; NULL when memory is out. */
@@ -378,20 +367,7 @@ static void fill(job_t *j, int i, const host_t *h) {
  * the cache holds every MX host of the scan (most have one or two addresses). */
 static void add_addrs(host_t *h, const unsigned char *abuf, int alen, int v6) {
     char text[MX_DNS_MAX_ADDRS][46];
-    int n = MX_DNS_MAX_ADDRS, got = 0;
-    if (v6) {
-        struct ares_addr6ttl a[MX_DNS_MAX_ADDRS];
-        if (ares_parse_aaaa_reply(abuf, alen, NULL, a, &n) != ARES_SUCCESS)
-            return;
-        for (int i = 0; i < n; i++)
-            inet_ntop(AF_INET6, &a[i].ip6addr, text[got++], 46);
-    } else {
-        struct ares_addrttl a[MX_DNS_MAX_ADDRS];
-        if (ares_parse_a_reply(abuf, alen, NULL, a, &n) != ARES_SUCCESS)
-            return;
-        for (int i = 0; i < n; i++)
-            inet_ntop(AF_INET, &a[i].ipaddr, text[got++], 46);
-    }
+    int got = mx__dns_read_addrs(abuf, alen, v6, text, MX_DNS_MAX_ADDRS);
     if (h->naddrs + got > MX_DNS_MAX_ADDRS)
         got = MX_DNS_MAX_ADDRS - h->naddrs;
     if (got <= 0)
@@ -558,7 +534,6 @@ static void implicit_answer6(void *arg, int status, int timeouts, unsigned char 
 static void mx_answer(void *arg, int status, int timeouts, unsigned char *abuf, int alen) {
     job_t *j = arg;
     mx_dns_t *d = j->d;
-    struct ares_mx_reply *list = NULL;
     (void)timeouts;
     if (status == ARES_ENODATA) {
         /* RFC 5321 5.1: no MX, so the domain itself is the implicit MX. */
@@ -575,43 +550,26 @@ static void mx_answer(void *arg, int status, int timeouts, unsigned char *abuf, 
             submit(d, j->domain, 28, implicit_answer6, j);
         return;
     }
-    if (status != ARES_SUCCESS || ares_parse_mx_reply(abuf, alen, &list) != ARES_SUCCESS) {
-        j->res.status = status == ARES_SUCCESS ? "timeout" : failure(status);
-        if (status == ARES_SUCCESS)
-            j->res.status = "servfail"; /* an answer we cannot read */
-        job_step(j);
-        return;
-    }
+    mx__dns_mx_t *mx = NULL;
     int n = 0;
-    for (struct ares_mx_reply *r = list; r; r = r->next)
-        n++;
-    /* RFC 7505: a single MX "0 ." means the domain accepts no mail. */
-    if (n == 1 && (list->host[0] == 0 || strcmp(list->host, ".") == 0)) {
-        ares_free_data(list);
-        j->res.status = "null_mx";
+    const char *st = status == ARES_SUCCESS ? mx__dns_read_mx(abuf, alen, &mx, &n) : NULL;
+    if (status != ARES_SUCCESS || !st || strcmp(st, "mx") != 0) {
+        j->res.status = status != ARES_SUCCESS ? failure(status) : st ? st : "timeout";
         job_step(j);
         return;
     }
     j->res.mx = calloc((size_t)n, sizeof(*j->res.mx));
     if (!j->res.mx) {
-        ares_free_data(list);
+        free(mx);
         j->res.status = "timeout";
         job_step(j);
         return;
     }
-    int k = 0;
-    for (struct ares_mx_reply *r = list; r; r = r->next, k++) {
-        /* Insertion sort by preference keeps answer order for ties (stable). */
-        int pos = k;
-        while (pos > 0 && j->res.mx[pos - 1].pref > r->priority) {
-            j->res.mx[pos] = j->res.mx[pos - 1];
-            pos--;
-        }
-        memset(&j->res.mx[pos], 0, sizeof(j->res.mx[pos]));
-        j->res.mx[pos].pref = r->priority;
-        lower_name(r->host, j->res.mx[pos].host, sizeof(j->res.mx[pos].host));
+    for (int k = 0; k < n; k++) {
+        j->res.mx[k].pref = mx[k].pref;
+        memcpy(j->res.mx[k].host, mx[k].host, sizeof(mx[k].host));
     }
-    ares_free_data(list);
+    free(mx);
     j->res.nmx = n;
     j->res.status = "mx";
     for (int i = 0; i < n; i++) {
