@@ -78,6 +78,7 @@ def run(total, shards, admission):
             p.communicate(timeout=300)
         wait = throttled = 0
         rows = {"timeout": 0, "local_overload": 0, "all": 0}
+        stages = {}
         for i in range(shards):
             meta = json.load(open(os.path.join(farm.dir, "s%d.meta.json" % i)))
             wait = max(wait, meta["health"]["longest_wait_ms"])
@@ -88,6 +89,9 @@ def run(total, shards, admission):
                         rows["all"] += 1
                         if r["error"] in rows:
                             rows[r["error"]] += 1
+                        if r["error"] == "timeout":
+                            k = "timeout at %s (dns %s)" % (r["stage"], r["dns_status"])
+                            stages[k] = stages.get(k, 0) + 1
                 except EOFError:
                     pass
     closes, first = [], None
@@ -103,6 +107,8 @@ def run(total, shards, admission):
     b = first + seconds * 1000
     done = sum(a <= x < b for x in closes)
     rate = done / ((b - a) / 1000)
+    if stages:
+        print("  (%s)" % ", ".join("%s: %d" % kv for kv in sorted(stages.items())), flush=True)
     return rate, cpu / max(1, len(closes)), wait, throttled, held, rows
 
 

@@ -31,6 +31,7 @@ typedef struct {
     unsigned busy;
     int draining;
     mx_gate_queue_t waiting; /* entries waiting to start a handshake */
+    unsigned nwaiting;       /* how many: the backlog admission control watches */
     mx_gate_queue_t ready;   /* handshakes with work to do */
     uv_idle_t idle;          /* does that work */
 } mx_gate_t;

@@ -27,7 +27,14 @@ static mx_probe_ended_t outcome_of(const mx_probe_result_t *r) {
 
 /* What a result says of the machine's health. Under mu. */
 static void count_health(scan_t *s, const mx_probe_result_t *r) {
-    s->outcomes[outcome_of(r)]++;
+    mx_probe_ended_t ended = outcome_of(r);
+    s->outcomes[ended]++;
+    /* How long admission takes to show: a probe's own time, its local waits set aside (they
+     * are what admission control removes, and counting them would slow it most when it is
+     * most needed). */
+    double own = (double)(r->t_total_ms - (r->local_wait_ms > 0 ? r->local_wait_ms : 0));
+    if (ended == MX_ENDED_OK && own > 0)
+        s->probe_ms = s->probe_ms > 0 ? 0.95 * s->probe_ms + 0.05 * own : own;
     if (r->local_wait_ms > 0) {
         s->health->local_waits++;
         if ((unsigned long long)r->local_wait_ms > s->health->longest_wait_ms)

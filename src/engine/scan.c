@@ -283,6 +283,7 @@ static void on_tick(uv_timer_t *t) {
     uint64_t gate_wait = mx_gate_oldest_wait(&w->gate, uv_now(&w->loop));
     uv_mutex_lock(&s->mu);
     w->gate_wait = gate_wait;
+    w->gate_queue = w->gate.nwaiting;
     if (lag > w->lag_recent)
         w->lag_recent = lag;
     if (w->id == 0) {

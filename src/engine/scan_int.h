@@ -96,6 +96,7 @@ struct worker {
     uint32_t lag_hist[LAG_BUCKETS]; /* its own thread's */
     uint64_t lag_max;
     uint64_t lag_recent, gate_wait; /* under mu: for admission control */
+    unsigned gate_queue;            /* under mu: probes waiting at the gate */
     dom_list_t inbox;               /* under mu: domains whose host another worker completed */
     dom_list_t resolved;            /* under mu: domains whose DNS answer is in */
 };
@@ -128,6 +129,9 @@ struct scan {
     unsigned open;
     double window; /* admission: probes in flight allowed now (<= --concurrency) */
     uint64_t last_control, last_decrease;
+    double probe_ms; /* moving average of a completed probe's time: admission's feedback delay */
+    unsigned long long queue_then; /* probes waiting at the gates at queue_at */
+    uint64_t queue_at;
     int descriptors_short, throttled;
     uint64_t starved_since;    /* no descriptor for a probe while none of ours was open */
     int dns_down;              /* the resolvers answer nothing: no new domain is fed */

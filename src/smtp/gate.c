@@ -64,6 +64,7 @@ int mx_gate_enter(mx_gate_t *g, mx_gate_entry_t *e) {
     e->waiting = 1;
     e->since = uv_now(g->idle.loop);
     wq_push(&g->waiting, e);
+    g->nwaiting++;
     return 0;
 }
 
@@ -91,6 +92,7 @@ void mx_gate_leave(mx_gate_t *g, mx_gate_entry_t *e) {
     mx_gate_unready(g, e);
     if (e->waiting) {
         wq_unlink(&g->waiting, e);
+        g->nwaiting--;
         e->waiting = 0;
     }
     if (!e->gated)
@@ -103,6 +105,7 @@ void mx_gate_leave(mx_gate_t *g, mx_gate_entry_t *e) {
     while (g->busy < g->limit && g->waiting.head) {
         mx_gate_entry_t *w = g->waiting.head;
         wq_unlink(&g->waiting, w);
+        g->nwaiting--;
         w->waiting = 0;
         w->gated = 1;
         g->busy++;

@@ -22,7 +22,7 @@ with farmlib.Farm(N, seed=43) as farm:
     r = subprocess.run([os.environ["MXTLS_BIN"], "scan", lst, "-o", out, "--resolver", farm.dns,
                         "--allow", "127.0.0.0/8", "--port", str(farm.smtp_port), "--ehlo",
                         "scanner.example", "--ca-file", farm.ca, "--timeout-read", "15",
-                        "--deadline", "40",
+                        "--deadline", "40", "--dns-timeout", "1", "--dns-tries", "2",
                         "--rate", "1000", "--concurrency", "500"], capture_output=True, text=True,
                        timeout=600)
     print(r.stderr.strip().splitlines()[-1] if r.stderr.strip() else "")

@@ -25,7 +25,7 @@ import farmlib
 
 farmlib.require_private_netns()
 c = farmlib.Checker("scan inputs")
-N = 1500
+N = 1000
 BIN = os.environ["MXTLS_BIN"]
 
 with farmlib.Farm(N, seed=23) as farm:

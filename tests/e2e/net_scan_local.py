@@ -61,7 +61,7 @@ with farmlib.Farm(N, seed=47) as farm:
     args = [os.environ["MXTLS_BIN"], "scan", part, "-o", out, "--resolver", farm.dns, "--port",
             str(farm.smtp_port), "--ehlo", "scanner.example", "--ca-file", farm.ca,
             "--timeout-read", "15", "--deadline", "40", "--allow", "127.0.0.0/8",
-            "--concurrency", "10000", "--quiet"]
+            "--concurrency", "10000", "--quiet", "--dns-timeout", "1", "--dns-tries", "2"]
     r = subprocess.run(args, capture_output=True, text=True, timeout=600,
                        preexec_fn=few_descriptors, close_fds=False)
     c.eq("few descriptors: exit status", 0, r.returncode)

@@ -26,7 +26,8 @@ with farmlib.Farm(N, seed=47) as farm:
         return [os.environ["MXTLS_BIN"], "scan", lst, "-o", out, "--resolver", farm.dns,
                 "--allow", "127.0.0.0/8", "--port", str(farm.smtp_port), "--ehlo",
                 "scanner.example", "--ca-file", farm.ca, "--timeout-read", "10", "--deadline",
-                "30", "--rate", "400", "--concurrency", "300", "--quiet"] + list(extra)
+                "30", "--rate", "400", "--concurrency", "300", "--quiet", "--dns-timeout", "1",
+                "--dns-tries", "2"] + list(extra)
 
     def rows(path):
         groups = collections.OrderedDict()

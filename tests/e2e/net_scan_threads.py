@@ -29,7 +29,8 @@ with farmlib.Farm(N, seed=29) as farm:
                         "127.0.0.0/8", "--port", str(farm.smtp_port), "--ehlo", "scanner.example",
                         "--ca-file", farm.ca, "--timeout-read", "20", "--deadline", "60",
                         "--threads", "4", "--concurrency", "300", "--retry-4xx", "1",
-                        "--retry-after", "1", "--quiet"],
+                        "--retry-after", "1", "--quiet", "--dns-timeout", "1", "--dns-tries",
+                        "2"],
                        capture_output=True, text=True, timeout=900, env=env)
     races = r.stderr.count("WARNING: ThreadSanitizer")
     c.eq("data races reported", 0, races)

@@ -46,7 +46,7 @@ with farmlib.Farm(150, seed=13) as farm:
     scan = [os.environ["MXTLS_BIN"], "scan", lst, "-o", out, "--resolver", farm.dns, "--allow",
             "127.0.0.0/8", "--port", str(farm.smtp_port), "--ehlo", "scanner.example",
             "--ca-file", farm.ca, "--timeout-read", "8", "--deadline", "20", "--threads", "2",
-            "--quiet"]
+            "--quiet", "--dns-timeout", "1", "--dns-tries", "2"]
     r = subprocess.run(VG_SCAN + scan, capture_output=True, text=True, timeout=600)
     c.eq("scan under valgrind: exit status", 0, r.returncode)
     if r.returncode:
