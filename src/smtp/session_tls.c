@@ -90,7 +90,7 @@ static void tls_done(mx_session_t *s) {
 void mx__session_legacy_restart(mx_session_t *s) {
     s->legacy = 1;
     mx__session_tls_free(s);
-    s->tls_rx = 0;
+    s->tls_rx = s->tls_grace = 0;
     if (!(s->in = malloc(IN_INITIAL))) {
         mx__session_finish(s);
         return;

@@ -48,11 +48,12 @@ struct mx_session {
     mx_reply_t reply;
     mx_tls_conn_t *tls;
     int tls_up;
-    int legacy;   /* the second connection: a raw ClientHello after STARTTLS */
-    int injected; /* bytes came after the 220 to STARTTLS */
-    int tls_rx;   /* the server's first TLS record has begun */
-    int waiting;  /* at the gate: our ClientHello is not sent yet */
-    int ready;    /* handshake work queued on the gate */
+    int legacy;    /* the second connection: a raw ClientHello after STARTTLS */
+    int injected;  /* bytes came after the 220 to STARTTLS */
+    int tls_rx;    /* the server's first TLS record has begun */
+    int tls_grace; /* non-TLS bytes came where TLS was due: TLS must follow within the grace */
+    int waiting;   /* at the gate: our ClientHello is not sent yet */
+    int ready;     /* handshake work queued on the gate */
     mx_probe_result_t res;
     char *banner, *ehlo_caps, *ehlo_tls_caps; /* what RES points to */
     mx_cert_summary_t *cert;
