@@ -38,7 +38,7 @@ cd "$1"; shift
 ctest --output-on-failure -j 2 "$@"
 # The unit tests and fuzz corpora again under ASan+UBSan, leaks included.
 cd "../$(basename "$PWD")-asan"
-ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
+ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 MXTLS_CUT_SPARSE=1 \
     ctest --output-on-failure -j 2 -L "unit|fuzz"'
 
 if [[ $(id -u) -eq 0 ]] && unshare -n true 2>/dev/null; then
@@ -49,6 +49,6 @@ else
     echo "test.sh: no private network namespace here (unshare -n and unshare -rn both failed);" \
         "tests labelled 'net' are skipped, never run on the host's network" >&2
     (cd "$build" && ctest --output-on-failure -j 2 -LE net "$@")
-    (cd "$build-asan" && ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=halt_on_error=1 \
+    (cd "$build-asan" && ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=halt_on_error=1 MXTLS_CUT_SPARSE=1 \
         ctest --output-on-failure -j 2 -L "unit|fuzz")
 fi

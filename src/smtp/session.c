@@ -297,8 +297,6 @@ void mx_session_reserve(mx_session_t *s, char **buf, size_t *len) {
 }
 
 /* The connection ended (N < 0) while the probe was still on. */
-static void not_tls(mx_session_t *s);
-
 static void on_end(mx_session_t *s, ssize_t n) {
     if (s->waiting) { /* the server gave up while we sat at the gate */
         mx__session_local_overload(s);
@@ -326,7 +324,7 @@ static void on_end(mx_session_t *s, ssize_t n) {
         return;
     }
     if (s->state == S_TLS && s->tls_grace && !s->tls_rx) {
-        not_tls(s); /* it answered the ClientHello with something else, then closed */
+        mx__session_not_tls(s); /* it answered the ClientHello with something else, then closed */
         return;
     }
     if (n == UV_ECONNRESET && !s->got_bytes && s->state == S_GREETING)
@@ -342,47 +340,6 @@ static void on_end(mx_session_t *s, ssize_t n) {
         mx__session_legacy_restart(s);
         return;
     }
-    mx__session_finish(s);
-}
-
-/* Until the server's first TLS record, anything it sends is not TLS: a line injected after the
- * 220 that arrived in a later read than the 220 itself, or an answer to our ClientHello that is
- * not TLS (an SMTP error reply). Such lines are dropped (recorded as data_after_starttls)
- * instead of being fed to the handshake. Returns the bytes left. */
-static size_t drop_before_tls(mx_session_t *s, char *buf, size_t n) {
-    char *p = buf;
-    size_t left = n;
-    while (left && *p != 0x16 && *p != 0x15) {
-        char *nl = memchr(p, '\n', left);
-        size_t drop = nl ? (size_t)(nl - p) + 1 : left;
-        s->injected = 1;
-        p += drop;
-        left -= drop;
-    }
-    if (left) {
-        if (p != buf)
-            memmove(buf, p, left);
-        s->tls_rx = 1;
-    }
-    return left;
-}
-
-/* After bytes that were not TLS, TLS must follow soon: an injected line is followed by the
- * server's handshake at once, while a server that answered the ClientHello with something
- * else will not send TLS at all, and waiting the read timeout for it would only turn the
- * finding into a timeout. So the handshake fails after this grace (RFC 8446 section 5 fails it
- * at the first such record; the grace keeps the injection finding's handshake, which a
- * loaded server may answer a little late). */
-#define NOT_TLS_GRACE_MS 5000
-
-static void not_tls(mx_session_t *s) {
-    if (s->legacy) {
-        mx__session_legacy_done(s); /* not an answer: the first failure stands */
-        return;
-    }
-    s->res.tls = MX_TLS_FAILED;
-    s->res.tls_error = "tls_not_tls";
-    mx__session_fail(s, "data_after_starttls");
     mx__session_finish(s);
 }
 
@@ -404,20 +361,8 @@ void mx_session_received(mx_session_t *s, ssize_t n) {
         return;
     }
     if (s->tls) {
-        if (!s->tls_rx) {
-            n = (ssize_t)drop_before_tls(s, s->rbuf, (size_t)n);
-            if (!n) {
-                if (!s->tls_grace)
-                    mx__session_arm(s, NOT_TLS_GRACE_MS < s->cfg->timeout_read_ms
-                                           ? NOT_TLS_GRACE_MS
-                                           : s->cfg->timeout_read_ms);
-                s->tls_grace = 1;
-                return;
-            }
-            if (s->tls_grace)
-                mx__session_arm(s, s->cfg->timeout_read_ms);
-            s->tls_grace = 0;
-        }
+        if (!s->tls_rx && !(n = (ssize_t)mx__session_before_tls(s, (size_t)n)))
+            return;
         mx_tls_conn_commit(s->tls, (size_t)n);
         if (s->legacy) {
             if (mx_tls_conn_step(s->tls) != MX_TLS_AGAIN)
@@ -463,7 +408,7 @@ void mx_session_timeout(mx_session_t *s) {
         return;
     }
     if (s->tls_grace && s->state == S_TLS && !s->tls_rx) {
-        not_tls(s);
+        mx__session_not_tls(s);
         return;
     }
     if (s->legacy) {

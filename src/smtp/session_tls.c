@@ -183,3 +183,60 @@ void mx__session_tls_input(mx_session_t *s) {
     }
     mx__session_replies(s, s->plain, &s->plain_len);
 }
+
+/* Until the server's first TLS record, anything it sends is not TLS: a line injected after the
+ * 220 that arrived in a later read than the 220 itself, or an answer to our ClientHello that is
+ * not TLS (an SMTP error reply). Such lines are dropped (recorded as data_after_starttls)
+ * instead of being fed to the handshake. Returns the bytes left. */
+static size_t drop_before_tls(mx_session_t *s, char *buf, size_t n) {
+    char *p = buf;
+    size_t left = n;
+    while (left && *p != 0x16 && *p != 0x15) {
+        char *nl = memchr(p, '\n', left);
+        size_t drop = nl ? (size_t)(nl - p) + 1 : left;
+        s->injected = 1;
+        p += drop;
+        left -= drop;
+    }
+    if (left) {
+        if (p != buf)
+            memmove(buf, p, left);
+        s->tls_rx = 1;
+    }
+    return left;
+}
+
+/* After bytes that were not TLS, TLS must follow soon: an injected line is followed by the
+ * server's handshake at once, while a server that answered the ClientHello with something
+ * else will not send TLS at all, and waiting the read timeout for it would only turn the
+ * finding into a timeout. So the handshake fails after this grace (RFC 8446 section 5 fails it
+ * at the first such record; the grace keeps the injection finding's handshake, which a
+ * loaded server may answer a little late). */
+#define NOT_TLS_GRACE_MS 5000
+
+void mx__session_not_tls(mx_session_t *s) {
+    if (s->legacy) {
+        mx__session_legacy_done(s); /* not an answer: the first failure stands */
+        return;
+    }
+    s->res.tls = MX_TLS_FAILED;
+    s->res.tls_error = "tls_not_tls";
+    mx__session_fail(s, "data_after_starttls");
+    mx__session_finish(s);
+}
+
+size_t mx__session_before_tls(mx_session_t *s, size_t n) {
+    n = drop_before_tls(s, s->rbuf, n);
+    if (!n) {
+        if (!s->tls_grace)
+            mx__session_arm(s, NOT_TLS_GRACE_MS < s->cfg->timeout_read_ms
+                                   ? NOT_TLS_GRACE_MS
+                                   : s->cfg->timeout_read_ms);
+        s->tls_grace = 1;
+        return 0;
+    }
+    if (s->tls_grace)
+        mx__session_arm(s, s->cfg->timeout_read_ms);
+    s->tls_grace = 0;
+    return n;
+}

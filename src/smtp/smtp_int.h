@@ -85,6 +85,11 @@ void mx__session_tls_input(mx_session_t *s);
  * or the server gave up on us meanwhile): not a property of the server. */
 void mx__session_local_overload(mx_session_t *s);
 
+/* N bytes came before the server's first TLS record: what is not TLS is dropped (and TLS must
+ * follow within a grace). Returns the bytes left in s->rbuf for the handshake, 0 for none. */
+size_t mx__session_before_tls(mx_session_t *s, size_t n);
+/* The server answered the ClientHello with something that is not TLS, and no TLS followed. */
+void mx__session_not_tls(mx_session_t *s);
 /* Closes this connection and opens another for the legacy probe; the result so far stays. */
 void mx__session_legacy_restart(mx_session_t *s);
 /* The legacy probe's raw ClientHello, after the second connection's 220 to STARTTLS. */
