@@ -43,7 +43,8 @@ static void on_result(void *ud, const mx_probe_result_t *res) {
         mx_rows_host(t->host, t->ip, &h, t->strings, keep_row, t);
 }
 
-static int say(char *err, size_t errlen, int status, const char *fmt, ...) {
+__attribute__((format(printf, 4, 5))) static int say(char *err, size_t errlen, int status,
+                                                     const char *fmt, ...) {
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(err, errlen, fmt, ap);

@@ -35,7 +35,8 @@ uint64_t mx__scan_now_ms(void) {
     return uv_hrtime() / 1000000u;
 }
 
-static void say(const scan_t *s, int notice, const char *fmt, va_list ap) {
+__attribute__((format(printf, 3, 0))) static void say(const scan_t *s, int notice, const char *fmt,
+                                                      va_list ap) {
     char text[1024];
     vsnprintf(text, sizeof(text), fmt, ap);
     if (s->cfg->events.message)

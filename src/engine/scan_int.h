@@ -156,8 +156,8 @@ uint64_t mx__scan_now_ms(void);
 void mx__scan_fail(scan_t *s, const char *what);
 
 /* A line for the user (mx_scan_events_t.message); a notice may be silenced. */
-void mx__scan_say(const scan_t *s, const char *fmt, ...);
-void mx__scan_note(const scan_t *s, const char *fmt, ...);
+void mx__scan_say(const scan_t *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void mx__scan_note(const scan_t *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /* Appends D to LIST (handed to another thread). Under mu. Returns 0 or -1 (out of memory). */
 int mx__scan_hand_over(scan_t *s, dom_list_t *list, dom_t *d);
