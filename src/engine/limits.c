@@ -180,8 +180,7 @@ void mx__limits_control(scan_t *s, uint64_t now) {
         s->queue_at = now;
     }
     /* A long wait at the gate whose backlog shrinks is the past draining, not the present. */
-    int congested = (wait > WAIT_BOUND_MS && growing) || lag > LAG_BOUND_MS ||
-                    s->descriptors_short;
+    int congested = (wait > WAIT_BOUND_MS && growing) || lag > LAG_BOUND_MS || s->descriptors_short;
     int backlog = wait > WAIT_BOUND_MS || lag > LAG_BOUND_MS;
     if (s->cfg->fixed_admission)
         congested = backlog = 0; /* the window stays at --concurrency: the benchmark's reference */

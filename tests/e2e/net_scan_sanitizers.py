@@ -34,13 +34,16 @@ with farmlib.Farm(N, seed=31) as farm:
             "--port", str(farm.smtp_port), "--ehlo", "scanner.example", "--ca-file", farm.ca,
             "--timeout-read", "15", "--deadline", "40", "--threads", "2", "--concurrency", "300",
             "--quiet", "--dns-timeout", "1", "--dns-tries", "2"]
-    r = subprocess.run(args, capture_output=True, text=True, timeout=600, env=env)
-    c.eq("scan: sanitizer reports", [], reports(r.stderr))
-    c.eq("scan: exit status", 0, r.returncode)
-    if r.returncode or reports(r.stderr):
-        print(r.stderr[-4000:])
-    c.eq("scan: every row of the truth", len(farmlib.read_csv_gz(farm.truth)),
-         len(farmlib.read_csv_gz(out)))
+    def finished(what, extra):
+        r = subprocess.run(args + extra, capture_output=True, text=True, timeout=600, env=env)
+        c.eq(what + ": sanitizer reports", [], reports(r.stderr))
+        c.eq(what + ": exit status", 0, r.returncode)
+        if r.returncode or reports(r.stderr):
+            print(r.stderr[-4000:])
+        c.eq(what + ": every row of the truth", len(farmlib.read_csv_gz(farm.truth)),
+             len(farmlib.read_csv_gz(out)))
+
+    finished("scan", [])
 
     os.unlink(out)
     p = subprocess.Popen(args + ["--grace", "0.1"], stderr=subprocess.PIPE, text=True, env=env)
@@ -50,11 +53,5 @@ with farmlib.Farm(N, seed=31) as farm:
     c.eq("interrupted scan: sanitizer reports", [], reports(err))
     c.true("interrupted scan: exit 130 or finished first (got %d)" % p.returncode,
            p.returncode in (0, 130))
-    r = subprocess.run(args + ["--resume"], capture_output=True, text=True, timeout=600, env=env)
-    c.eq("resumed scan: sanitizer reports", [], reports(r.stderr))
-    c.eq("resumed scan: exit status", 0, r.returncode)
-    if r.returncode or reports(r.stderr):
-        print(r.stderr[-4000:])
-    c.eq("resumed scan: every row of the truth", len(farmlib.read_csv_gz(farm.truth)),
-         len(farmlib.read_csv_gz(out)))
+    finished("resumed scan", ["--resume"])
 c.finish()
