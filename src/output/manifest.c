@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -179,9 +180,15 @@ static char *slurp(const char *path, size_t *len, int *rc) {
         *rc = -errno;
         return NULL;
     }
-    if (!(text = malloc(MANIFEST_MAX + 1))) {
+    /* Sized by the file (a manifest is a few KiB, and stats reads one per snapshot), plus one
+     * byte that shows a file grown since, or longer than any manifest. */
+    struct stat st;
+    size_t cap = fstat(fileno(f), &st) == 0 && S_ISREG(st.st_mode) && st.st_size < MANIFEST_MAX
+                     ? (size_t)st.st_size + 1
+                     : MANIFEST_MAX + 1;
+    if (!(text = malloc(cap))) {
         *rc = MX_E_NOMEM;
-    } else if ((*len = fread(text, 1, MANIFEST_MAX + 1, f)) > MANIFEST_MAX || ferror(f)) {
+    } else if ((*len = fread(text, 1, cap, f)) >= cap || ferror(f)) {
         *rc = ferror(f) ? -EIO : MX_E_CORRUPT;
         free(text);
         text = NULL;

@@ -4,6 +4,8 @@ import csv
 import gzip
 import os
 import signal
+import socket
+import struct
 import subprocess
 import sys
 import tempfile
@@ -203,6 +205,25 @@ class DnsRelay:
 
     def thaw(self):
         self.proc.send_signal(signal.SIGCONT)
+
+    def drain(self, limit=60):
+        """Waits until the relay answers a fresh query: the queries a frozen relay holds are
+        then forwarded, and the burst of their answers, which a thawed relay drops in part as
+        it overflows its socket, is over. A real resolver back from an outage is not a relay
+        with a backlog; a scan started before this is measuring the relay."""
+        q = struct.pack("!HHHHHH", 0x4242, 0x0100, 1, 0, 0, 0) + b"\x05drain\x07example\x00" + \
+            struct.pack("!HH", 1, 1)
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+            s.settimeout(1)
+            end = time.monotonic() + limit
+            while time.monotonic() < end:
+                s.sendto(q, ("127.0.0.1", self.port))
+                try:
+                    if s.recv(4096)[:2] == q[:2]:
+                        return
+                except socket.timeout:
+                    pass
+        raise RuntimeError("the DNS relay gave no answer in %d s" % limit)
 
     def close(self):
         self.thaw()

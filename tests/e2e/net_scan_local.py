@@ -108,6 +108,7 @@ with farmlib.Farm(N, seed=47) as farm:
     c.true("resolver frozen for good: domains left out for --resume (%d of %d written)"
            % (len(written), N), len(written) < N)
     relay.thaw()
+    relay.drain()
     r = farmlib.scan(farm, lst, out, "--resume", resolver=relay.addr)
     c.eq("resumed with the resolver back: exit status", 0, r.returncode)
     compare("resumed with the resolver back", farm, out)
