@@ -29,7 +29,6 @@ typedef struct {
 typedef struct {
     unsigned limit; /* handshakes at once; 0: no limit */
     unsigned busy;
-    unsigned long long passed; /* handshakes that held a slot and left it: admission's clock */
     int draining;
     mx_gate_queue_t waiting; /* entries waiting to start a handshake */
     unsigned nwaiting;       /* how many: the backlog admission control watches */

@@ -142,24 +142,12 @@ void mx__limits_release(scan_t *s, const host_t *h) {
  * the last one, and is made only while the gates' backlog still grows: probes admitted before
  * a decrease keep arriving at the gate after it, and cutting again for them would take the
  * window down to its floor while the CPU goes idle (a first version did: 146 hosts/s where a
- * fixed window gave 334). The window grows by about 15 % in a feedback delay.
- *
- * The first fill is TCP's slow start. Before the first probe reaches a gate nothing says what
- * the machine can do, and a window opened at once to --concurrency sends it all to the gates a
- * feedback delay later, faster than they can serve it: the first benchmark's probes then waited
- * 47-60 s. So the window starts at START_WINDOW and grows by one for every probe that leaves
- * the pipeline (passes a gate, or ends without asking for a handshake): it doubles per feedback
- * delay, at the pace the machine actually serves, and never grows while nothing is served.
- * Once the gates hold a backlog of SS_EXIT_MS, slow start ends for good and the law above takes
- * over. Additive growth, too, is held while the gates hold that backlog: a queue a second deep
- * keeps the CPU busy, and growing into it only deepens it. */
+ * fixed window gave 334). The window grows by about 15 % in a feedback delay. */
 
 #define CONTROL_MS 500
 #define WAIT_BOUND_MS 4000 /* gate backlog that counts as congestion (the bound is 5 s) */
 #define LAG_BOUND_MS 1000  /* loop-turn lateness that counts as congestion */
 #define TREND_MS 2000      /* the backlog is compared with its value this long ago */
-#define START_WINDOW 512   /* about 5 s of handshakes on a slow machine, if all came at once */
-#define SS_EXIT_MS 1000    /* a gate backlog that ends slow start and holds additive growth */
 
 static double min_window(const scan_t *s) {
     double m = 16.0 * s->nw;
@@ -173,31 +161,9 @@ static double feedback_ms(const scan_t *s, uint64_t now) {
     return d < 1000 ? 1000 : d > 60000 ? 60000 : d;
 }
 
-void mx__limits_start(scan_t *s) {
-    s->window = s->cfg->concurrency;
-    if (!s->cfg->fixed_admission && s->window > START_WINDOW) {
-        s->window = START_WINDOW;
-        s->slow_start = 1;
-    }
-}
-
-/* Slow start: one more probe allowed for each that left. Returns 0 once it has ended. */
-static int slow_start(scan_t *s, uint64_t wait, uint64_t lag, unsigned long long departed) {
-    if (wait > SS_EXIT_MS || lag > LAG_BOUND_MS || s->descriptors_short) {
-        s->slow_start = 0;
-        return 0;
-    }
-    if (s->open + 1 >= s->window * 0.9) /* only a window that limits grows */
-        s->window = s->window + (double)departed < s->cfg->concurrency
-                        ? s->window + (double)departed
-                        : s->cfg->concurrency;
-    s->slow_start = s->window < s->cfg->concurrency;
-    return 1;
-}
-
 void mx__limits_control(scan_t *s, uint64_t now) {
     uint64_t wait = 0, lag = 0;
-    unsigned long long queue = 0, departed = s->departed;
+    unsigned long long queue = 0;
     if (now - s->last_control < CONTROL_MS)
         return;
     uint64_t elapsed = now - s->last_control;
@@ -206,13 +172,8 @@ void mx__limits_control(scan_t *s, uint64_t now) {
         wait = s->w[i].gate_wait > wait ? s->w[i].gate_wait : wait;
         lag = s->w[i].lag_recent > lag ? s->w[i].lag_recent : lag;
         queue += s->w[i].gate_queue;
-        departed += s->w[i].gate_passed;
         s->w[i].lag_recent = 0;
     }
-    unsigned long long fresh = departed - s->departed_then;
-    s->departed_then = departed;
-    if (s->slow_start && slow_start(s, wait, lag, fresh))
-        return;
     int growing = queue > s->queue_then;
     if (now - s->queue_at >= TREND_MS) {
         s->queue_then = queue;
@@ -229,7 +190,7 @@ void mx__limits_control(scan_t *s, uint64_t now) {
         s->window = base * 0.85 > min_window(s) ? base * 0.85 : min_window(s);
         s->last_decrease = now;
         s->descriptors_short = 0;
-    } else if (wait <= SS_EXIT_MS && !backlog && s->open + 1 >= s->window * 0.9) {
+    } else if (!backlog && s->open + 1 >= s->window * 0.9) {
         double step = s->window * 0.15 * (double)elapsed / delay;
         step = step > 4 ? step : 4;
         s->window = s->window + step < s->cfg->concurrency ? s->window + step : s->cfg->concurrency;

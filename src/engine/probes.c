@@ -29,9 +29,6 @@ static mx_probe_ended_t outcome_of(const mx_probe_result_t *r) {
 static void count_health(scan_t *s, const mx_probe_result_t *r) {
     mx_probe_ended_t ended = outcome_of(r);
     s->outcomes[ended]++;
-    /* A probe that never asked for a handshake leaves the pipeline here, not at the gate. */
-    if (r->tls < 0 || r->tls == MX_TLS_NOT_OFFERED || r->tls == MX_TLS_REJECTED)
-        s->departed++;
     /* How long admission takes to show: a probe's own time, its local waits set aside (they
      * are what admission control removes, and counting them would slow it most when it is
      * most needed). */

@@ -285,7 +285,6 @@ static void on_tick(uv_timer_t *t) {
     uv_mutex_lock(&s->mu);
     w->gate_wait = gate_wait;
     w->gate_queue = w->gate.nwaiting;
-    w->gate_passed = w->gate.passed;
     if (lag > w->lag_recent)
         w->lag_recent = lag;
     if (w->id == 0) {
@@ -568,7 +567,7 @@ mx_scan_outcome_t mx_scan_run(const mx_scan_config_t *cfg) {
     memset(&s, 0, sizeof(s));
     s.cfg = cfg;
     s.health = &s.man.health;
-    mx__limits_start(&s);
+    s.window = cfg->concurrency;
     mx_table_init(&s.hosts, sizeof(host_t *));
     s.nw = cfg->threads ? cfg->threads : 1;
     s.max_inflight = (cfg->concurrency * 2ul + cfg->dns.concurrency) / s.nw + 1;

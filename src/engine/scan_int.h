@@ -97,7 +97,6 @@ struct worker {
     uint64_t lag_max;
     uint64_t lag_recent, gate_wait; /* under mu: for admission control */
     unsigned gate_queue;            /* under mu: probes waiting at the gate */
-    unsigned long long gate_passed; /* under mu: handshakes its gate has let through */
     dom_list_t inbox;               /* under mu: domains whose host another worker completed */
     dom_list_t resolved;            /* under mu: domains whose DNS answer is in */
 };
@@ -129,8 +128,6 @@ struct scan {
     mx_intern_t *strings;
     unsigned open;
     double window; /* admission: probes in flight allowed now (<= --concurrency) */
-    int slow_start; /* the window still grows with every departure (limits.c) */
-    unsigned long long departed, departed_then; /* probes past the gate or done without it */
     uint64_t last_control, last_decrease;
     double probe_ms; /* moving average of a completed probe's time: admission's feedback delay */
     unsigned long long queue_then; /* probes waiting at the gates at queue_at */
@@ -173,8 +170,6 @@ void mx__scan_dom_step(worker_t *w, dom_t *d);
  * address. */
 int mx__limits_keys(const char *ip, int port, struct sockaddr_storage *sa, uint64_t *ipk,
                     uint64_t *netk);
-/* Admission's first window (slow start), before any worker runs. */
-void mx__limits_start(scan_t *s);
 /* Admission control, every CONTROL_MS on worker 0's tick. Under mu. */
 void mx__limits_control(scan_t *s, uint64_t now);
 /* Claims up to START_BATCH queued hosts of W that the limits allow. */

@@ -99,7 +99,6 @@ void mx_gate_leave(mx_gate_t *g, mx_gate_entry_t *e) {
         return;
     e->gated = 0;
     g->busy--;
-    g->passed++;
     if (g->draining) /* an outer call hands them out: no recursion through admit */
         return;
     g->draining = 1;
