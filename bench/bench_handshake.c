@@ -3,7 +3,9 @@
  * measured. Built twice: against the project's mbedTLS configuration and against the same source
  * with its stock configuration, to show what the configuration buys (DESIGN.md, Dependencies).
  * Server: RSA-2048 (or with "ec", ECDSA P-256) self-signed certificate, X25519 only; TLS 1.2
- * with ECDHE-*-AES128-GCM-SHA256, and TLS 1.3 with TLS_AES_128_GCM_SHA256. */
+ * with ECDHE-*-AES128-GCM-SHA256, and TLS 1.3 with TLS_AES_128_GCM_SHA256. The project's build
+ * does its curve arithmetic in Nettle (mxtls/fast_ec.h) unless MXTLS_CURVES=mbedtls, as mxtls
+ * does; bench_handshake_openssl is the OpenSSL twin. */
 #define _POSIX_C_SOURCE 200809L
 
 #include <stdint.h>
@@ -13,6 +15,9 @@
 #include <time.h>
 
 #include "tls_pair.h"
+#if !defined(MXTLS_STOCK_CONFIG)
+#include "mxtls/fast_ec.h"
+#endif
 
 #include <mbedtls/ctr_drbg.h>
 #include <mbedtls/ssl.h>
@@ -137,18 +142,26 @@ int main(int argc, char **argv) {
     double c12, s12, c13, s13;
     if (n <= 0)
         n = 300;
+    const char *curves = "mbedTLS";
+#if !defined(MXTLS_STOCK_CONFIG)
+    const char *want = getenv("MXTLS_CURVES");
+    mx_fast_ec_enable(!(want && strcmp(want, "mbedtls") == 0));
+    curves = mx_fast_ec_backend();
+#endif
     mbedtls_version_get_string(ver);
     tls_identity_make(&id, use_ec, "bench.example");
     run(MBEDTLS_SSL_VERSION_TLS1_2, n / 10 + 1, &c12, &s12); /* warm-up */
     run(MBEDTLS_SSL_VERSION_TLS1_2, n, &c12, &s12);
     run(MBEDTLS_SSL_VERSION_TLS1_3, n, &c13, &s13);
-    printf("mbedtls %s, %s configuration, %d handshakes each, %s server, X25519%s\n", ver,
+    printf("mbedtls %s, %s configuration, curves: %s, %d handshakes each, %s server, X25519%s\n",
+           ver,
 #if defined(MXTLS_STOCK_CONFIG)
            "stock",
 #else
            "project",
 #endif
-           n, use_ec ? "ECDSA P-256" : "RSA-2048", verify_chain ? ", chain verified after" : "");
+           curves, n, use_ec ? "ECDSA P-256" : "RSA-2048",
+           verify_chain ? ", chain verified after" : "");
     printf("TLS 1.2 ECDHE-AES128-GCM: client %.3f ms, server %.3f ms CPU per handshake\n",
            c12 * 1e3, s12 * 1e3);
     printf("TLS 1.3 AES-128-GCM:      client %.3f ms, server %.3f ms CPU per handshake\n",

@@ -1,8 +1,10 @@
 /* mxtls: one binary, subcommands in the manner of git (shared/DESIGN.md, Commands). */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "cli/commands.h"
+#include "mxtls/fast_ec.h"
 #include "mxtls/version.h"
 
 static const mx_command_t commands[] = {
@@ -20,6 +22,10 @@ static void usage(FILE *f) {
 }
 
 int main(int argc, char **argv) {
+    /* Nettle's curve arithmetic unless MXTLS_CURVES=mbedtls asks for mbedTLS's own (benchmarks
+     * compare the two in one binary). */
+    const char *curves = getenv("MXTLS_CURVES");
+    mx_fast_ec_enable(!(curves && strcmp(curves, "mbedtls") == 0));
     if (argc < 2) {
         usage(stderr);
         return 1;

@@ -4,6 +4,8 @@
 
 #include <stdio.h>
 
+#include "mxtls/fast_ec.h"
+
 #include <ares.h>
 #include <mbedtls/version.h>
 #include <uv.h>
@@ -16,9 +18,10 @@ static void mbedtls_version(char *buf) {
 void mx_versions_text(char *buf, unsigned long size) {
     char mb[16];
     mbedtls_version(mb);
-    snprintf(buf, size, "mxtls %s\nschema mxtls/1\nmbedtls %s (%s)\nc-ares %s\nlibuv %s\nzlib %s\n",
-             MXTLS_VERSION, mb, MXTLS_MBEDTLS_VERSION, ares_version(NULL), uv_version_string(),
-             zlibVersion());
+    snprintf(buf, size,
+             "mxtls %s\nschema mxtls/1\nmbedtls %s (%s)\ncurves %s\nc-ares %s\nlibuv %s\nzlib %s\n",
+             MXTLS_VERSION, mb, MXTLS_MBEDTLS_VERSION, mx_fast_ec_backend(), ares_version(NULL),
+             uv_version_string(), zlibVersion());
 }
 
 void mx_versions_json(mx_json_t *j) {
@@ -28,6 +31,7 @@ void mx_versions_json(mx_json_t *j) {
     mx_json_str(j, "mxtls", MXTLS_VERSION);
     mx_json_str(j, "mbedtls", mb);
     mx_json_str(j, "mbedtls_source", MXTLS_MBEDTLS_VERSION);
+    mx_json_str(j, "curves", mx_fast_ec_backend());
     mx_json_str(j, "c-ares", ares_version(NULL));
     mx_json_str(j, "libuv", uv_version_string());
     mx_json_str(j, "zlib", zlibVersion());
