@@ -52,6 +52,13 @@ with farmlib.Farm(N, seed=43) as farm:
     c.eq("manifest status", "finished", meta["status"])
     c.eq("manifest rows", len(truth), meta["counts"]["rows"])
     c.eq("manifest domains", N, meta["counts"]["domains"])
+    # The curve arithmetic that made the handshakes is named: Nettle with the project's mbedTLS
+    # build (its patch 0004 has the hooks), mbedTLS's own with a system mbedTLS.
+    v = subprocess.run([os.environ["MXTLS_BIN"], "--version"], capture_output=True, text=True)
+    curves = meta["versions"].get("curves", "")
+    want = "Nettle " if "+mxtls patches" in meta["versions"]["mbedtls_source"] else "mbedTLS"
+    c.true("manifest names the curve arithmetic (%s)" % curves,
+           curves.startswith(want) and "curves %s\n" % curves in v.stdout)
 
     # mxtls stats of the scan equals mxtls stats of the truth, metric by metric, but for the
     # metrics of columns the truth does not hold (issuer, expiry dates).
