@@ -274,38 +274,20 @@ static int parse(int argc, char **argv, mx_scan_config_t *cfg, ui_t *ui) {
     return 0;
 }
 
-/* Resolvers are destinations like mail hosts: checked before any packet is sent. The system's
- * too, when none is named. 0, or the exit status after a message. */
+/* Resolvers are for DNS only: whatever --allow, --exclude and the reserved ranges say of probes,
+ * the resolvers named (or the system's, from resolv.conf) are asked, loopback and private ones
+ * included, as every stub resolver does; those rules govern the addresses probed. A resolver
+ * must still be an address. 0, or the exit status after a message. */
 static int check_resolvers(const mx_scan_config_t *cfg) {
     for (int i = 0; i < cfg->dns.nresolvers; i++) {
         struct sockaddr_storage sa;
-        int ok = mx_parse_hostport(cfg->dns.resolvers[i], 53, &sa) == 0;
-        if (!ok ||
-            !mx_net_permitted(&cfg->allow, &cfg->exclude, &cfg->reserved, (struct sockaddr *)&sa)) {
-            fprintf(stderr, "mxtls scan: resolver %s is %s; nothing was sent (see --allow)\n",
-                    cfg->dns.resolvers[i], ok ? "not an allowed address" : "not an address");
+        if (mx_parse_hostport(cfg->dns.resolvers[i], 53, &sa) < 0) {
+            fprintf(stderr, "mxtls scan: resolver %s is not an address (ADDR or ADDR:PORT)\n",
+                    cfg->dns.resolvers[i]);
             return 1;
         }
     }
-    FILE *f = cfg->dns.nresolvers ? NULL : fopen("/etc/resolv.conf", "r");
-    char line[256], addr[64];
-    int status = 0;
-    while (f && !status && fgets(line, sizeof(line), f)) {
-        struct sockaddr_storage sa;
-        if (sscanf(line, " nameserver %63s", addr) != 1)
-            continue;
-        if (mx_parse_hostport(addr, 53, &sa) < 0 ||
-            !mx_net_permitted(&cfg->allow, &cfg->exclude, &cfg->reserved, (struct sockaddr *)&sa)) {
-            fprintf(stderr,
-                    "mxtls scan: the system resolver %s is not an allowed address; nothing was "
-                    "sent (give --resolver, or --allow it)\n",
-                    addr);
-            status = 1;
-        }
-    }
-    if (f)
-        fclose(f);
-    return status;
+    return 0;
 }
 
 static int scan(mx_scan_config_t *cfg, ui_t *ui) {

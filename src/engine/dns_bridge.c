@@ -87,6 +87,25 @@ static void on_resolved(void *ud, const char *domain, mx_dns_answer_t *ans) {
     uv_async_send(&w->wake);
 }
 
+/* Distinct probe addresses seen before a scan that may probe none of them stops: a scan whose
+ * every address is excluded (by --allow, --exclude or the reserved ranges) measures nothing,
+ * and its file of conn=excluded rows would read as a survey. Distinct, because excluding a
+ * large provider excludes the same few addresses for thousands of domains. */
+#define EXCLUDED_STOP 1000
+
+static void count_address(scan_t *s, uint64_t ipk, int permitted) {
+    if (s->addrs_permitted)
+        return;
+    s->addrs_permitted += permitted != 0;
+    if (permitted) {
+        mx_hashset_close(&s->excluded);
+        return;
+    }
+    if (mx_hashset_add(&s->excluded, ipk) == 1 && ++s->addrs_seen == EXCLUDED_STOP)
+        mx__scan_fail(s, "the first 1000 probe addresses are all excluded by --allow, --exclude "
+                         "or the reserved ranges: nothing would be measured");
+}
+
 void mx__dns_bridge_resolved(worker_t *w, dom_t *d) {
     scan_t *s = w->s;
     d->pending = 1;
@@ -99,11 +118,13 @@ void mx__dns_bridge_resolved(worker_t *w, dom_t *d) {
         const char *addr = m->text;
         for (int a = 0; a < m->nprobe && d->hosts[i]; a++) {
             struct sockaddr_storage sa;
-            uint64_t ipk, netk;
+            uint64_t ipk = 0, netk = 0;
             addr = mx_dns_next(addr);
-            if (!mx__limits_keys(addr, s->cfg->probe.port, &sa, &ipk, &netk) ||
-                !mx_net_permitted(&s->cfg->allow, &s->cfg->exclude, &s->cfg->reserved,
-                                  (struct sockaddr *)&sa))
+            int ok = mx__limits_keys(addr, s->cfg->probe.port, &sa, &ipk, &netk) &&
+                     mx_net_permitted(&s->cfg->allow, &s->cfg->exclude, &s->cfg->reserved,
+                                      (struct sockaddr *)&sa);
+            count_address(s, ipk, ok);
+            if (!ok)
                 continue; /* conn=excluded: no packet */
             if (!(d->hosts[i][a] = mx__hosts_need(w, d, m->text, addr)))
                 mx__scan_fail(s, "out of memory for the host table");

@@ -97,13 +97,12 @@ static void header(FILE *out) {
     fprintf(out, "\n");
 }
 
-/* A resolver is a packet's destination like any mail host: it must be inside --allow. */
+/* Resolvers are for DNS only (cmd_scan.c): --allow governs addresses probed, not them. */
 static int resolvers_allowed(const mx_resolve_run_config_t *cfg, char *err, size_t errlen) {
     for (int i = 0; i < cfg->dns.nresolvers; i++) {
         struct sockaddr_storage sa;
-        if (mx_parse_hostport(cfg->dns.resolvers[i], 53, &sa) < 0 ||
-            !mx_net_permitted(cfg->allow, NULL, NULL, (struct sockaddr *)&sa)) {
-            snprintf(err, errlen, "resolver %s is outside --allow; nothing was sent",
+        if (mx_parse_hostport(cfg->dns.resolvers[i], 53, &sa) < 0) {
+            snprintf(err, errlen, "resolver %s is not an address; nothing was sent",
                      cfg->dns.resolvers[i]);
             return 0;
         }

@@ -60,6 +60,8 @@ void mx__scan_note(const scan_t *s, const char *fmt, ...) {
 void mx__scan_fail(scan_t *s, const char *what) {
     if (!s->failed)
         mx__scan_say(s, "%s", what);
+    if (!s->health->failure[0])
+        snprintf(s->health->failure, sizeof(s->health->failure), "%.255s", what);
     s->failed = 1;
     s->stopping = 1;
 }
@@ -546,6 +548,7 @@ static void run_workers(scan_t *s) {
  * in flight and the tables. */
 static void teardown(scan_t *s) {
     mx__dns_bridge_stop(s);
+    mx_hashset_close(&s->excluded);
     for (unsigned i = 0; s->w && i < s->nw; i++)
         worker_close(s, &s->w[i]);
     while (s->live)
@@ -583,6 +586,9 @@ mx_scan_outcome_t mx_scan_run(const mx_scan_config_t *cfg) {
     if (rc == 0) {
         run_workers(&s);
         mx__dns_bridge_stop(&s); /* from here on this thread is the only one */
+        if (!s.failed && s.addrs_seen && !s.addrs_permitted && !s.seen_interrupts)
+            mx__scan_fail(&s, "every probe address was excluded by --allow, --exclude or the "
+                              "reserved ranges: nothing was measured");
         manifest_end(&s);
         mx__scan_progress(&s, 1);
         rc = s.failed ? MX_SCAN_FAILED : s.seen_interrupts ? MX_SCAN_INTERRUPTED : MX_SCAN_FINISHED;

@@ -18,6 +18,7 @@
 
 #include "mxtls/dns.h"
 #include "mxtls/domain_list.h"
+#include "mxtls/hashset.h"
 #include "mxtls/intern.h"
 #include "mxtls/manifest.h"
 #include "mxtls/probe.h"
@@ -148,6 +149,9 @@ struct scan {
     unsigned long inflight;
     unsigned long long domains_done, hosts_probed, hosts_done, retries;
     unsigned long long hosts_before; /* probed by the runs a --resume continues */
+    unsigned long long addrs_seen, addrs_permitted; /* distinct excluded MX addresses, and the
+                                                     * permitted ones, until the first of those */
+    mx_hashset_t excluded;                          /* the excluded, until then */
 };
 
 uint64_t mx__scan_now_ms(void);
