@@ -39,6 +39,7 @@ typedef struct {
     const char *const *resolvers;
     int nresolvers;
     const char *ehlo;
+    char csv_dialect[16]; /* "spreadsheet" (a formula guard) or "plain" */
     const char *source_address;
     const char *ca_file;
     char ca_sha256[65];

@@ -11,55 +11,69 @@
 
 #define MX_SCHEMA_NAME "mxtls/1"
 
-/* id, header name, byte cap of the written field (0: the general cap), list item cap */
+/* id, header name, byte cap of the written field (0: the general cap), list item cap, type
+ * (mx_column_type_t; the schema documentation, `mxtls schema`, is generated from this table and
+ * the descriptions in src/util/schema.c) */
 #define MX_COLUMNS(X)                                                                              \
-    X(RANK, "rank", 0, 0)                                                                          \
-    X(DOMAIN, "domain", 256, 0)                                                                    \
-    X(DNS_STATUS, "dns_status", 0, 0)                                                              \
-    X(MX_PREF, "mx_pref", 0, 0)                                                                    \
-    X(MX_HOST, "mx_host", 256, 0)                                                                  \
-    X(MX_STATUS, "mx_status", 0, 0)                                                                \
-    X(IP, "ip", 0, 0)                                                                              \
-    X(CONN, "conn", 0, 0)                                                                          \
-    X(BANNER_CODE, "banner_code", 0, 0)                                                            \
-    X(BANNER, "banner", 256, 0)                                                                    \
-    X(EHLO_CODE, "ehlo_code", 0, 0)                                                                \
-    X(EHLO_CAPS, "ehlo_caps", 0, 0)                                                                \
-    X(SIZE_LIMIT, "size_limit", 0, 0)                                                              \
-    X(STARTTLS, "starttls", 0, 0)                                                                  \
-    X(STARTTLS_CODE, "starttls_code", 0, 0)                                                        \
-    X(TLS, "tls", 0, 0)                                                                            \
-    X(TLS_VERSION, "tls_version", 0, 0)                                                            \
-    X(TLS_CIPHER, "tls_cipher", 0, 0)                                                              \
-    X(TLS_GROUP, "tls_group", 0, 0)                                                                \
-    X(TLS_ERROR, "tls_error", 0, 0)                                                                \
-    X(CERT_SHA256, "cert_sha256", 0, 0)                                                            \
-    X(CERT_CN, "cert_cn", 256, 0)                                                                  \
-    X(CERT_SAN, "cert_san", 0, 20)                                                                 \
-    X(CERT_ISSUER, "cert_issuer", 0, 0)                                                            \
-    X(CERT_NOT_BEFORE, "cert_not_before", 0, 0)                                                    \
-    X(CERT_NOT_AFTER, "cert_not_after", 0, 0)                                                      \
-    X(CERT_KEY, "cert_key", 0, 0)                                                                  \
-    X(CERT_SIG, "cert_sig", 0, 0)                                                                  \
-    X(CHAIN_LEN, "chain_len", 0, 0)                                                                \
-    X(CERT_VALID, "cert_valid", 0, 0)                                                              \
-    X(CERT_NAME_MATCH, "cert_name_match", 0, 0)                                                    \
-    X(EHLO_TLS_CAPS, "ehlo_tls_caps", 0, 0)                                                        \
-    X(T_CONNECT_MS, "t_connect_ms", 0, 0)                                                          \
-    X(T_BANNER_MS, "t_banner_ms", 0, 0)                                                            \
-    X(T_TLS_MS, "t_tls_ms", 0, 0)                                                                  \
-    X(T_TOTAL_MS, "t_total_ms", 0, 0)                                                              \
-    X(SCANNED_AT, "scanned_at", 0, 0)                                                              \
-    X(STAGE, "stage", 0, 0)                                                                        \
-    X(ERROR, "error", 0, 0)                                                                        \
-    X(INPUT_LINE, "input_line", 0, 0)
+    X(RANK, "rank", 0, 0, INT)                                                                     \
+    X(DOMAIN, "domain", 256, 0, TEXT)                                                              \
+    X(DNS_STATUS, "dns_status", 0, 0, ENUM)                                                        \
+    X(MX_PREF, "mx_pref", 0, 0, INT)                                                               \
+    X(MX_HOST, "mx_host", 256, 0, TEXT)                                                            \
+    X(MX_STATUS, "mx_status", 0, 0, ENUM)                                                          \
+    X(IP, "ip", 0, 0, TEXT)                                                                        \
+    X(CONN, "conn", 0, 0, ENUM)                                                                    \
+    X(BANNER_CODE, "banner_code", 0, 0, INT)                                                       \
+    X(BANNER, "banner", 256, 0, TEXT)                                                              \
+    X(EHLO_CODE, "ehlo_code", 0, 0, INT)                                                           \
+    X(EHLO_CAPS, "ehlo_caps", 0, 0, LIST)                                                          \
+    X(SIZE_LIMIT, "size_limit", 0, 0, INT)                                                         \
+    X(STARTTLS, "starttls", 0, 0, BOOL)                                                            \
+    X(STARTTLS_CODE, "starttls_code", 0, 0, INT)                                                   \
+    X(TLS, "tls", 0, 0, ENUM)                                                                      \
+    X(TLS_VERSION, "tls_version", 0, 0, ENUM)                                                      \
+    X(TLS_CIPHER, "tls_cipher", 0, 0, TEXT)                                                        \
+    X(TLS_GROUP, "tls_group", 0, 0, TEXT)                                                          \
+    X(TLS_ERROR, "tls_error", 0, 0, TEXT)                                                          \
+    X(CERT_SHA256, "cert_sha256", 0, 0, HEX)                                                       \
+    X(CERT_CN, "cert_cn", 256, 0, TEXT)                                                            \
+    X(CERT_SAN, "cert_san", 0, 20, LIST)                                                           \
+    X(CERT_ISSUER, "cert_issuer", 0, 0, TEXT)                                                      \
+    X(CERT_NOT_BEFORE, "cert_not_before", 0, 0, TIME)                                              \
+    X(CERT_NOT_AFTER, "cert_not_after", 0, 0, TIME)                                                \
+    X(CERT_KEY, "cert_key", 0, 0, TEXT)                                                            \
+    X(CERT_SIG, "cert_sig", 0, 0, TEXT)                                                            \
+    X(CHAIN_LEN, "chain_len", 0, 0, INT)                                                           \
+    X(CERT_VALID, "cert_valid", 0, 0, LIST)                                                        \
+    X(CERT_NAME_MATCH, "cert_name_match", 0, 0, BOOL)                                              \
+    X(EHLO_TLS_CAPS, "ehlo_tls_caps", 0, 0, LIST)                                                  \
+    X(T_CONNECT_MS, "t_connect_ms", 0, 0, INT)                                                     \
+    X(T_BANNER_MS, "t_banner_ms", 0, 0, INT)                                                       \
+    X(T_TLS_MS, "t_tls_ms", 0, 0, INT)                                                             \
+    X(T_TOTAL_MS, "t_total_ms", 0, 0, INT)                                                         \
+    X(SCANNED_AT, "scanned_at", 0, 0, TIME)                                                        \
+    X(STAGE, "stage", 0, 0, ENUM)                                                                  \
+    X(ERROR, "error", 0, 0, TOKEN)                                                                 \
+    X(INPUT_LINE, "input_line", 0, 0, INT)
 
 typedef enum {
-#define X(id, name, cap, items) MX_COL_##id,
+#define X(id, name, cap, items, type) MX_COL_##id,
     MX_COLUMNS(X)
 #undef X
         MX_COL__COUNT
 } mx_column_t;
+
+/* What a column's text holds: how `mxtls schema` describes it and tools should load it. */
+typedef enum {
+    MX_TYPE_INT,   /* a decimal integer */
+    MX_TYPE_TEXT,  /* sanitised text */
+    MX_TYPE_ENUM,  /* one of a documented set of lowercase words */
+    MX_TYPE_BOOL,  /* yes or no */
+    MX_TYPE_LIST,  /* items separated by '|' */
+    MX_TYPE_HEX,   /* lowercase hexadecimal */
+    MX_TYPE_TIME,  /* ISO 8601 UTC, 2026-01-31T00:00:00Z */
+    MX_TYPE_TOKEN, /* a documented error token */
+} mx_column_type_t;
 
 /* Every written field is at most this many bytes unless its column says less. */
 #define MX_FIELD_MAX 1024
@@ -79,6 +93,9 @@ size_t mx_column_cap(mx_column_t col);
 
 /* Item cap of a list column ('|'-separated), 0 when unlimited. */
 unsigned mx_column_items(mx_column_t col);
+
+/* What a column holds. */
+mx_column_type_t mx_column_type(mx_column_t col);
 
 /* Value of a column, "" when empty. */
 static inline const char *mx_record_get(const mx_record_t *r, mx_column_t col) {

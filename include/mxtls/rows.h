@@ -51,14 +51,16 @@ typedef struct {
     const mx_dns_answer_t *ans;
     mx_rows_host_fn host;       /* NULL: DNS only, probed addresses get no conn value */
     const mx_intern_t *strings; /* of the host results */
+    const char *at;             /* when the DNS answer came: scanned_at of rows with no probe */
 } mx_rows_domain_t;
 
 /* Emits D's rows. */
 void mx_rows_domain(const mx_rows_domain_t *d, mx_rows_emit_fn emit, void *ud);
 
-/* Emits the row of an invalid input line: its text, dns_status=invalid, the reason. */
-void mx_rows_invalid(const char *text, unsigned long line, const char *reason, mx_rows_emit_fn emit,
-                     void *ud);
+/* Emits the row of an invalid input line: its text, dns_status=invalid, the reason, and AT (when
+ * it was read) as scanned_at. */
+void mx_rows_invalid(const char *text, unsigned long line, const char *reason, const char *at,
+                     mx_rows_emit_fn emit, void *ud);
 
 /* Emits the one row of a host probed on its own (mxtls probe): MX_HOST, IP and its result. */
 void mx_rows_host(const char *mx_host, const char *ip, const mx_host_result_t *res,

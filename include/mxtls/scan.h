@@ -60,6 +60,7 @@ typedef struct {
     uint64_t dns_outage_ms; /* resolvers silent this long stop the scan (--dns-outage) */
     int resume;
     int fixed_admission; /* --admission fixed: --concurrency is held, whatever the machine */
+    int csv_plain;       /* --csv-dialect plain: no formula guard in the file */
     mx_netlist_t allow, exclude, reserved;
     unsigned shard_i, shard_n;
     const char *command_line;

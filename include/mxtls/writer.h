@@ -57,8 +57,13 @@ int mx_writer_close(mx_writer_t *w);
 size_t mx_field_sanitize(mx_column_t col, const char *s, size_t len, char *out);
 
 /* Writes the CSV line for the COLUMNS (bit mask) of REC (sanitised, quoted, LF-terminated) into
- * BUF of CAP bytes. Returns the length, or 0 when CAP is below MX_ROW_MAX. */
+ * BUF of CAP bytes. Returns the length, or 0 when CAP is below MX_ROW_MAX. COLUMNS may carry
+ * MX_FORMAT_PLAIN: no formula guard (--csv-dialect plain). */
 size_t mx_record_format(const mx_record_t *rec, uint64_t columns, char *buf, size_t cap);
+#define MX_FORMAT_PLAIN (1ull << 63)
+
+/* Rows from now on in the plain dialect: no ' before a field that begins with = + - or @. */
+void mx_writer_set_plain(mx_writer_t *w);
 
 /* Every column of the schema, as a mask. */
 #define MX_ALL_COLUMNS (~0ull >> (64 - MX_COL__COUNT))

@@ -28,6 +28,8 @@ static void usage(FILE *f) {
                "  --rate N                new connections per second (1000)\n"
                "  --admission MODE        adaptive: fewer probes while this machine is the\n"
                "                          bottleneck (default); fixed: always --concurrency\n"
+               "  --csv-dialect D         spreadsheet: ' before a field starting = + - @\n"
+               "                          (default); plain: no guard, for loading into tools\n"
                "  --net-limit N           connections per /24 or /48 (8); one per address always\n"
                "  --threads N             worker loops (the number of cores)\n"
                "  --handshakes N          TLS handshakes in progress per thread (256); more\n"
@@ -62,7 +64,8 @@ enum {
     OPT_RETRY_AFTER,
     OPT_HANDSHAKES,
     OPT_DNS_OUTAGE,
-    OPT_ADMISSION
+    OPT_ADMISSION,
+    OPT_CSV_DIALECT
 };
 
 typedef struct {
@@ -214,6 +217,13 @@ static int scan_opt(int c, const char *arg, mx_scan_config_t *cfg, ui_t *ui) {
         }
         cfg->fixed_admission = !strcmp(arg, "fixed");
         return 1;
+    case OPT_CSV_DIALECT:
+        if (strcmp(arg, "spreadsheet") != 0 && strcmp(arg, "plain") != 0) {
+            fprintf(stderr, "mxtls scan: --csv-dialect is spreadsheet or plain, not '%s'\n", arg);
+            return -1;
+        }
+        cfg->csv_plain = !strcmp(arg, "plain");
+        return 1;
     case OPT_QUIET:
         ui->quiet = 1;
         return 1;
@@ -244,6 +254,7 @@ static int parse(int argc, char **argv, mx_scan_config_t *cfg, ui_t *ui) {
                                          {"handshakes", 1, 0, OPT_HANDSHAKES},
                                          {"dns-outage", 1, 0, OPT_DNS_OUTAGE},
                                          {"admission", 1, 0, OPT_ADMISSION},
+                                         {"csv-dialect", 1, 0, OPT_CSV_DIALECT},
                                          {"help", 0, 0, 'h'},
                                          {0, 0, 0, 0}};
     int c, rc;

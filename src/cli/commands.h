@@ -16,7 +16,8 @@ typedef struct {
     X("check", mx_cmd_check, "read scan files back and report rows, domains and damage")           \
     X("stats", mx_cmd_stats, "adoption statistics of a snapshot (its shard files)")                \
     X("diff", mx_cmd_diff, "what changed between two snapshots: OLD... -- NEW...")                 \
-    X("received", mx_cmd_received, "was a message encrypted on every hop? (Received headers)")
+    X("received", mx_cmd_received, "was a message encrypted on every hop? (Received headers)")     \
+    X("schema", mx_cmd_schema, "the scan record's columns: Markdown, JSON (pandas) or SQL DDL")
 
 int mx_cmd_check(int argc, char **argv);
 int mx_cmd_diff(int argc, char **argv);
@@ -24,6 +25,7 @@ int mx_cmd_probe(int argc, char **argv);
 int mx_cmd_received(int argc, char **argv);
 int mx_cmd_resolve(int argc, char **argv);
 int mx_cmd_scan(int argc, char **argv);
+int mx_cmd_schema(int argc, char **argv);
 int mx_cmd_stats(int argc, char **argv);
 
 /* stats and diff: says why a row could not be counted (a domain's rows apart, or RC's text). */

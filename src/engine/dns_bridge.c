@@ -109,6 +109,7 @@ static void count_address(scan_t *s, uint64_t ipk, int permitted) {
 void mx__dns_bridge_resolved(worker_t *w, dom_t *d) {
     scan_t *s = w->s;
     d->pending = 1;
+    mx_utc_now(d->dns_at, sizeof(d->dns_at));
     uv_mutex_lock(&s->mu);
     for (int i = 0; d->ans && i < d->ans->nmx; i++) {
         const mx_dns_mx_t *m = &d->ans->mx[i];

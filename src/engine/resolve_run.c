@@ -10,6 +10,7 @@
 #include "mxtls/dns.h"
 #include "mxtls/domain_list.h"
 #include "mxtls/error.h"
+#include "mxtls/manifest.h"
 #include "mxtls/rows.h"
 #include "mxtls/source.h"
 #include "mxtls/writer.h"
@@ -50,7 +51,9 @@ static void on_resolved(void *ud, const char *domain, mx_dns_answer_t *ans) {
     item_t *it = ud;
     ctx_t *c = it->c;
     if (ans) {
-        mx_rows_domain_t d = {domain, it->rank, it->line, ans, NULL, NULL};
+        char at[24];
+        mx_utc_now(at, sizeof(at));
+        mx_rows_domain_t d = {domain, it->rank, it->line, ans, NULL, NULL, at};
         mx_rows_domain(&d, emit, c);
         c->sum->domains++;
     } else {
@@ -73,7 +76,9 @@ static void feed(ctx_t *c) {
             return;
         }
         if (item.invalid) {
-            mx_rows_invalid(item.domain, item.line, item.invalid, emit, c);
+            char at[24];
+            mx_utc_now(at, sizeof(at));
+            mx_rows_invalid(item.domain, item.line, item.invalid, at, emit, c);
             continue;
         }
         item_t *it = malloc(sizeof(*it));

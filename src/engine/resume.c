@@ -96,6 +96,11 @@ static int same_list(scan_t *s) {
                      cfg->out, old.shard_index, old.shard_count, cfg->shard_i, cfg->shard_n);
         return 0;
     }
+    if (strcmp(old.csv_dialect, s->man.csv_dialect) != 0) {
+        mx__scan_say(s, "--resume: %s is in the %s CSV dialect; resume with --csv-dialect %s",
+                     cfg->out, old.csv_dialect, old.csv_dialect);
+        return 0;
+    }
     memcpy(s->man.runs, old.runs, sizeof(old.runs));
     s->man.nruns = old.nruns;
     s->hosts_before = old.hosts_probed;
@@ -113,6 +118,8 @@ int mx__scan_resume(scan_t *s) {
         mx__scan_say(s, "%s: %s", tmp, mx_strerror(rc));
         return MX_SCAN_FAILED;
     }
+    if (cfg->csv_plain)
+        mx_writer_set_plain(s->writer);
     mx_salvage_result_t res;
     rc = mx_salvage(cfg->out, s->writer, salvaged, s, &res, err, sizeof(err));
     if (rc < 0) {

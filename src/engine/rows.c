@@ -118,6 +118,7 @@ void mx_rows_domain(const mx_rows_domain_t *d, mx_rows_emit_fn emit, void *ud) {
     rec.f[MX_COL_INPUT_LINE] = line;
     rec.f[MX_COL_DOMAIN] = d->name;
     rec.f[MX_COL_DNS_STATUS] = ans->status;
+    rec.f[MX_COL_SCANNED_AT] = d->at; /* a probed row has its probe's own */
     if (!ans->nmx) {
         if (strcmp(ans->status, "null_mx") != 0)
             rec.f[MX_COL_STAGE] = "dns"; /* the probe ended at DNS; null MX is an answer */
@@ -145,8 +146,8 @@ void mx_rows_domain(const mx_rows_domain_t *d, mx_rows_emit_fn emit, void *ud) {
     }
 }
 
-void mx_rows_invalid(const char *text, unsigned long line, const char *reason, mx_rows_emit_fn emit,
-                     void *ud) {
+void mx_rows_invalid(const char *text, unsigned long line, const char *reason, const char *at,
+                     mx_rows_emit_fn emit, void *ud) {
     mx_record_t rec = {{0}};
     char num_text[24];
     snprintf(num_text, sizeof(num_text), "%lu", line);
@@ -154,6 +155,7 @@ void mx_rows_invalid(const char *text, unsigned long line, const char *reason, m
     rec.f[MX_COL_DNS_STATUS] = "invalid";
     rec.f[MX_COL_ERROR] = reason;
     rec.f[MX_COL_INPUT_LINE] = num_text;
+    rec.f[MX_COL_SCANNED_AT] = at;
     emit(ud, &rec, no_outcome);
 }
 

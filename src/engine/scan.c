@@ -126,7 +126,7 @@ static void write_domain(scan_t *s, dom_t *d) {
     emit_ctx_t ctx = {s, d};
     if (!complete(d))
         return;
-    mx_rows_domain_t rd = {d->name, d->rank, d->line, d->ans, host_result, s->strings};
+    mx_rows_domain_t rd = {d->name, d->rank, d->line, d->ans, host_result, s->strings, d->dns_at};
     mx_rows_domain(&rd, emit_row, &ctx);
     group_end(s);
 }
@@ -210,7 +210,9 @@ static void feed(worker_t *w) {
            next_item(s, &item)) {
         if (item.invalid) {
             emit_ctx_t ctx = {s, NULL};
-            mx_rows_invalid(item.domain, item.line, item.invalid, emit_row, &ctx);
+            char at[24];
+            mx_utc_now(at, sizeof(at));
+            mx_rows_invalid(item.domain, item.line, item.invalid, at, emit_row, &ctx);
             group_end(s);
             continue;
         }
@@ -487,6 +489,8 @@ static int outputs_spare_list(scan_t *s) {
 static int open_files(scan_t *s) {
     const mx_scan_config_t *cfg = s->cfg;
     int rc;
+    snprintf(s->man.csv_dialect, sizeof(s->man.csv_dialect), "%s",
+             cfg->csv_plain ? "plain" : "spreadsheet");
     if (!(s->man_path = mx_manifest_path(cfg->out))) {
         mx__scan_say(s, "out of memory");
         return MX_SCAN_FAILED;
@@ -511,6 +515,8 @@ static int open_files(scan_t *s) {
         mx__scan_say(s, "%s: %s; check the path and free space", cfg->out, mx_strerror(rc));
         return MX_SCAN_FAILED;
     }
+    if (cfg->csv_plain)
+        mx_writer_set_plain(s->writer);
     return 0;
 }
 

@@ -61,6 +61,7 @@ struct dom {
     unsigned long line;
     char *name;
     mx_dns_answer_t *ans;        /* as the DNS stage made it; NULL until then */
+    char dns_at[24];             /* when it came: scanned_at of the rows without a probe */
     host_t ***hosts;             /* per MX, per address: the host, NULL when not probed */
     int pending;                 /* touched by its own worker only */
     int dns_doubts, dns_retries; /* times asked again; of which in answered times */
@@ -148,7 +149,7 @@ struct scan {
     uint64_t stop_at;
     unsigned long inflight;
     unsigned long long domains_done, hosts_probed, hosts_done, retries;
-    unsigned long long hosts_before; /* probed by the runs a --resume continues */
+    unsigned long long hosts_before;                /* probed by the runs a --resume continues */
     unsigned long long addrs_seen, addrs_permitted; /* distinct excluded MX addresses, and the
                                                      * permitted ones, until the first of those */
     mx_hashset_t excluded;                          /* the excluded, until then */

@@ -36,11 +36,11 @@ static size_t utf8_len(const unsigned char *s, size_t len) {
     return n;
 }
 
-size_t mx_field_sanitize(mx_column_t col, const char *str, size_t len, char *out) {
+static size_t sanitize(mx_column_t col, const char *str, size_t len, int guard, char *out) {
     const unsigned char *s = (const unsigned char *)str;
     size_t cap = mx_column_cap(col), o = 0, i = 0;
     unsigned items = mx_column_items(col), seen = 1;
-    if (len && (s[0] == '=' || s[0] == '+' || s[0] == '-' || s[0] == '@'))
+    if (guard && len && (s[0] == '=' || s[0] == '+' || s[0] == '-' || s[0] == '@'))
         out[o++] = '\'';
     while (i < len) {
         size_t n = utf8_len(s + i, len - i), skip = 1;
@@ -65,6 +65,10 @@ size_t mx_field_sanitize(mx_column_t col, const char *str, size_t len, char *out
     return o;
 }
 
+size_t mx_field_sanitize(mx_column_t col, const char *str, size_t len, char *out) {
+    return sanitize(col, str, len, 1, out);
+}
+
 size_t mx_record_format(const mx_record_t *rec, uint64_t columns, char *buf, size_t cap) {
     char field[MX_FIELD_MAX + 1];
     size_t o = 0;
@@ -75,7 +79,7 @@ size_t mx_record_format(const mx_record_t *rec, uint64_t columns, char *buf, siz
         if (!(columns & (1ull << c)))
             continue;
         const char *v = mx_record_get(rec, (mx_column_t)c);
-        size_t n = mx_field_sanitize((mx_column_t)c, v, strlen(v), field);
+        size_t n = sanitize((mx_column_t)c, v, strlen(v), !(columns & MX_FORMAT_PLAIN), field);
         if (!first)
             buf[o++] = ',';
         first = 0;

@@ -26,6 +26,7 @@ struct mx_writer {
     char *row;
     uint64_t rows, bytes;
     uint64_t columns;
+    int plain;              /* --csv-dialect plain: no formula guard */
     uint64_t pending_rows;  /* rows written since the last flush point */
     uint64_t durable_rows;  /* rows before the last flush point: readable whatever comes next */
     uint64_t pending_since; /* time of the first pending group end */
@@ -74,6 +75,10 @@ static int deflate_out(mx_writer_t *w, const void *data, size_t len, int flush) 
         if (flush == Z_FINISH ? zr == Z_STREAM_END : w->zs.avail_out != 0 && w->zs.avail_in == 0)
             return 0;
     }
+}
+
+void mx_writer_set_plain(mx_writer_t *w) {
+    w->plain = 1;
 }
 
 int mx_writer_open(mx_writer_t **out, const char *path) {
@@ -127,7 +132,8 @@ fail:
 }
 
 int mx_writer_row(mx_writer_t *w, const mx_record_t *rec) {
-    size_t n = mx_record_format(rec, w->columns, w->row, MX_ROW_MAX);
+    size_t n =
+        mx_record_format(rec, w->columns | (w->plain ? MX_FORMAT_PLAIN : 0), w->row, MX_ROW_MAX);
     int rc = deflate_out(w, w->row, n, Z_NO_FLUSH);
     if (rc)
         return rc;

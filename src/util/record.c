@@ -7,14 +7,19 @@ static const struct {
     const char *name;
     size_t cap;
     unsigned items;
+    mx_column_type_t type;
 } columns[] = {
-#define X(id, name, cap, items) {name, (cap) ? (cap) : MX_FIELD_MAX, items},
+#define X(id, name, cap, items, type) {name, (cap) ? (cap) : MX_FIELD_MAX, items, MX_TYPE_##type},
     MX_COLUMNS(X)
 #undef X
 };
 
 const char *mx_column_name(mx_column_t col) {
     return columns[col].name;
+}
+
+mx_column_type_t mx_column_type(mx_column_t col) {
+    return columns[col].type;
 }
 
 int mx_column_find(const char *name, size_t len) {

@@ -164,6 +164,43 @@ static void test_round_trip(void **state) {
     free(fields);
 }
 
+/* --csv-dialect plain: the same rows without the formula guard, everything else sanitised. */
+static void test_plain_dialect(void **state) {
+    (void)state;
+    const char *path = tu_path("plain.csv.gz");
+    static const char *const banners[] = {"=1+1",
+                                          "+x",
+                                          "-y",
+                                          "@z",
+                                          "'=kept",
+                                          "a\x01"
+                                          "b"};
+    static const char *const want[] = {"=1+1", "+x", "-y", "@z", "'=kept", "a?b"};
+    for (int plain = 0; plain < 2; plain++) {
+        mx_writer_t *w;
+        mx_record_t rec = {{0}};
+        assert_int_equal(mx_writer_open(&w, path), 0);
+        if (plain)
+            mx_writer_set_plain(w);
+        for (size_t i = 0; i < sizeof(banners) / sizeof(banners[0]); i++) {
+            rec.f[MX_COL_BANNER] = banners[i];
+            assert_int_equal(mx_writer_row(w, &rec), 0);
+            assert_int_equal(mx_writer_group_end(w, 0), 0);
+        }
+        assert_int_equal(mx_writer_close(w), 0);
+        mx_reader_t *r;
+        mx_record_t got;
+        assert_int_equal(mx_reader_open(&r, &path, 1, 1ull << MX_COL_BANNER), 0);
+        for (size_t i = 0; i < sizeof(banners) / sizeof(banners[0]); i++) {
+            char guarded[64];
+            snprintf(guarded, sizeof(guarded), "%s%s", i < 4 ? "'" : "", want[i]);
+            assert_int_equal(mx_reader_next(r, &got), 1);
+            assert_string_equal(mx_record_get(&got, MX_COL_BANNER), plain ? want[i] : guarded);
+        }
+        mx_reader_free(r);
+    }
+}
+
 static void test_write_error(void **state) {
     (void)state;
     mx_writer_t *w;
@@ -211,6 +248,7 @@ static void test_error_mid_stream(void **state) {
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_round_trip),
+        cmocka_unit_test(test_plain_dialect),
         cmocka_unit_test(test_write_error),
         cmocka_unit_test(test_error_mid_stream),
     };
