@@ -20,10 +20,16 @@ int mx_cmd_check(int argc, char **argv) {
     int damaged = 0, rc;
     char last[MX_FIELD_MAX + 1] = ""; /* a domain field is at most this long */
 
-    if (argc < 2 || strcmp(argv[1], "--help") == 0) {
-        fprintf(argc < 2 ? stderr : stdout, "usage: mxtls check SCAN.csv.gz...\n");
-        return argc < 2 ? 1 : 0;
+    int help = argc >= 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0);
+    if (argc < 2 || help) {
+        fprintf(help ? stdout : stderr, "usage: mxtls check SCAN.csv.gz...\n");
+        return help ? 0 : 1;
     }
+    for (int i = 1; i < argc; i++)
+        if (argv[i][0] == '-' && argv[i][1]) {
+            fprintf(stderr, "mxtls check: unknown option %s (see --help)\n", argv[i]);
+            return 1;
+        }
     if (mx_reader_open(&r, (const char *const *)argv + 1, argc - 1, 1ull << MX_COL_DOMAIN)) {
         fprintf(stderr, "mxtls check: out of memory\n");
         return 2;

@@ -178,8 +178,16 @@ int mx_cmd_diff(int argc, char **argv) {
     const char *out = NULL, *changes_path = NULL;
     time_t at = 0;
     int c;
+    /* Options go anywhere (GNU style) and "--" only separates OLD from NEW: it is swapped for a
+     * marker that getopt takes for a file, and which keeps its place among the files. */
+    static char marker[] = "\x01--";
+    for (int i = 1; i < argc; i++)
+        if (strcmp(argv[i], "--") == 0) {
+            argv[i] = marker;
+            break;
+        }
     optind = 1;
-    while ((c = getopt_long(argc, argv, "+f:o:h", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "f:o:h", opts, NULL)) != -1) {
         switch (c) {
         case 'f':
             if (mx_format_parse(optarg, &fmt) < 0) {
@@ -208,7 +216,7 @@ int mx_cmd_diff(int argc, char **argv) {
     }
     int sep = -1;
     for (int i = optind; i < argc; i++)
-        if (strcmp(argv[i], "--") == 0) {
+        if (argv[i] == marker) {
             sep = i;
             break;
         }

@@ -338,9 +338,8 @@ int mx_cmd_scan(int argc, char **argv) {
     char cmdline[4096];
     size_t o = 0;
     defaults(&cfg);
-    for (int i = 0; i < argc && o < sizeof(cmdline) - 2; i++)
-        o +=
-            (size_t)snprintf(cmdline + o, sizeof(cmdline) - o, "%s%s", i ? " " : "mxtls ", argv[i]);
+    for (int i = 0; i < argc && o < sizeof(cmdline) - 2; i++) /* argv[0] is "mxtls scan" */
+        o += (size_t)snprintf(cmdline + o, sizeof(cmdline) - o, "%s%s", i ? " " : "", argv[i]);
     cfg.command_line = cmdline;
     int rc = parse(argc, argv, &cfg, &ui);
     if (rc == 0)
