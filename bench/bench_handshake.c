@@ -16,6 +16,7 @@
 
 #include "tls_pair.h"
 #if !defined(MXTLS_STOCK_CONFIG)
+#include "mxtls/crypto.h"
 #include "mxtls/fast_ec.h"
 #endif
 
@@ -144,8 +145,7 @@ int main(int argc, char **argv) {
         n = 300;
     const char *curves = "mbedTLS";
 #if !defined(MXTLS_STOCK_CONFIG)
-    const char *want = getenv("MXTLS_CURVES");
-    mx_fast_ec_enable(!(want && strcmp(want, "mbedtls") == 0));
+    mx_crypto_init();
     curves = mx_fast_ec_backend();
 #endif
     mbedtls_version_get_string(ver);

@@ -10,4 +10,7 @@ void mx_versions_text(char *buf, unsigned long size);
 /* Adds a "versions" object to J. */
 void mx_versions_json(mx_json_t *j);
 
+/* Names the curve arithmetic in use ("mbedTLS" until set; mx_crypto_init sets it). */
+void mx_versions_set_curves(const char *name);
+
 #endif

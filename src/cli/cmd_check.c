@@ -11,6 +11,7 @@
 #include "mxtls/hash.h"
 #include "mxtls/hashset.h"
 #include "mxtls/reader.h"
+#include "mxtls/snapshot.h"
 
 int mx_cmd_check(int argc, char **argv) {
     mx_reader_t *r;
@@ -21,8 +22,10 @@ int mx_cmd_check(int argc, char **argv) {
     char last[MX_FIELD_MAX + 1] = ""; /* a domain field is at most this long */
 
     int help = argc >= 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0);
+    int force = argc >= 2 && strcmp(argv[1], "--force") == 0;
+    argc -= force, argv += force;
     if (argc < 2 || help) {
-        fprintf(help ? stdout : stderr, "usage: mxtls check SCAN.csv.gz...\n");
+        fprintf(help ? stdout : stderr, "usage: mxtls check [--force] SCAN.csv.gz...\n");
         return help ? 0 : 1;
     }
     for (int i = 1; i < argc; i++)
@@ -30,6 +33,8 @@ int mx_cmd_check(int argc, char **argv) {
             fprintf(stderr, "mxtls check: unknown option %s (see --help)\n", argv[i]);
             return 1;
         }
+    if (!force && mx_snapshot_check("check", argv + 1, argc - 1) < 0)
+        damaged = 1; /* said why; the files are still read back */
     if (mx_reader_open(&r, (const char *const *)argv + 1, argc - 1, 1ull << MX_COL_DOMAIN)) {
         fprintf(stderr, "mxtls check: out of memory\n");
         return 2;

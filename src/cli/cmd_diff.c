@@ -16,14 +16,16 @@
 #include "mxtls/json.h"
 #include "mxtls/reader.h"
 #include "mxtls/report.h"
+#include "mxtls/snapshot.h"
 #include "mxtls/stats.h"
 
 static void usage(FILE *f) {
     fprintf(f,
             "usage: mxtls diff [--format text|md|csv|json] [-o OUT] [--changes OUT.csv.gz]\n"
-            "                  [--at YYYY-MM-DD] OLD.csv.gz... -- NEW.csv.gz...\n"
+            "                  [--at YYYY-MM-DD] [--force] OLD.csv.gz... -- NEW.csv.gz...\n"
             "  each side is one snapshot (its shard files); --changes writes one row per domain\n"
-            "  that changed, with the old and new values of what changed\n");
+            "  that changed, with the old and new values of what changed; --force counts files\n"
+            "  whose manifests say they are not one snapshot\n");
 }
 
 typedef struct {
@@ -171,13 +173,14 @@ static void compare(FILE *f, mx_format_t fmt, const mx_diff_t *d, mx_json_t *j) 
 }
 
 int mx_cmd_diff(int argc, char **argv) {
-    static const struct option opts[] = {{"format", 1, 0, 'f'},  {"output", 1, 0, 'o'},
-                                         {"changes", 1, 0, 'c'}, {"at", 1, 0, 'a'},
-                                         {"help", 0, 0, 'h'},    {0, 0, 0, 0}};
+    static const struct option opts[] = {
+        {"format", 1, 0, 'f'}, {"output", 1, 0, 'o'}, {"changes", 1, 0, 'c'},
+        {"at", 1, 0, 'a'},     {"force", 0, 0, 'F'},  {"help", 0, 0, 'h'},
+        {0, 0, 0, 0}};
     mx_format_t fmt = MX_FMT_TEXT;
     const char *out = NULL, *changes_path = NULL;
     time_t at = 0;
-    int c;
+    int c, force = 0;
     /* Options go anywhere (GNU style) and "--" only separates OLD from NEW: it is swapped for a
      * marker that getopt takes for a file, and which keeps its place among the files. */
     static char marker[] = "\x01--";
@@ -206,6 +209,9 @@ int mx_cmd_diff(int argc, char **argv) {
             if (mx_arg_date("diff", "--at", optarg, &at) < 0)
                 return 1;
             break;
+        case 'F':
+            force = 1;
+            break;
         case 'h':
             usage(stdout);
             return 0;
@@ -224,6 +230,9 @@ int mx_cmd_diff(int argc, char **argv) {
         fprintf(stderr, "mxtls diff: give OLD files, then --, then NEW files (see --help)\n");
         return 1;
     }
+    if (!force && (mx_snapshot_check("diff", argv + optind, sep - optind) < 0 ||
+                   mx_snapshot_check("diff", argv + sep + 1, argc - sep - 1) < 0))
+        return 2;
     changes_t ch = {0};
     if (changes_path) {
         size_t l = strlen(changes_path);

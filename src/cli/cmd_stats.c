@@ -12,13 +12,15 @@
 #include "mxtls/error.h"
 #include "mxtls/reader.h"
 #include "mxtls/report.h"
+#include "mxtls/snapshot.h"
 #include "mxtls/stats.h"
 
 static void usage(FILE *f) {
     fprintf(f, "usage: mxtls stats [--format text|md|csv|json] [-o OUT] [--at YYYY-MM-DD]\n"
-               "                   SCAN.csv.gz...\n"
+               "                   [--force] SCAN.csv.gz...\n"
                "  the files are one snapshot (its shards); --at is the date certificate expiry\n"
-               "  is judged against for rows without scanned_at (farm truth files)\n");
+               "  is judged against for rows without scanned_at (farm truth files); --force\n"
+               "  counts files whose manifests say they are not one snapshot\n");
 }
 
 void mx_regrouped_say(const char *cmd, int rc, const mx_reader_t *r, const char *domain) {
@@ -80,15 +82,13 @@ int mx_stats_read(const char *cmd, char *const *files, int n, mx_stats_t *s) {
 }
 
 int mx_cmd_stats(int argc, char **argv) {
-    static const struct option opts[] = {{"format", 1, 0, 'f'},
-                                         {"output", 1, 0, 'o'},
-                                         {"at", 1, 0, 'a'},
-                                         {"help", 0, 0, 'h'},
-                                         {0, 0, 0, 0}};
+    static const struct option opts[] = {{"format", 1, 0, 'f'}, {"output", 1, 0, 'o'},
+                                         {"at", 1, 0, 'a'},     {"force", 0, 0, 'F'},
+                                         {"help", 0, 0, 'h'},   {0, 0, 0, 0}};
     mx_format_t fmt = MX_FMT_TEXT;
     const char *out = NULL;
     time_t at = 0;
-    int c;
+    int c, force = 0;
     optind = 1;
     while ((c = getopt_long(argc, argv, "f:o:h", opts, NULL)) != -1) {
         switch (c) {
@@ -106,6 +106,9 @@ int mx_cmd_stats(int argc, char **argv) {
             if (mx_arg_date("stats", "--at", optarg, &at) < 0)
                 return 1;
             break;
+        case 'F':
+            force = 1;
+            break;
         case 'h':
             usage(stdout);
             return 0;
@@ -118,6 +121,8 @@ int mx_cmd_stats(int argc, char **argv) {
         usage(stderr);
         return 1;
     }
+    if (!force && mx_snapshot_check("stats", argv + optind, argc - optind) < 0)
+        return 2;
     mx_stats_t *s = mx_stats_new(at);
     if (!s) {
         fprintf(stderr, "mxtls stats: out of memory\n");

@@ -1,10 +1,9 @@
 /* mxtls: one binary, subcommands in the manner of git (shared/DESIGN.md, Commands). */
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include "cli/commands.h"
-#include "mxtls/fast_ec.h"
+#include "mxtls/crypto.h"
 #include "mxtls/version.h"
 
 static const mx_command_t commands[] = {
@@ -22,10 +21,7 @@ static void usage(FILE *f) {
 }
 
 int main(int argc, char **argv) {
-    /* Nettle's curve arithmetic unless MXTLS_CURVES=mbedtls asks for mbedTLS's own (benchmarks
-     * compare the two in one binary). */
-    const char *curves = getenv("MXTLS_CURVES");
-    mx_fast_ec_enable(!(curves && strcmp(curves, "mbedtls") == 0));
+    mx_crypto_init();
     if (argc < 2) {
         usage(stderr);
         return 1;

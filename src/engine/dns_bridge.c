@@ -106,6 +106,12 @@ static void count_address(scan_t *s, uint64_t ipk, int permitted) {
                          "or the reserved ranges: nothing would be measured");
 }
 
+void mx__dns_bridge_all_excluded(scan_t *s) {
+    if (!s->failed && s->addrs_seen && !s->addrs_permitted && !s->seen_interrupts)
+        mx__scan_fail(s, "every probe address was excluded by --allow, --exclude or the "
+                         "reserved ranges: nothing was measured");
+}
+
 void mx__dns_bridge_resolved(worker_t *w, dom_t *d) {
     scan_t *s = w->s;
     d->pending = 1;

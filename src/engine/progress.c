@@ -1,8 +1,41 @@
-/* The progress counts (scan_int.h): taken under the mutex, handed to the command's callback,
- * which decides what to show. */
+/* What the scan tells its user (scan_int.h): messages, and the progress counts, taken under the
+ * mutex and handed to the command's callbacks, which decide what to show. */
 #include "engine/scan_int.h"
 
+#include <stdarg.h>
+#include <stdio.h>
 #include <string.h>
+
+__attribute__((format(printf, 3, 0))) static void say(const scan_t *s, int notice, const char *fmt,
+                                                      va_list ap) {
+    char text[1024];
+    vsnprintf(text, sizeof(text), fmt, ap);
+    if (s->cfg->events.message)
+        s->cfg->events.message(s->cfg->events.ud, notice, text);
+}
+
+void mx__scan_say(const scan_t *s, const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    say(s, 0, fmt, ap);
+    va_end(ap);
+}
+
+void mx__scan_note(const scan_t *s, const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    say(s, 1, fmt, ap);
+    va_end(ap);
+}
+
+void mx__scan_fail(scan_t *s, const char *what) {
+    if (!s->failed)
+        mx__scan_say(s, "%s", what);
+    if (!s->health->failure[0])
+        snprintf(s->health->failure, sizeof(s->health->failure), "%.255s", what);
+    s->failed = 1;
+    s->stopping = 1;
+}
 
 void mx__scan_progress(scan_t *s, int final) {
     if (!s->cfg->events.progress)

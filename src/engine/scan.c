@@ -18,7 +18,6 @@
 
 #include "engine/scan_int.h"
 
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,37 +32,6 @@
 
 uint64_t mx__scan_now_ms(void) {
     return uv_hrtime() / 1000000u;
-}
-
-__attribute__((format(printf, 3, 0))) static void say(const scan_t *s, int notice, const char *fmt,
-                                                      va_list ap) {
-    char text[1024];
-    vsnprintf(text, sizeof(text), fmt, ap);
-    if (s->cfg->events.message)
-        s->cfg->events.message(s->cfg->events.ud, notice, text);
-}
-
-void mx__scan_say(const scan_t *s, const char *fmt, ...) {
-    va_list ap;
-    va_start(ap, fmt);
-    say(s, 0, fmt, ap);
-    va_end(ap);
-}
-
-void mx__scan_note(const scan_t *s, const char *fmt, ...) {
-    va_list ap;
-    va_start(ap, fmt);
-    say(s, 1, fmt, ap);
-    va_end(ap);
-}
-
-void mx__scan_fail(scan_t *s, const char *what) {
-    if (!s->failed)
-        mx__scan_say(s, "%s", what);
-    if (!s->health->failure[0])
-        snprintf(s->health->failure, sizeof(s->health->failure), "%.255s", what);
-    s->failed = 1;
-    s->stopping = 1;
 }
 
 int mx__scan_hand_over(scan_t *s, dom_list_t *list, dom_t *d) {
@@ -592,9 +560,7 @@ mx_scan_outcome_t mx_scan_run(const mx_scan_config_t *cfg) {
     if (rc == 0) {
         run_workers(&s);
         mx__dns_bridge_stop(&s); /* from here on this thread is the only one */
-        if (!s.failed && s.addrs_seen && !s.addrs_permitted && !s.seen_interrupts)
-            mx__scan_fail(&s, "every probe address was excluded by --allow, --exclude or the "
-                              "reserved ranges: nothing was measured");
+        mx__dns_bridge_all_excluded(&s);
         manifest_end(&s);
         mx__scan_progress(&s, 1);
         rc = s.failed ? MX_SCAN_FAILED : s.seen_interrupts ? MX_SCAN_INTERRUPTED : MX_SCAN_FINISHED;

@@ -198,6 +198,8 @@ void mx__dns_bridge_kick(scan_t *s);
 /* On D's worker, once its answer is in: its hosts are claimed or waited on. */
 void mx__dns_bridge_resolved(worker_t *w, dom_t *d);
 void mx__dns_bridge_stop(scan_t *s);
+/* At the end of a scan: fails it when every probe address was excluded. */
+void mx__dns_bridge_all_excluded(scan_t *s);
 
 /* resume.c */
 /* --resume: 0, or the outcome to stop with (a message said why). */

@@ -4,12 +4,16 @@
 
 #include <stdio.h>
 
-#include "mxtls/fast_ec.h"
-
 #include <ares.h>
 #include <mbedtls/version.h>
 #include <uv.h>
 #include <zlib.h>
+
+static const char *curves = "mbedTLS";
+
+void mx_versions_set_curves(const char *name) {
+    curves = name;
+}
 
 static void mbedtls_version(char *buf) {
     mbedtls_version_get_string(buf); /* needs 9 bytes */
@@ -20,7 +24,7 @@ void mx_versions_text(char *buf, unsigned long size) {
     mbedtls_version(mb);
     snprintf(buf, size,
              "mxtls %s\nschema mxtls/1\nmbedtls %s (%s)\ncurves %s\nc-ares %s\nlibuv %s\nzlib %s\n",
-             MXTLS_VERSION, mb, MXTLS_MBEDTLS_VERSION, mx_fast_ec_backend(), ares_version(NULL),
+             MXTLS_VERSION, mb, MXTLS_MBEDTLS_VERSION, curves, ares_version(NULL),
              uv_version_string(), zlibVersion());
 }
 
@@ -31,7 +35,7 @@ void mx_versions_json(mx_json_t *j) {
     mx_json_str(j, "mxtls", MXTLS_VERSION);
     mx_json_str(j, "mbedtls", mb);
     mx_json_str(j, "mbedtls_source", MXTLS_MBEDTLS_VERSION);
-    mx_json_str(j, "curves", mx_fast_ec_backend());
+    mx_json_str(j, "curves", curves);
     mx_json_str(j, "c-ares", ares_version(NULL));
     mx_json_str(j, "libuv", uv_version_string());
     mx_json_str(j, "zlib", zlibVersion());

@@ -1,0 +1,99 @@
+/* One snapshot or not (mxtls/snapshot.h), from the manifests beside the files. */
+#include "mxtls/snapshot.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "mxtls/manifest.h"
+
+#define SHARDS_MAX 4096 /* more shards than any survey runs; more is refused */
+
+typedef struct {
+    int have;
+    char sha[65];
+    unsigned index, count;
+} info_t;
+
+/* The manifest of FILE into I: 1, 0 when there is none, -1 when it is unreadable. */
+static int read_info(const char *cmd, const char *file, info_t *i) {
+    char *path = mx_manifest_path(file), err[256];
+    mx_manifest_t m;
+    int rc = 0;
+    memset(i, 0, sizeof(*i));
+    if (!path) {
+        fprintf(stderr, "mxtls %s: out of memory\n", cmd);
+        return -1;
+    }
+    memset(&m, 0, sizeof(m));
+    if (access(path, F_OK) == 0) {
+        if (mx_manifest_read(path, &m, err, sizeof(err)) < 0) {
+            fprintf(stderr, "mxtls %s: %s: %s (use --force to count %s anyway)\n", cmd, path,
+                    err[0] ? err : "unreadable", file);
+            rc = -1;
+        } else {
+            i->have = 1;
+            snprintf(i->sha, sizeof(i->sha), "%s", m.input_sha256);
+            i->index = m.shard_index;
+            i->count = m.shard_count ? m.shard_count : 1;
+            rc = 1;
+        }
+    }
+    free(path);
+    return rc;
+}
+
+int mx_snapshot_check(const char *cmd, char *const *files, int n) {
+    info_t *in = calloc((size_t)n, sizeof(*in));
+    int with = 0, rc = 0;
+    if (!in) {
+        fprintf(stderr, "mxtls %s: out of memory\n", cmd);
+        return -1;
+    }
+    for (int i = 0; i < n && !rc; i++) {
+        int r = read_info(cmd, files[i], &in[i]);
+        rc = r < 0 ? -1 : 0;
+        with += r == 1;
+    }
+    for (int i = 0; !rc && with && i < n; i++) {
+        const info_t *a = &in[i], *first = &in[0];
+        if (!a->have || !first->have) {
+            fprintf(stderr,
+                    "mxtls %s: %s has a manifest and %s has none: not one snapshot (use --force "
+                    "to count them together)\n",
+                    cmd, a->have ? files[i] : files[0], a->have ? files[0] : files[i]);
+            rc = -1;
+        } else if (strcmp(a->sha, first->sha) != 0) {
+            fprintf(stderr,
+                    "mxtls %s: %s and %s are scans of different lists (their SHA-256 differ): "
+                    "not one snapshot (use --force to count them together)\n",
+                    cmd, files[0], files[i]);
+            rc = -1;
+        } else if (a->count != first->count || a->index >= a->count || a->count > SHARDS_MAX) {
+            fprintf(stderr,
+                    "mxtls %s: %s is shard %u/%u and %s shard %u/%u: not one shard set (use "
+                    "--force to count them together)\n",
+                    cmd, files[0], first->index, first->count, files[i], a->index, a->count);
+            rc = -1;
+        } else {
+            for (int k = 0; k < i && !rc; k++)
+                if (in[k].index == a->index) {
+                    fprintf(stderr,
+                            "mxtls %s: %s and %s are both shard %u/%u: two scans, or one file "
+                            "given twice (use --force to count them together)\n",
+                            cmd, files[k], files[i], a->index, a->count);
+                    rc = -1;
+                }
+        }
+    }
+    if (!rc && with && (unsigned)n != in[0].count) {
+        fprintf(stderr,
+                "mxtls %s: %d of the %u shards of %s's scan are given: an incomplete snapshot "
+                "(give every shard, or use --force)\n",
+                cmd, n, in[0].count, files[0]);
+        rc = -1;
+    }
+    free(in);
+    return rc;
+}
