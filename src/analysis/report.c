@@ -6,6 +6,9 @@
 #include <string.h>
 
 #include "mxtls/json.h"
+#include "mxtls/manifest.h"
+#include "mxtls/slug.h"
+#include "mxtls/source.h"
 
 int mx_format_parse(const char *s, mx_format_t *out) {
     static const char *const names[] = {"text", "md", "csv", "json"};
@@ -81,6 +84,38 @@ static void csv_field(FILE *f, const char *s) {
     fputs(buf, f);
 }
 
+void mx_report_json_head(mx_json_t *j) {
+    char now[24];
+    mx_utc_now(now, sizeof(now));
+    mx_json_str(j, "mxtls", MXTLS_VERSION);
+    mx_json_str(j, "generated", now);
+}
+
+void mx_report_json_inputs(mx_json_t *j, const char *key, char *const *inputs, int n) {
+    char sha[65];
+    mx_json_array(j, key);
+    for (int i = 0; i < n; i++) {
+        mx_json_object(j, NULL);
+        mx_json_str(j, "file", inputs[i]);
+        mx_json_str(j, "sha256", mx_sha256_file(inputs[i], sha) == 0 ? sha : NULL);
+        mx_json_end_object(j);
+    }
+    mx_json_end_array(j);
+}
+
+void mx_report_json_ids(mx_json_t *j, const mx_tally_row_t *r) {
+    char id[256];
+    mx_json_str(j, "section_id", mx_slug(r->section, id, sizeof(id)));
+    mx_json_str(j, "metric_id", mx_slug(r->metric, id, sizeof(id)));
+    mx_json_str(j, "bucket_id", mx_slug(r->bucket, id, sizeof(id)));
+}
+
+void mx_report_csv_ids(FILE *f, const mx_tally_row_t *r) {
+    char a[256], b[256], c[256];
+    fprintf(f, ",%s,%s,%s", mx_slug(r->section, a, sizeof(a)), mx_slug(r->metric, b, sizeof(b)),
+            mx_slug(r->bucket, c, sizeof(c)));
+}
+
 int mx_report_write(FILE *f, mx_format_t fmt, const mx_tally_row_t *rows, long n,
                     const mx_report_opts_t *o) {
     int wm = 6, wb = 6;
@@ -97,6 +132,8 @@ int mx_report_write(FILE *f, mx_format_t fmt, const mx_tally_row_t *rows, long n
         mx_json_init(&j);
         mx_json_object(&j, NULL);
         mx_json_str(&j, "title", o->title);
+        mx_report_json_head(&j);
+        mx_report_json_inputs(&j, "inputs", o->inputs, o->ninputs);
         mx_json_array(&j, "metrics");
         for (long i = 0; i < n; i++) {
             double lo, hi;
@@ -107,6 +144,7 @@ int mx_report_write(FILE *f, mx_format_t fmt, const mx_tally_row_t *rows, long n
             mx_json_str(&j, "section", rows[i].section);
             mx_json_str(&j, "metric", rows[i].metric);
             mx_json_str(&j, "bucket", rows[i].bucket);
+            mx_report_json_ids(&j, &rows[i]);
             mx_json_int(&j, "numerator", (long long)rows[i].num);
             mx_json_int(&j, "denominator", (long long)rows[i].den);
             mx_json_num(&j, "share", rows[i].den ? (double)rows[i].num / rows[i].den : NAN, 6);
@@ -123,7 +161,8 @@ int mx_report_write(FILE *f, mx_format_t fmt, const mx_tally_row_t *rows, long n
         return ferror(f) ? -1 : 0;
     }
     if (fmt == MX_FMT_CSV)
-        fprintf(f, "section,metric,bucket,numerator,denominator,share,ci_low,ci_high\n");
+        fprintf(f, "section,metric,bucket,numerator,denominator,share,ci_low,ci_high,section_id,"
+                   "metric_id,bucket_id\n");
     else if (o->title)
         fprintf(f, fmt == MX_FMT_MD ? "# %s\n" : "%s\n", o->title);
     const char *cur_s = NULL, *cur_b = NULL;
@@ -140,10 +179,12 @@ int mx_report_write(FILE *f, mx_format_t fmt, const mx_tally_row_t *rows, long n
             fputc(',', f);
             csv_field(f, r->bucket);
             if (r->den)
-                fprintf(f, ",%llu,%llu,%.6f,%.6f,%.6f\n", (unsigned long long)r->num,
+                fprintf(f, ",%llu,%llu,%.6f,%.6f,%.6f", (unsigned long long)r->num,
                         (unsigned long long)r->den, share, lo, hi);
             else
-                fprintf(f, ",%llu,0,,,\n", (unsigned long long)r->num);
+                fprintf(f, ",%llu,0,,,", (unsigned long long)r->num);
+            mx_report_csv_ids(f, r);
+            fputc('\n', f);
             continue;
         }
         int new_section = !cur_s || strcmp(cur_s, r->section) != 0;

@@ -132,6 +132,7 @@ static void compare(FILE *f, mx_format_t fmt, const mx_diff_t *d, mx_json_t *j) 
                 mx_json_str(j, "section", r->section);
                 mx_json_str(j, "metric", r->metric);
                 mx_json_str(j, "bucket", r->bucket);
+                mx_report_json_ids(j, r);
                 mx_json_int(j, "old_numerator", (long long)x1);
                 mx_json_int(j, "old_denominator", (long long)n1);
                 mx_json_int(j, "new_numerator", (long long)x2);
@@ -147,10 +148,12 @@ static void compare(FILE *f, mx_format_t fmt, const mx_diff_t *d, mx_json_t *j) 
                 char pv[32] = "";
                 if (!within)
                     snprintf(pv, sizeof(pv), "%.6g", p);
-                fprintf(f, "\"%s\",\"%s\",\"%s\",%llu,%llu,%.6f,%llu,%llu,%.6f,%.6f,%s,%d\n",
+                fprintf(f, "\"%s\",\"%s\",\"%s\",%llu,%llu,%.6f,%llu,%llu,%.6f,%.6f,%s,%d",
                         r->section, r->metric, r->bucket, (unsigned long long)x1,
                         (unsigned long long)n1, p1, (unsigned long long)x2, (unsigned long long)n2,
                         p2, p2 - p1, pv, within);
+                mx_report_csv_ids(f, r);
+                fputc('\n', f);
             } else {
                 char pv[64];
                 if (within)
@@ -279,18 +282,22 @@ int mx_cmd_diff(int argc, char **argv) {
     }
     mx_tally_row_t *rows;
     long n = mx_tally_rows(mx_diff_tally(d), &rows);
-    mx_report_opts_t o = {"mxtls diff", NULL, 0};
+    mx_report_opts_t o = {"mxtls diff", NULL, 0, NULL, 0};
     if (n >= 0) {
         if (fmt == MX_FMT_JSON) {
             /* Both tables in one document: the report's JSON, then the comparison. */
             mx_json_t j;
             mx_json_init(&j);
             mx_json_object(&j, NULL);
+            mx_report_json_head(&j);
+            mx_report_json_inputs(&j, "old", argv + optind, sep - optind);
+            mx_report_json_inputs(&j, "new", argv + sep + 1, argc - sep - 1);
             mx_json_array(&j, "changes");
             for (long i = 0; i < n; i++) {
                 mx_json_object(&j, NULL);
                 mx_json_str(&j, "section", rows[i].section);
                 mx_json_str(&j, "metric", rows[i].metric);
+                mx_report_json_ids(&j, &rows[i]);
                 mx_json_int(&j, "numerator", (long long)rows[i].num);
                 mx_json_int(&j, "denominator", (long long)rows[i].den);
                 mx_json_end_object(&j);
@@ -303,12 +310,16 @@ int mx_cmd_diff(int argc, char **argv) {
             mx_json_free(&j);
         } else if (fmt == MX_FMT_CSV) {
             fprintf(f, "section,metric,bucket,old_numerator,old_denominator,old_share,"
-                       "new_numerator,new_denominator,new_share,change,p_value,within_overload\n");
-            for (long i = 0; i < n; i++)
-                fprintf(f, "\"%s\",\"%s\",\"%s\",,,,%llu,%llu,%.6f,,,\n", rows[i].section,
+                       "new_numerator,new_denominator,new_share,change,p_value,within_overload,"
+                       "section_id,metric_id,bucket_id\n");
+            for (long i = 0; i < n; i++) {
+                fprintf(f, "\"%s\",\"%s\",\"%s\",,,,%llu,%llu,%.6f,,,", rows[i].section,
                         rows[i].metric, rows[i].bucket, (unsigned long long)rows[i].num,
                         (unsigned long long)rows[i].den,
                         rows[i].den ? (double)rows[i].num / rows[i].den : 0.0);
+                mx_report_csv_ids(f, &rows[i]);
+                fputc('\n', f);
+            }
             compare(f, fmt, d, NULL);
         } else {
             mx_report_write(f, fmt, rows, n, &o);

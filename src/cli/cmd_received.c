@@ -283,7 +283,7 @@ int mx_cmd_received(int argc, char **argv) {
                  "messages encrypted all the way",
                  o.messages, o.hops, o.smtp_hops ? 100.0 * o.smtp_yes / o.smtp_hops : 0.0,
                  100.0 * o.all_encrypted / o.messages);
-        mx_report_opts_t ro = {title, NULL, 0};
+        mx_report_opts_t ro = {title, NULL, 0, NULL, 0};
         if (o.gz) {
             emit(&o, title);
             emit(&o, "\n");

@@ -150,7 +150,7 @@ int mx_cmd_stats(int argc, char **argv) {
     n = n < 0 ? n : kept;
     char title[128];
     snprintf(title, sizeof(title), "mxtls stats: %llu domains", mx_stats_domains(s));
-    mx_report_opts_t o = {title, mx_stats_top_sections, 20};
+    mx_report_opts_t o = {title, mx_stats_top_sections, 20, argv + optind, argc - optind};
     int wr = n < 0 ? -1 : mx_report_write(f, fmt, rows, n, &o);
     if (n >= 0)
         free(rows);

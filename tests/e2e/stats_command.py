@@ -6,6 +6,7 @@ Wilson interval that contains it; and on a 20,000-domain truth the domain shares
 farm's model proportions within sampling error (mxtls-farm stats prints the model's values)."""
 import csv
 import gzip
+import hashlib
 import io
 import json
 import math
@@ -119,5 +120,23 @@ for what, args in (("a shuffled file", [shuffled]), ("one file twice", [shards[0
     c.eq("diff against %s: exit" % what, 2, r.returncode)
 r = subprocess.run([BIN, "diff", shards[0], "--", shards[0]], capture_output=True, text=True)
 c.eq("diff of a file with itself is fine", 0, r.returncode)
+
+# For machines: snake_case ids next to every label, and the JSON names the version, the time
+# and its inputs with their SHA-256.
+
+r = stats("--format", "csv", truth)
+rows = list(csv.DictReader(io.StringIO(r.stdout)))
+ident = re.compile(r"^[a-z0-9]+(_[a-z0-9]+)*$")
+c.true("CSV: every section, metric and bucket has a snake_case id",
+       rows and all(ident.match(x[k + "_id"] or "") for x in rows
+                    for k in ("section", "metric", "bucket")))
+c.eq("CSV: an id is its label's", "domains_starttls_on_every_some_no_mx",
+     next(x["section_id"] for x in rows if x["section"].startswith("domains: STARTTLS on")))
+doc = json.loads(stats("--format", "json", truth).stdout)
+c.true("JSON: version and time", doc.get("mxtls") and re.match(r"^\d{4}-\d\d-\d\dT", doc["generated"]))
+c.eq("JSON: the input and its SHA-256",
+     [{"file": truth, "sha256": hashlib.sha256(open(truth, "rb").read()).hexdigest()}],
+     doc["inputs"])
+c.true("JSON: ids on every metric", all(ident.match(m["metric_id"] or "") for m in doc["metrics"]))
 subprocess.call(["rm", "-rf", tmp])
 c.finish()
