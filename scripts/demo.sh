@@ -42,5 +42,5 @@ fi
 
 echo "== the scan file"
 build/mxtls check "$out/scan.csv.gz"
-echo "== mxtls stats (shares with 95 % Wilson intervals; definitions in the README)"
+echo "== mxtls stats (shares with 95 % Wilson intervals; definitions in docs/usage.md)"
 build/mxtls stats "$out/scan.csv.gz"

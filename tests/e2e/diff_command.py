@@ -30,7 +30,7 @@ def groups(path):
 
 
 def summary(rows):
-    """The README's definitions, written again independently of the C code."""
+    """The definitions of docs/usage.md, written again independently of the C code."""
     status = rows[0]["dns_status"]
     if status not in ("mx", "implicit"):
         return {"starttls": "n/a", "best_protocol": "n/a", "cert_valid_all": "",
