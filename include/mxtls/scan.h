@@ -31,6 +31,7 @@ typedef enum {
 /* What the progress line shows. */
 typedef struct {
     unsigned long long domains_done, domains_read, hosts_probed, hosts_done, dns_inflight;
+    unsigned long long lines_read, list_lines; /* of the list; list_lines 0 when unknown */
     unsigned long long outcomes[MX_ENDED__COUNT];
     int list_read;   /* the whole list has been read: domains_read is the total */
     unsigned open;   /* connections open */

@@ -44,8 +44,9 @@ void mx_source_free(mx_source_t *src);
 int mx_sha256_file(const char *path, char hex[65]);
 
 /* Reads a whole file through decompression, so that damage anywhere (a cut, a bad CRC) is
- * found before any of it is used, and writes the SHA-256 of its raw bytes to HEX. Returns 0, or
- * the code mx_source_read() gave (MX_E_TRUNCATED, MX_E_CORRUPT, -errno). */
-int mx_source_check_file(const char *path, char hex[65]);
+ * found before any of it is used, and writes the SHA-256 of its raw bytes to HEX and the number
+ * of its lines to *LINES (when not NULL). Returns 0, or the code mx_source_read() gave
+ * (MX_E_TRUNCATED, MX_E_CORRUPT, -errno). */
+int mx_source_check_file(const char *path, char hex[65], unsigned long long *lines);
 
 #endif

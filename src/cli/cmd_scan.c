@@ -16,6 +16,7 @@
 #include "cli/args.h"
 #include "cli/commands.h"
 #include "cli/options.h"
+#include "cli/progress_line.h"
 #include "mxtls/scan.h"
 
 static void usage(FILE *f) {
@@ -48,6 +49,7 @@ static void usage(FILE *f) {
                "  --shard I/N             this shard of N, by hash of the domain (0/1)\n"
                "  --grace S               on SIGINT/SIGTERM, time for probes in flight (10)\n"
                "  --resume                continue an interrupted scan of the same list into OUT\n"
+               "  --progress S            not on a terminal: a progress line every S s (30)\n"
                "  --quiet                 no progress line\n");
 }
 
@@ -65,13 +67,11 @@ enum {
     OPT_HANDSHAKES,
     OPT_DNS_OUTAGE,
     OPT_ADMISSION,
-    OPT_CSV_DIALECT
+    OPT_CSV_DIALECT,
+    OPT_PROGRESS
 };
 
-typedef struct {
-    int quiet, tty;
-    int line_shown; /* a progress line is on the screen */
-} ui_t;
+typedef mx_progress_ui_t ui_t;
 
 static volatile sig_atomic_t interrupts;
 
@@ -85,43 +85,12 @@ static void on_message(void *ud, int notice, const char *text) {
     ui_t *ui = ud;
     if (notice && ui->quiet)
         return;
-    fprintf(stderr, "%smxtls scan: %s\n", ui->line_shown ? "\r\033[K" : "", text);
-    ui->line_shown = 0;
+    mx_progress_clear(ui);
+    fprintf(stderr, "mxtls scan: %s\n", text);
 }
 
 static void on_progress(void *ud, const mx_scan_progress_t *p, int final) {
-    static const char *const names[] = {
-#define X(id, name) name,
-        MX_ENDED_NAMES(X)
-#undef X
-    };
-    ui_t *ui = ud;
-    char line[512], eta[48] = "", ended[200] = "";
-    size_t o = 0;
-    if (ui->quiet || (!final && !ui->tty))
-        return;
-    if (p->list_read && p->seconds > 1 && p->domains_done > 0 && !final)
-        snprintf(eta, sizeof(eta), ", ETA %.0f s",
-                 (double)(p->domains_read - p->domains_done) * p->seconds /
-                     (double)p->domains_done);
-    for (int k = 0; k < MX_ENDED__COUNT; k++)
-        if (p->outcomes[k] && o < sizeof(ended))
-            o += (size_t)snprintf(ended + o, sizeof(ended) - o, "%s%llu %s", o ? " / " : " (",
-                                  p->outcomes[k], names[k]);
-    if (o && o < sizeof(ended))
-        snprintf(ended + o, sizeof(ended) - o, ")");
-    snprintf(line, sizeof(line),
-             "%llu domains done of %llu%s, %llu hosts probed%s (%.0f/s), %u connections open%s%s, "
-             "%llu DNS queries in flight, %.0f s%s",
-             p->domains_done, p->domains_read, p->list_read ? "" : " read so far", p->hosts_probed,
-             ended, p->seconds > 0 ? (double)p->hosts_done / p->seconds : 0.0, p->open,
-             p->throttled ? ", throttled: CPU saturated" : "",
-             p->dns_down ? ", resolvers silent: waiting" : "", p->dns_inflight, p->seconds, eta);
-    if (final)
-        fprintf(stderr, "%s%s\n", ui->tty ? "\r\033[K" : "", line);
-    else
-        fprintf(stderr, "\r\033[K%s", line);
-    ui->line_shown = !final;
+    mx_progress_show(ud, p, final);
 }
 
 /* File descriptors: the hard limit, and probes kept below it with room for the rest: the
@@ -186,6 +155,7 @@ static int uint_opt(const char *name, const char *arg, unsigned long min, unsign
 
 /* The scan's own options: 1 taken, 0 not one of them, -1 a bad value (said). */
 static int scan_opt(int c, const char *arg, mx_scan_config_t *cfg, ui_t *ui) {
+    uint64_t ms;
     switch (c) {
     case 'o':
         cfg->out = arg;
@@ -227,6 +197,8 @@ static int scan_opt(int c, const char *arg, mx_scan_config_t *cfg, ui_t *ui) {
     case OPT_QUIET:
         ui->quiet = 1;
         return 1;
+    case OPT_PROGRESS:
+        return mx_arg_seconds("scan", "--progress", arg, &ms) ? -1 : (ui->every = ms / 1000.0, 1);
     case OPT_RESUME:
         cfg->resume = 1;
         return 1;
@@ -255,6 +227,7 @@ static int parse(int argc, char **argv, mx_scan_config_t *cfg, ui_t *ui) {
                                          {"dns-outage", 1, 0, OPT_DNS_OUTAGE},
                                          {"admission", 1, 0, OPT_ADMISSION},
                                          {"csv-dialect", 1, 0, OPT_CSV_DIALECT},
+                                         {"progress", 1, 0, OPT_PROGRESS},
                                          {"help", 0, 0, 'h'},
                                          {0, 0, 0, 0}};
     int c, rc;
@@ -334,7 +307,7 @@ static int scan(mx_scan_config_t *cfg, ui_t *ui) {
 
 int mx_cmd_scan(int argc, char **argv) {
     mx_scan_config_t cfg;
-    ui_t ui = {0, isatty(STDERR_FILENO), 0};
+    ui_t ui = {.tty = isatty(STDERR_FILENO), .every = 30};
     char cmdline[4096];
     size_t o = 0;
     defaults(&cfg);

@@ -43,6 +43,8 @@ void mx__scan_progress(scan_t *s, int final) {
     const mx_domain_counts_t *c = mx_domain_reader_counts(s->reader);
     mx_scan_progress_t p = {.domains_done = s->domains_done,
                             .domains_read = c->domains + c->invalid,
+                            .lines_read = c->lines,
+                            .list_lines = s->list_lines,
                             .hosts_probed = s->hosts_probed,
                             .hosts_done = s->hosts_done,
                             .dns_inflight = s->dns_inflight,

@@ -159,7 +159,7 @@ int mx_resolve_run(const mx_resolve_run_config_t *cfg, FILE *out, mx_resolve_sum
         return 1;
     char sha[65];
     int rc;
-    if ((strcmp(cfg->list, "-") != 0 && (rc = mx_source_check_file(cfg->list, sha)) < 0) ||
+    if ((strcmp(cfg->list, "-") != 0 && (rc = mx_source_check_file(cfg->list, sha, NULL)) < 0) ||
         (rc = mx_domain_reader_open(&c.reader, cfg->list)) < 0) {
         snprintf(err, errlen, "%s: %s; nothing was resolved", cfg->list, mx_strerror(rc));
         return 2;

@@ -466,7 +466,7 @@ static int open_files(scan_t *s) {
     if ((rc = outputs_spare_list(s)) != 0)
         return rc;
     if (strcmp(cfg->list, "-") != 0 &&
-        (rc = mx_source_check_file(cfg->list, s->man.input_sha256)) < 0) {
+        (rc = mx_source_check_file(cfg->list, s->man.input_sha256, &s->list_lines)) < 0) {
         mx__scan_say(s, "%s: %s; nothing was scanned", cfg->list,
                      rc == MX_E_TRUNCATED || rc == MX_E_CORRUPT
                          ? "the list is damaged (a cut or corrupt gzip file)"

@@ -149,7 +149,8 @@ struct scan {
     uint64_t stop_at;
     unsigned long inflight;
     unsigned long long domains_done, hosts_probed, hosts_done, retries;
-    unsigned long long hosts_before;                /* probed by the runs a --resume continues */
+    unsigned long long hosts_before; /* probed by the runs a --resume continues */
+    unsigned long long list_lines;   /* lines of the list file (0: standard input, unknown) */
     unsigned long long addrs_seen, addrs_permitted; /* distinct excluded MX addresses, and the
                                                      * permitted ones, until the first of those */
     mx_hashset_t excluded;                          /* the excluded, until then */

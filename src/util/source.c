@@ -286,9 +286,11 @@ int mx_sha256_file(const char *path, char hex[65]) {
     return rc;
 }
 
-int mx_source_check_file(const char *path, char hex[65]) {
+int mx_source_check_file(const char *path, char hex[65], unsigned long long *lines) {
     mx_source_t *s;
     ssize_t n;
+    unsigned long long nl = 0;
+    int last = '\n';
     int rc = mx_source_open(&s, path);
     if (rc)
         return rc;
@@ -297,12 +299,17 @@ int mx_source_check_file(const char *path, char hex[65]) {
         mx_source_free(s);
         return MX_E_NOMEM;
     }
-    while ((n = mx_source_read(s, sink, RAW_BUF)) > 0)
-        ;
+    while ((n = mx_source_read(s, sink, RAW_BUF)) > 0) {
+        for (ssize_t i = 0; i < n; i++)
+            nl += sink[i] == '\n';
+        last = sink[n - 1];
+    }
     free(sink);
     rc = (int)n;
     if (!rc)
         mx_source_raw_bytes(s, hex);
+    if (lines)
+        *lines = nl + (last != '\n'); /* a last line without its newline counts */
     mx_source_free(s);
     return rc;
 }
