@@ -23,6 +23,13 @@ typedef struct {
  * number) in ERR. */
 int mx_netlist_add(mx_netlist_t *l, const char *spec, char *err, size_t errlen);
 
+/* Adds the CIDRs of TEXT, in the file format above; NAME stands for the file in messages. */
+int mx_netlist_add_text(mx_netlist_t *l, const char *name, const char *text, char *err,
+                        size_t errlen);
+
+/* The special-purpose ranges never probed unless allowed (data/reserved.conf, compiled in). */
+extern const char mx_reserved_ranges[];
+
 /* Parses one CIDR. Returns 0 or -1. */
 int mx_prefix_parse(const char *s, mx_prefix_t *out);
 

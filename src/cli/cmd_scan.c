@@ -276,7 +276,8 @@ static int check_resolvers(const mx_scan_config_t *cfg) {
 
 static int scan(mx_scan_config_t *cfg, ui_t *ui) {
     char err[512], host[256];
-    if (mx_netlist_add(&cfg->reserved, MXTLS_DATA_DIR "/reserved.conf", err, sizeof(err))) {
+    if (mx_netlist_add_text(&cfg->reserved, "reserved ranges", mx_reserved_ranges, err,
+                            sizeof(err))) {
         fprintf(stderr, "mxtls scan: %s\n", err);
         return 2;
     }

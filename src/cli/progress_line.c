@@ -76,7 +76,7 @@ void mx_progress_clear(mx_progress_ui_t *ui) {
 }
 
 void mx_progress_show(mx_progress_ui_t *ui, const mx_scan_progress_t *p, int final) {
-    char line[1024], done[32], total[40] = "", eta[48] = "", out[300], took[32];
+    char line[1024], done[32], total[400] = "", eta[48] = "", out[300], took[32];
     double dom_rate, host_rate;
     if (ui->quiet)
         return;

@@ -54,6 +54,40 @@ static int push(mx_netlist_t *l, const mx_prefix_t *p) {
     return 0;
 }
 
+/* One line of a CIDR file: comment and blanks dropped. 0, or -1 with ERR. */
+static int add_line(mx_netlist_t *l, const char *name, int lineno, char *line, char *err,
+                    size_t errlen) {
+    mx_prefix_t p;
+    char *hash = strchr(line, '#');
+    if (hash)
+        *hash = 0;
+    char *s = line;
+    while (isspace((unsigned char)*s))
+        s++;
+    size_t n = strlen(s);
+    while (n && isspace((unsigned char)s[n - 1]))
+        s[--n] = 0;
+    if (n && (mx_prefix_parse(s, &p) < 0 || push(l, &p) < 0)) {
+        snprintf(err, errlen, "%s:%d: not a CIDR: %.60s", name, lineno, s);
+        return -1;
+    }
+    return 0;
+}
+
+int mx_netlist_add_text(mx_netlist_t *l, const char *name, const char *text, char *err,
+                        size_t errlen) {
+    char line[512];
+    int lineno = 0;
+    while (*text) {
+        size_t n = strcspn(text, "\n");
+        snprintf(line, sizeof(line), "%.*s", (int)(n < sizeof(line) ? n : sizeof(line) - 1), text);
+        if (add_line(l, name, ++lineno, line, err, errlen) < 0)
+            return -1;
+        text += n + (text[n] == '\n');
+    }
+    return 0;
+}
+
 int mx_netlist_add(mx_netlist_t *l, const char *spec, char *err, size_t errlen) {
     mx_prefix_t p;
     if (mx_prefix_parse(spec, &p) == 0)
@@ -64,28 +98,11 @@ int mx_netlist_add(mx_netlist_t *l, const char *spec, char *err, size_t errlen) 
         return -1;
     }
     char line[512];
-    int lineno = 0;
-    while (fgets(line, sizeof(line), f)) {
-        lineno++;
-        char *hash = strchr(line, '#');
-        if (hash)
-            *hash = 0;
-        char *s = line;
-        while (isspace((unsigned char)*s))
-            s++;
-        size_t n = strlen(s);
-        while (n && isspace((unsigned char)s[n - 1]))
-            s[--n] = 0;
-        if (!n)
-            continue;
-        if (mx_prefix_parse(s, &p) < 0 || push(l, &p) < 0) {
-            snprintf(err, errlen, "%s:%d: not a CIDR: %.60s", spec, lineno, s);
-            fclose(f);
-            return -1;
-        }
-    }
+    int lineno = 0, rc = 0;
+    while (!rc && fgets(line, sizeof(line), f))
+        rc = add_line(l, spec, ++lineno, line, err, errlen);
     fclose(f);
-    return 0;
+    return rc;
 }
 
 int mx_netlist_contains(const mx_netlist_t *l, const struct sockaddr *addr) {
