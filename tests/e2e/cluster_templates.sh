@@ -35,4 +35,10 @@ for i in $(seq 0 $((n - 1))); do
     grep -q -- "-o /data/scan-$i-of-$n.csv.gz --shard $i/$n --resume" "$tmp/args" ||
         { echo "k8s index $i: wrong command:"; cat "$tmp/args"; exit 1; }
 done
+# The Job's image is the one scripts/image.sh imports: localhost/mxtls:VERSION.
+version=$(sed -n 's/^project(mxtls VERSION \([0-9.]*\).*/\1/p' "$src/CMakeLists.txt")
+grep -q "image: localhost/mxtls:$version " "$yaml" ||
+    { echo "k8s: the image is not localhost/mxtls:$version, which scripts/image.sh builds"; exit 1; }
+grep -q 'localhost/mxtls:$version' "$src/scripts/image.sh" ||
+    { echo "scripts/image.sh does not import localhost/mxtls:VERSION"; exit 1; }
 echo "cluster templates: ok"

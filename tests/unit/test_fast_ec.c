@@ -96,8 +96,10 @@ static void test_products_and_secrets(void **state) {
             assert_int_equal(mbedtls_ecp_gen_privkey(&g, &d1, rng, NULL), 0);
             assert_int_equal(mbedtls_ecp_gen_privkey(&g, &d2, rng, NULL), 0);
             mul_both(&g, &d1, &g.G); /* key generation */
+            mx_fast_ec_enable(1);   /* the public keys the fast way: mul_both checks that way */
             assert_int_equal(mbedtls_ecp_mul(&g, &q1, &d1, &g.G, rng, NULL), 0);
             assert_int_equal(mbedtls_ecp_mul(&g, &q2, &d2, &g.G, rng, NULL), 0);
+            mx_fast_ec_enable(0);
             mul_both(&g, &d1, &q2); /* ECDH, both sides */
             mul_both(&g, &d2, &q1);
             mbedtls_mpi_free(&d1);
@@ -105,7 +107,7 @@ static void test_products_and_secrets(void **state) {
             mbedtls_ecp_point_free(&q1);
             mbedtls_ecp_point_free(&q2);
         }
-        assert_true(mx_fast_ec_done() - before >= (unsigned long long)rounds(3000)); /* Nettle */
+        assert_true(mx_fast_ec_done() - before >= (unsigned long long)rounds(5000)); /* Nettle */
         mbedtls_ecp_group_free(&g);
     }
 }
