@@ -5,6 +5,7 @@
  * (mxtls/scan.h) runs the scan. */
 #include <getopt.h>
 #include <limits.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -276,6 +277,12 @@ static int check_resolvers(const mx_scan_config_t *cfg) {
 
 static int scan(mx_scan_config_t *cfg, ui_t *ui) {
     char err[512], host[256];
+    /* The input first: a list that cannot be read is the first thing to say, not a warning
+     * about the EHLO name (the engine reads it through before scanning, for damage). */
+    if (strcmp(cfg->list, "-") != 0 && access(cfg->list, R_OK) != 0) {
+        fprintf(stderr, "mxtls scan: %s: %s; nothing was scanned\n", cfg->list, strerror(errno));
+        return 2;
+    }
     if (mx_netlist_add_text(&cfg->reserved, "reserved ranges", mx_reserved_ranges, err,
                             sizeof(err))) {
         fprintf(stderr, "mxtls scan: %s\n", err);

@@ -32,6 +32,9 @@ for cmd in COMMANDS:
     r = run(cmd, "--no-such-option")
     c.true("mxtls %s --no-such-option: exit 1, 'mxtls %s:' (%s)" % (cmd, cmd, r.stderr[:60]),
            r.returncode == 1 and r.stderr.startswith("mxtls %s:" % cmd))
+r = run("scan", "no-such-list.txt", "-o", os.path.join(tempfile.gettempdir(), "never.csv.gz"))
+c.true("scan of a missing list: exit 2, and the list is the first thing said (%s)" % r.stderr[:80],
+       r.returncode == 2 and r.stderr.startswith("mxtls scan: no-such-list.txt:"))
 r = run("frobnicate")
 c.true("an unknown command says so", r.returncode == 1 and r.stderr.startswith("mxtls:"))
 
