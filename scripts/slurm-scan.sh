@@ -15,4 +15,4 @@ ehlo=${2:?usage: sbatch --array=0-N-1 slurm-scan.sh LIST EHLO-NAME}
 n=$((SLURM_ARRAY_TASK_MAX + 1))
 i=$SLURM_ARRAY_TASK_ID
 exec mxtls scan "$list" -o "scan-$i-of-$n.csv.gz" --shard "$i/$n" --resume --quiet \
-    --ehlo "$ehlo" --threads "${SLURM_CPUS_PER_TASK:-2}"
+    --ehlo "$ehlo" --threads "${SLURM_CPUS_PER_TASK:-2}" --scan-id "slurm-$SLURM_ARRAY_JOB_ID"

@@ -40,6 +40,7 @@ typedef struct {
     int nresolvers;
     const char *ehlo;
     char csv_dialect[16]; /* "spreadsheet" (a formula guard) or "plain" */
+    char scan_id[65];     /* --scan-id, "" when none was given */
     const char *source_address;
     const char *ca_file;
     char ca_sha256[65];

@@ -62,6 +62,7 @@ typedef struct {
     int resume;
     int fixed_admission; /* --admission fixed: --concurrency is held, whatever the machine */
     int csv_plain;       /* --csv-dialect plain: no formula guard in the file */
+    const char *scan_id; /* --scan-id: names the survey its shards belong to; NULL: none */
     mx_netlist_t allow, exclude, reserved;
     unsigned shard_i, shard_n;
     const char *command_line;

@@ -12,7 +12,7 @@
 
 typedef struct {
     int have;
-    char sha[65];
+    char sha[65], id[65];
     unsigned index, count;
 } info_t;
 
@@ -35,6 +35,7 @@ static int read_info(const char *cmd, const char *file, info_t *i) {
         } else {
             i->have = 1;
             snprintf(i->sha, sizeof(i->sha), "%s", m.input_sha256);
+            snprintf(i->id, sizeof(i->id), "%s", m.scan_id);
             i->index = m.shard_index;
             i->count = m.shard_count ? m.shard_count : 1;
             rc = 1;
@@ -69,6 +70,12 @@ int mx_snapshot_check(const char *cmd, char *const *files, int n) {
                     "mxtls %s: %s and %s are scans of different lists (their SHA-256 differ): "
                     "not one snapshot (use --force to count them together)\n",
                     cmd, files[0], files[i]);
+            rc = -1;
+        } else if (strcmp(a->id, first->id) != 0) {
+            fprintf(stderr,
+                    "mxtls %s: %s and %s belong to different scans (scan ids '%s' and '%s'): "
+                    "not one snapshot (use --force to count them together)\n",
+                    cmd, files[0], files[i], first->id, a->id);
             rc = -1;
         } else if (a->count != first->count || a->index >= a->count || a->count > SHARDS_MAX) {
             fprintf(stderr,

@@ -51,6 +51,8 @@ static void usage(FILE *f) {
                "  --grace S               on SIGINT/SIGTERM, time for probes in flight (10)\n"
                "  --resume                continue an interrupted scan of the same list into OUT\n"
                "  --progress S            not on a terminal: a progress line every S s (30)\n"
+               "  --scan-id ID            names the survey its shards belong to (stats, diff\n"
+               "                          and check refuse shards of different ids together)\n"
                "  --quiet                 no progress line\n");
 }
 
@@ -69,7 +71,8 @@ enum {
     OPT_DNS_OUTAGE,
     OPT_ADMISSION,
     OPT_CSV_DIALECT,
-    OPT_PROGRESS
+    OPT_PROGRESS,
+    OPT_SCAN_ID
 };
 
 typedef mx_progress_ui_t ui_t;
@@ -198,6 +201,15 @@ static int scan_opt(int c, const char *arg, mx_scan_config_t *cfg, ui_t *ui) {
     case OPT_QUIET:
         ui->quiet = 1;
         return 1;
+    case OPT_SCAN_ID:
+        if (!*arg || strlen(arg) > 64 ||
+            strspn(arg, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+                        "0123456789._-") != strlen(arg)) {
+            fprintf(stderr, "mxtls scan: --scan-id is 1-64 of A-Z a-z 0-9 . _ -, not '%s'\n", arg);
+            return -1;
+        }
+        cfg->scan_id = arg;
+        return 1;
     case OPT_PROGRESS:
         return mx_arg_seconds("scan", "--progress", arg, &ms) ? -1 : (ui->every = ms / 1000.0, 1);
     case OPT_RESUME:
@@ -229,6 +241,7 @@ static int parse(int argc, char **argv, mx_scan_config_t *cfg, ui_t *ui) {
                                          {"admission", 1, 0, OPT_ADMISSION},
                                          {"csv-dialect", 1, 0, OPT_CSV_DIALECT},
                                          {"progress", 1, 0, OPT_PROGRESS},
+                                         {"scan-id", 1, 0, OPT_SCAN_ID},
                                          {"help", 0, 0, 'h'},
                                          {0, 0, 0, 0}};
     int c, rc;

@@ -96,6 +96,11 @@ static int same_list(scan_t *s) {
                      cfg->out, old.shard_index, old.shard_count, cfg->shard_i, cfg->shard_n);
         return 0;
     }
+    if (strcmp(old.scan_id, s->man.scan_id) != 0) {
+        mx__scan_say(s, "--resume: %s belongs to scan id '%s', not '%s'", cfg->out, old.scan_id,
+                     s->man.scan_id);
+        return 0;
+    }
     if (strcmp(old.csv_dialect, s->man.csv_dialect) != 0) {
         mx__scan_say(s, "--resume: %s is in the %s CSV dialect; resume with --csv-dialect %s",
                      cfg->out, old.csv_dialect, old.csv_dialect);

@@ -459,6 +459,7 @@ static int open_files(scan_t *s) {
     int rc;
     snprintf(s->man.csv_dialect, sizeof(s->man.csv_dialect), "%s",
              cfg->csv_plain ? "plain" : "spreadsheet");
+    snprintf(s->man.scan_id, sizeof(s->man.scan_id), "%s", cfg->scan_id ? cfg->scan_id : "");
     if (!(s->man_path = mx_manifest_path(cfg->out))) {
         mx__scan_say(s, "out of memory");
         return MX_SCAN_FAILED;

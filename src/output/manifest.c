@@ -80,6 +80,7 @@ static void build(mx_json_t *j, const mx_manifest_t *m) {
     mx_json_end_array(j);
     mx_json_str(j, "ehlo", m->ehlo);
     mx_json_str(j, "csv_dialect", m->csv_dialect[0] ? m->csv_dialect : "spreadsheet");
+    mx_json_str(j, "scan_id", m->scan_id[0] ? m->scan_id : NULL);
     mx_json_str(j, "source_address", m->source_address);
     mx_json_object(j, "ca");
     mx_json_str(j, "file", m->ca_file);
@@ -222,6 +223,7 @@ int mx_manifest_read(const char *path, mx_manifest_t *m, char *err, size_t errle
     /* Manifests from before the option knew only the spreadsheet dialect. */
     const char *dialect = mx_json_string(mx_json_get(root, "csv_dialect"));
     copy(m->csv_dialect, sizeof(m->csv_dialect), dialect ? dialect : "spreadsheet");
+    copy(m->scan_id, sizeof(m->scan_id), mx_json_string(mx_json_get(root, "scan_id")));
     const char *shard = mx_json_string(mx_json_get(root, "shard"));
     if (!shard || sscanf(shard, "%u/%u", &m->shard_index, &m->shard_count) != 2)
         m->shard_index = 0, m->shard_count = 1;

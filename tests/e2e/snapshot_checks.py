@@ -18,13 +18,13 @@ subprocess.run([FARM, "truth", "--domains", "600", "--seed", "3", "-o", full], c
                stderr=subprocess.DEVNULL)
 
 
-def shard_file(name, shard, sha="a" * 64):
+def shard_file(name, shard, sha="a" * 64, scan_id=None):
     """A copy of the truth standing for one shard of a scan of the list whose SHA-256 is SHA."""
     path = os.path.join(tmp, name + ".csv.gz")
     shutil.copy(full, path)
     with open(os.path.join(tmp, name + ".meta.json"), "w") as f:
         json.dump({"schema": "mxtls/1", "input": {"file": "list.txt", "sha256": sha},
-                   "shard": shard, "runs": [], "finished": True}, f)
+                   "shard": shard, "scan_id": scan_id, "runs": [], "finished": True}, f)
     return path
 
 
@@ -45,6 +45,9 @@ c.true("... says both are shard 0/2", "both shard 0/2" in r.stderr)
 r = run("stats", s0, shard_file("o1", "1/2", sha="b" * 64))
 c.eq("shards of two lists: exit status", 2, r.returncode)
 c.true("... says different lists", "different lists" in r.stderr)
+r = run("stats", shard_file("i0", "0/2", scan_id="slurm-1"), shard_file("i1", "1/2", scan_id="slurm-2"))
+c.eq("shards of two scans of one list (scan ids differ): exit status", 2, r.returncode)
+c.true("... names the ids", "slurm-1" in r.stderr and "slurm-2" in r.stderr)
 r = run("stats", s0, shard_file("t1", "1/3"))
 c.eq("shards of two shard counts: exit status", 2, r.returncode)
 plain = os.path.join(tmp, "plain.csv.gz")
