@@ -8,9 +8,12 @@
 #include "mxtls/resolve_run.h"
 
 static void usage(FILE *f) {
-    fprintf(f, "usage: mxtls resolve --resolver ADDR[:PORT] --allow CIDR [--dns-timeout S]\n"
-               "                     [--dns-tries N] [--dns-concurrency N] [--max-mx N]\n"
-               "                     [--max-addrs N] [--ipv6] LIST\n");
+    fprintf(f, "usage: mxtls resolve [--resolver ADDR[:PORT]] [--dns-timeout S] [--dns-tries N]\n"
+               "                     [--dns-concurrency N] [--max-mx N] [--max-addrs N] [--ipv6]\n"
+               "                     LIST\n"
+               "  the system's resolver unless --resolver names one; resolvers are for DNS only,\n"
+               "  and resolve sends nothing else (--allow is accepted, as scan takes it, and has\n"
+               "  nothing to govern here)\n");
 }
 
 static int report(int rc, const mx_resolve_summary_t *s, const char *err) {
@@ -47,7 +50,7 @@ int mx_cmd_resolve(int argc, char **argv) {
             rc = -1;
         }
     }
-    if (rc < 0 || optind != argc - 1 || !cfg.dns.nresolvers || !allow.n) {
+    if (rc < 0 || optind != argc - 1) {
         if (rc >= 0)
             usage(stderr);
         mx_netlist_close(&allow);
