@@ -96,7 +96,7 @@ static void test_products_and_secrets(void **state) {
             assert_int_equal(mbedtls_ecp_gen_privkey(&g, &d1, rng, NULL), 0);
             assert_int_equal(mbedtls_ecp_gen_privkey(&g, &d2, rng, NULL), 0);
             mul_both(&g, &d1, &g.G); /* key generation */
-            mx_fast_ec_enable(1);   /* the public keys the fast way: mul_both checks that way */
+            mx_fast_ec_enable(1);    /* the public keys the fast way: mul_both checks that way */
             assert_int_equal(mbedtls_ecp_mul(&g, &q1, &d1, &g.G, rng, NULL), 0);
             assert_int_equal(mbedtls_ecp_mul(&g, &q2, &d2, &g.G, rng, NULL), 0);
             mx_fast_ec_enable(0);
