@@ -81,7 +81,18 @@ int mx_salvage(const char *old_path, mx_writer_t *w, mx_salvage_cb cb, void *ud,
     if ((rc = mx_reader_open(&r, &old_path, 1, 1ull << MX_COL_DOMAIN)))
         return rc;
     while ((rc = mx_reader_next(r, &rec)) == 1) {
-        const char *d = mx_record_get(&rec, MX_COL_DOMAIN);
+        const char *d = mx_record_get(&rec, MX_COL_DOMAIN),
+                   *rank = mx_record_get(&rec, MX_COL_RANK);
+        /* A scan writes a rank as digits or not at all. Any other rank is damage, and one that
+         * reads "rank" would come back as a header line, not a row: nothing after it is kept. */
+        if (strspn(rank, "0123456789") != strlen(rank)) {
+            if (errbuf)
+                snprintf(errbuf, errlen, "%s row %llu: rank '%.20s' is not a number: damaged there",
+                         old_path, (unsigned long long)mx_reader_row_number(r), rank);
+            errbuf = NULL; /* said */
+            rc = MX_E_CORRUPT;
+            break;
+        }
         if (g.nrows && strcmp(d, g.arena + g.offsets[MX_COL_DOMAIN]) != 0 &&
             (rc = emit(&g, w, cb, ud, res)))
             break;
