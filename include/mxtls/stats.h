@@ -30,6 +30,10 @@ extern const char *const mx_stats_overload_section;
  * scanned_at (0: such rows are left out of the expiry metrics). NULL when out of memory. */
 mx_stats_t *mx_stats_new(time_t at);
 
+/* Breaks every domain metric down by the TOP providers with the most domains (buckets
+ * "provider: NAME") and gives it once without them (mxtls/providers.h); 0, the default: not. */
+void mx_stats_set_providers(mx_stats_t *s, unsigned top);
+
 /* Counts one row; a domain's rows must come together (as scan files have them). Returns 0,
  * MX_E_NOMEM, or MX_E_REGROUPED once a domain has begun twice (mx_stats_repeated() names it):
  * its rows would count as two domains, so the numbers are not to be used. */

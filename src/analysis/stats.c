@@ -14,13 +14,15 @@
 #include "mxtls/error.h"
 #include "mxtls/hashset.h"
 #include "mxtls/hash.h"
+#include "mxtls/providers.h"
 
 #define S_DNS "domains: DNS status"
 #define S_D_STARTTLS "domains: STARTTLS on every / some / no MX"
 #define S_D_UNKNOWN "domains: MX hosts whose STARTTLS is unknown"
 #define S_D_PRIMARY "domains: TLS on the primary MX"
 #define S_D_BEST "domains: best protocol across the MX hosts"
-#define S_D_STRICT "domains: every MX verifies and matches (MTA-STS ready)"
+#define S_D_VALID "domains: every MX's certificate verifies"
+#define S_D_STRICT "domains: every MX verifies and matches its name"
 #define S_D_PROVIDER "domains: provider of the primary MX"
 #define S_D_OVERLOAD "domains: a host the scanner could not measure (local_overload)"
 #define S_H_CONN "hosts: connection"
@@ -52,13 +54,18 @@ struct mx_stats {
     mx_domsum_acc_t acc;
     unsigned long long domains;
     int nomem;
+    mx_providers_t *prov; /* domain metrics per provider, for the top ones */
+    unsigned top;
+    int in_domain; /* counting a domain's metrics: the provider counts them too */
 };
 
 static void domain_done(void *ud, const mx_domsum_t *d);
 
 mx_stats_t *mx_stats_new(time_t at) {
     mx_stats_t *s = calloc(1, sizeof(*s));
-    if (!s || !(s->t = mx_tally_new())) {
+    if (!s || !(s->t = mx_tally_new()) || !(s->prov = mx_providers_new())) {
+        if (s)
+            mx_tally_free(s->t);
         free(s);
         return NULL;
     }
@@ -66,10 +73,10 @@ mx_stats_t *mx_stats_new(time_t at) {
     mx_domsum_init(&s->acc, domain_done, s);
     /* Reports list sections in this order: domains first, then hosts. */
     static const char *const order[] = {
-        S_DNS,        S_D_STARTTLS, S_D_UNKNOWN,  S_D_OVERLOAD, S_D_PRIMARY,  S_D_BEST, S_D_STRICT,
-        S_D_PROVIDER, S_H_CONN,     S_H_GREETING, S_H_UNKNOWN,  S_H_STARTTLS, S_H_TLS,  S_H_VERSION,
-        S_H_CIPHER,   S_H_PROPS,    S_H_GROUP,    S_H_KEY,      S_H_VALID,    S_H_NAME, S_H_SELF,
-        S_H_EXPIRY,   S_H_ISSUER,   S_H_CHAIN,    S_H_CAPS};
+        S_DNS,       S_D_STARTTLS, S_D_UNKNOWN, S_D_OVERLOAD, S_D_PRIMARY, S_D_BEST,     S_D_VALID,
+        S_D_STRICT,  S_D_PROVIDER, S_H_CONN,    S_H_GREETING, S_H_UNKNOWN, S_H_STARTTLS, S_H_TLS,
+        S_H_VERSION, S_H_CIPHER,   S_H_PROPS,   S_H_GROUP,    S_H_KEY,     S_H_VALID,    S_H_NAME,
+        S_H_SELF,    S_H_EXPIRY,   S_H_ISSUER,  S_H_CHAIN,    S_H_CAPS};
     static const char *const buckets[] = {"all", "top 1k", "top 10k", "top 100k", "top 1M", "rest"};
     for (size_t i = 0; i < sizeof(order) / sizeof(order[0]); i++)
         for (size_t k = 0; k < (strncmp(order[i], "domains:", 8) == 0 ? 6u : 1u); k++)
@@ -93,27 +100,40 @@ void mx_provider_of(const char *host, char *out, size_t cap) {
     snprintf(out, cap, "%s", reg ? reg : host);
 }
 
-/* Section counters: the denominator of SECTION in the domain's buckets (or "all"). */
+void mx_stats_set_providers(mx_stats_t *s, unsigned top) {
+    s->top = top;
+}
+
+/* Section counters: the denominator of SECTION in the domain's buckets (or "all"), and in the
+ * domain's provider. */
 static void den(mx_stats_t *s, const char *section, const char *const *buckets) {
     for (; *buckets; buckets++)
         if (mx_tally_den(s->t, section, *buckets, 1) < 0)
             s->nomem = 1;
+    if (s->in_domain && mx_providers_add(s->prov, section, NULL, 1) < 0)
+        s->nomem = 1;
+}
+
+/* Adds N (0: names the metric) to METRIC; a domain's metric must be a constant. */
+static void add(mx_stats_t *s, const char *section, const char *const *buckets, const char *metric,
+                int n) {
+    for (; *buckets; buckets++)
+        if (mx_tally_add(s->t, section, *buckets, metric, (uint64_t)n) < 0)
+            s->nomem = 1;
+    if (s->in_domain && mx_providers_add(s->prov, section, metric, (uint32_t)n) < 0)
+        s->nomem = 1;
 }
 
 static void num(mx_stats_t *s, const char *section, const char *const *buckets,
                 const char *metric) {
-    for (; *buckets; buckets++)
-        if (mx_tally_add(s->t, section, *buckets, metric, 1) < 0)
-            s->nomem = 1;
+    add(s, section, buckets, metric, 1);
 }
 
 /* A yes/no metric of a section whose denominator the caller counts: named even when 0, so that
  * a metric nobody has is still reported. */
 static void mark(mx_stats_t *s, const char *section, const char *const *b, const char *metric,
                  int yes) {
-    for (; *b; b++)
-        if (mx_tally_add(s->t, section, *b, metric, yes ? 1 : 0) < 0)
-            s->nomem = 1;
+    add(s, section, b, metric, yes ? 1 : 0);
 }
 
 /* A section of one yes/no metric. */
@@ -148,6 +168,14 @@ static void domain_done(void *ud, const mx_domsum_t *d) {
     categorical(s, S_DNS, b, d->status);
     if (!d->mail)
         return;
+    char prov[256];
+    if (d->prim_host[0])
+        mx_provider_of(d->prim_host, prov, sizeof(prov));
+    if (mx_providers_domain(s->prov, d->prim_host[0] ? prov : NULL) < 0 ||
+        mx_providers_add(s->prov, S_DNS, NULL, 1) < 0 ||
+        mx_providers_add(s->prov, S_DNS, !strcmp(d->status, "mx") ? "mx" : "implicit", 1) < 0)
+        s->nomem = 1;
+    s->in_domain = 1;
     int any = d->known > 0;
     flag(s, S_D_OVERLOAD, b, MX_STATS_OVERLOADED, d->overload > 0);
     den(s, S_D_UNKNOWN, b);
@@ -162,14 +190,14 @@ static void domain_done(void *ud, const mx_domsum_t *d) {
         static const char *const best[] = {"none", "legacy (TLS 1.1 and older)", "TLSv1.2",
                                            "TLSv1.3"};
         categorical(s, S_D_BEST, b, best[d->best]);
+        flag(s, S_D_VALID, b, "every MX's certificate verifies", d->valid_all);
         flag(s, S_D_STRICT, b, "every MX verifies and matches", d->strict_all);
     }
     if (d->prim_known)
         flag(s, S_D_PRIMARY, b, "TLS completes on every primary MX", d->prim_tls_all);
+    s->in_domain = 0;
     if (d->prim_host[0]) {
-        char prov[256];
         const char *all[] = {"all", NULL};
-        mx_provider_of(d->prim_host, prov, sizeof(prov));
         categorical(s, S_D_PROVIDER, all, prov);
     }
 }
@@ -293,6 +321,8 @@ const char *mx_stats_repeated(const mx_stats_t *s) {
 
 int mx_stats_end(mx_stats_t *s) {
     mx_domsum_end(&s->acc);
+    if (!s->nomem && s->top && mx_providers_tally(s->prov, s->t, s->top) < 0)
+        s->nomem = 1;
     return s->nomem ? MX_E_NOMEM : 0;
 }
 
@@ -310,5 +340,6 @@ void mx_stats_free(mx_stats_t *s) {
     mx_tally_free(s->t);
     mx_hashset_close(&s->hosts);
     mx_domsum_close(&s->acc);
+    mx_providers_free(s->prov);
     free(s);
 }

@@ -17,10 +17,11 @@
 
 static void usage(FILE *f) {
     fprintf(f, "usage: mxtls stats [--format text|md|csv|json] [-o OUT] [--at YYYY-MM-DD]\n"
-               "                   [--force] SCAN.csv.gz...\n"
+               "                   [--providers N] [--force] SCAN.csv.gz...\n"
                "  the files are one snapshot (its shards); --at is the date certificate expiry\n"
                "  is judged against for rows without scanned_at (farm truth files); --force\n"
-               "  counts files whose manifests say they are not one snapshot\n");
+               "  counts files whose manifests say they are not one snapshot; --providers N\n"
+               "  breaks the domain metrics down by the N largest providers (10; 0: not)\n");
 }
 
 void mx_regrouped_say(const char *cmd, int rc, const mx_reader_t *r, const char *domain) {
@@ -82,13 +83,14 @@ int mx_stats_read(const char *cmd, char *const *files, int n, mx_stats_t *s) {
 }
 
 int mx_cmd_stats(int argc, char **argv) {
-    static const struct option opts[] = {{"format", 1, 0, 'f'}, {"output", 1, 0, 'o'},
-                                         {"at", 1, 0, 'a'},     {"force", 0, 0, 'F'},
-                                         {"help", 0, 0, 'h'},   {0, 0, 0, 0}};
+    static const struct option opts[] = {
+        {"format", 1, 0, 'f'},    {"output", 1, 0, 'o'}, {"at", 1, 0, 'a'}, {"force", 0, 0, 'F'},
+        {"providers", 1, 0, 'p'}, {"help", 0, 0, 'h'},   {0, 0, 0, 0}};
     mx_format_t fmt = MX_FMT_TEXT;
     const char *out = NULL;
     time_t at = 0;
     int c, force = 0;
+    unsigned long top = 10;
     optind = 1;
     while ((c = getopt_long(argc, argv, "f:o:h", opts, NULL)) != -1) {
         switch (c) {
@@ -109,6 +111,10 @@ int mx_cmd_stats(int argc, char **argv) {
         case 'F':
             force = 1;
             break;
+        case 'p':
+            if (mx_arg_uint("stats", "--providers", optarg, 0, 1000, &top) < 0)
+                return 1;
+            break;
         case 'h':
             usage(stdout);
             return 0;
@@ -128,6 +134,7 @@ int mx_cmd_stats(int argc, char **argv) {
         fprintf(stderr, "mxtls stats: out of memory\n");
         return 2;
     }
+    mx_stats_set_providers(s, (unsigned)top);
     int rc = mx_stats_read("stats", argv + optind, argc - optind, s);
     if (rc < 0) {
         mx_stats_free(s);

@@ -77,7 +77,7 @@ static void test_domains(void **state) {
     EXPECT(s, "domains: best protocol across the MX hosts", "all", "legacy (TLS 1.1 and older)", 2,
            3);
     /* a's backup has no TLS; b's and c's known hosts verify and match */
-    EXPECT(s, "domains: every MX verifies and matches (MTA-STS ready)", "all",
+    EXPECT(s, "domains: every MX verifies and matches its name", "all",
            "every MX verifies and matches", 2, 3);
     EXPECT(s, "domains: provider of the primary MX", "all", "shared.test", 2, 4);
     EXPECT(s, "domains: provider of the primary MX", "all", "a.test", 1, 4);
