@@ -8,7 +8,10 @@ set -euo pipefail
 PKGS=(build-essential cmake pkg-config libuv1-dev libc-ares-dev zlib1g-dev libpsl-dev publicsuffix
     libidn2-dev libssl-dev openssl libcmocka-dev ca-certificates bzip2 xz-utils iproute2 dnsutils
     nsd dnsperf valgrind clang nettle-dev libgmp-dev libclang-rt-dev util-linux git procps python3 patch time
-    postfix libgnutls-dane0 libidn12 libnsl2 libdb5.3 libpcre2-8-0 python3-pandas sqlite3 file)
+    postfix libgnutls-dane0 libidn12 libnsl2 libdb5.3 libpcre2-8-0 python3-pandas sqlite3 file
+    chromium poppler-utils fonts-dejavu-core)
+# chromium, poppler-utils (pdftotext), fonts-dejavu-core: the report test renders the HTML
+# report headless, prints it to PDF and reads the PDF's text back.
 # file: CPack reads the binaries with it to work out the package's dependencies (package.sh).
 # postfix: the interop tests' OpenSSL MTA, installed unconfigured and never started as a
 # service. The libraries after it are Exim's (GnuTLS), whose binary is unpacked into the cache

@@ -10,4 +10,24 @@
  * the files, as "mxtls CMD: ...". */
 int mx_snapshot_check(const char *cmd, char *const *files, int n);
 
+/* One snapshot of several given together (mxtls trend, mxtls report). */
+typedef struct {
+    char **files; /* its files (the caller's strings) */
+    int nfiles;
+    char label[64]; /* the day its scan began (and the time, when two began that day); the
+                     * file's name when it has no manifest */
+    char start[32]; /* when its scan began, "" without a manifest */
+    int first;      /* the position of its first file among those given */
+    int *index;     /* the positions of its files */
+} mx_snapshot_t;
+
+/* Groups FILES (N) into snapshots: files whose manifests name the same list, scan id and shard
+ * count form one shard set, each shard once (a shard seen again begins another snapshot); a
+ * file without a manifest is a snapshot of its own. Snapshots are ordered by when their scans
+ * began (as given when any file lacks a manifest). Each must be complete. Returns how many,
+ * with the array in *OUT (free it with mx_snapshot_groups_free()), or -1 after saying why. */
+int mx_snapshot_group(const char *cmd, char *const *files, int n, mx_snapshot_t **out);
+
+void mx_snapshot_groups_free(mx_snapshot_t *g, int n);
+
 #endif

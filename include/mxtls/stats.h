@@ -26,6 +26,14 @@ extern const char *const mx_stats_top_sections[];
 extern const char *const mx_stats_overload_section;
 #define MX_STATS_OVERLOADED "a host lost to scanner overload"
 
+/* The family a section belongs to in reports (STARTTLS, Certificates, ...), and every family
+ * in the order reports give them (NULL-terminated). */
+const char *mx_stats_family(const char *section);
+extern const char *const mx_stats_families[];
+
+/* The section of the primary MX's provider (a long list of names, not a share to compare). */
+extern const char *const mx_stats_provider_section;
+
 /* A new accumulator. AT is the time certificate expiry is judged against for rows without
  * scanned_at (0: such rows are left out of the expiry metrics). NULL when out of memory. */
 mx_stats_t *mx_stats_new(time_t at);
@@ -44,6 +52,10 @@ const char *mx_stats_repeated(const mx_stats_t *s);
 
 /* Ends the last domain; call once after the last row. Returns 0 or MX_E_NOMEM. */
 int mx_stats_end(mx_stats_t *s);
+
+/* The rows to report (mx_tally_rows(), free() the array), less the buckets that hold every
+ * domain of their section, which would repeat "all". Returns how many, or MX_E_NOMEM. */
+long mx_stats_rows(const mx_stats_t *s, mx_tally_row_t **out);
 
 /* The counts so far. */
 const mx_tally_t *mx_stats_tally(const mx_stats_t *s);

@@ -87,6 +87,55 @@ mx_stats_t *mx_stats_new(time_t at) {
     return s;
 }
 
+const char *mx_stats_family(const char *section) {
+    static const struct {
+        const char *section, *family;
+    } map[] = {{S_DNS, "Mail domains"},
+               {S_D_STARTTLS, "STARTTLS"},
+               {S_D_UNKNOWN, "STARTTLS"},
+               {S_H_CONN, "STARTTLS"},
+               {S_H_GREETING, "STARTTLS"},
+               {S_H_UNKNOWN, "STARTTLS"},
+               {S_H_STARTTLS, "STARTTLS"},
+               {S_D_PRIMARY, "TLS on the primary MX"},
+               {S_H_TLS, "TLS on the primary MX"},
+               {S_D_BEST, "Best protocol"},
+               {S_H_VERSION, "Best protocol"},
+               {S_H_GROUP, "Key exchange and cipher"},
+               {S_H_CIPHER, "Key exchange and cipher"},
+               {S_H_PROPS, "Key exchange and cipher"},
+               {S_D_VALID, "Certificates"},
+               {S_D_STRICT, "Certificates"},
+               {S_H_KEY, "Certificates"},
+               {S_H_VALID, "Certificates"},
+               {S_H_NAME, "Certificates"},
+               {S_H_SELF, "Certificates"},
+               {S_H_EXPIRY, "Certificates"},
+               {S_H_ISSUER, "Certificates"},
+               {S_H_CHAIN, "Certificates"},
+               {S_H_CAPS, "EHLO extensions"},
+               {S_D_PROVIDER, "Mail providers"},
+               {S_D_OVERLOAD, "Scan health"}};
+    for (size_t i = 0; i < sizeof(map) / sizeof(map[0]); i++)
+        if (!strcmp(map[i].section, section))
+            return map[i].family;
+    return "Other";
+}
+
+const char *const mx_stats_families[] = {"Mail domains",
+                                         "STARTTLS",
+                                         "TLS on the primary MX",
+                                         "Best protocol",
+                                         "Key exchange and cipher",
+                                         "Certificates",
+                                         "EHLO extensions",
+                                         "Mail providers",
+                                         "Scan health",
+                                         "Other",
+                                         NULL};
+
+const char *const mx_stats_provider_section = S_D_PROVIDER;
+
 void mx_provider_of(const char *host, char *out, size_t cap) {
     static psl_ctx_t *psl;
     unsigned char a[16];
@@ -324,6 +373,15 @@ int mx_stats_end(mx_stats_t *s) {
     if (!s->nomem && s->top && mx_providers_tally(s->prov, s->t, s->top) < 0)
         s->nomem = 1;
     return s->nomem ? MX_E_NOMEM : 0;
+}
+
+long mx_stats_rows(const mx_stats_t *s, mx_tally_row_t **out) {
+    long n = mx_tally_rows(s->t, out), kept = 0;
+    for (long i = 0; i < n; i++)
+        if (!strcmp((*out)[i].bucket, "all") ||
+            (*out)[i].den != mx_tally_den_of(s->t, (*out)[i].section, "all"))
+            (*out)[kept++] = (*out)[i];
+    return n < 0 ? n : kept;
 }
 
 const mx_tally_t *mx_stats_tally(const mx_stats_t *s) {

@@ -9,6 +9,7 @@
 
 #include "cli/args.h"
 #include "cli/commands.h"
+#include "mxtls/charts.h"
 #include "mxtls/error.h"
 #include "mxtls/reader.h"
 #include "mxtls/report.h"
@@ -16,12 +17,13 @@
 #include "mxtls/stats.h"
 
 static void usage(FILE *f) {
-    fprintf(f, "usage: mxtls stats [--format text|md|csv|json] [-o OUT] [--at YYYY-MM-DD]\n"
+    fprintf(f, "usage: mxtls stats [--format text|md|csv|json|svg] [-o OUT] [--at YYYY-MM-DD]\n"
                "                   [--providers N] [--force] SCAN.csv.gz...\n"
                "  the files are one snapshot (its shards); --at is the date certificate expiry\n"
                "  is judged against for rows without scanned_at (farm truth files); --force\n"
                "  counts files whose manifests say they are not one snapshot; --providers N\n"
-               "  breaks the domain metrics down by the N largest providers (10; 0: not)\n");
+               "  breaks the domain metrics down by the N largest providers (10; 0: not);\n"
+               "  --format svg -o DIR writes one chart per section into DIR\n");
 }
 
 void mx_regrouped_say(const char *cmd, int rc, const mx_reader_t *r, const char *domain) {
@@ -36,8 +38,6 @@ void mx_regrouped_say(const char *cmd, int rc, const mx_reader_t *r, const char 
             cmd, mx_reader_file(r), (unsigned long long)mx_reader_row_number(r), domain);
 }
 
-/* Reads every row of FILES into S. Returns 0, 1 when a file was cut short, or -1 on damage. */
-int mx_stats_read(const char *cmd, char *const *files, int n, mx_stats_t *s);
 int mx_stats_read(const char *cmd, char *const *files, int n, mx_stats_t *s) {
     mx_reader_t *r;
     mx_record_t rec;
@@ -89,14 +89,15 @@ int mx_cmd_stats(int argc, char **argv) {
     mx_format_t fmt = MX_FMT_TEXT;
     const char *out = NULL;
     time_t at = 0;
-    int c, force = 0;
+    int c, force = 0, svg = 0;
     unsigned long top = 10;
     optind = 1;
     while ((c = getopt_long(argc, argv, "f:o:h", opts, NULL)) != -1) {
         switch (c) {
         case 'f':
-            if (mx_format_parse(optarg, &fmt) < 0) {
-                fprintf(stderr, "mxtls stats: --format is text, md, csv or json, not '%s'\n",
+            svg = !strcmp(optarg, "svg");
+            if (!svg && mx_format_parse(optarg, &fmt) < 0) {
+                fprintf(stderr, "mxtls stats: --format is text, md, csv, json or svg, not '%s'\n",
                         optarg);
                 return 1;
             }
@@ -127,6 +128,10 @@ int mx_cmd_stats(int argc, char **argv) {
         usage(stderr);
         return 1;
     }
+    if (svg && !out) {
+        fprintf(stderr, "mxtls stats: --format svg needs -o DIR, the folder for the charts\n");
+        return 1;
+    }
     if (!force && mx_snapshot_check("stats", argv + optind, argc - optind) < 0)
         return 2;
     mx_stats_t *s = mx_stats_new(at);
@@ -140,6 +145,17 @@ int mx_cmd_stats(int argc, char **argv) {
         mx_stats_free(s);
         return 2;
     }
+    if (svg) {
+        mx_tally_row_t *rows;
+        long n = mx_stats_rows(s, &rows);
+        int files = n < 0 ? -1 : mx_charts_dir("stats", out, rows, n, NULL, 0);
+        if (n >= 0)
+            free(rows);
+        mx_stats_free(s);
+        if (files >= 0)
+            fprintf(stderr, "mxtls stats: %d charts in %s\n", files, out);
+        return files < 0 ? 2 : 0;
+    }
     FILE *f = out ? fopen(out, "w") : stdout;
     if (!f) {
         fprintf(stderr, "mxtls stats: %s: cannot create it\n", out);
@@ -147,14 +163,7 @@ int mx_cmd_stats(int argc, char **argv) {
         return 2;
     }
     mx_tally_row_t *rows;
-    long n = mx_tally_rows(mx_stats_tally(s), &rows);
-    /* A rank bucket holding every domain of its section repeats "all": left out. */
-    long kept = 0;
-    for (long i = 0; i < n; i++)
-        if (!strcmp(rows[i].bucket, "all") ||
-            rows[i].den != mx_tally_den_of(mx_stats_tally(s), rows[i].section, "all"))
-            rows[kept++] = rows[i];
-    n = n < 0 ? n : kept;
+    long n = mx_stats_rows(s, &rows);
     char title[128];
     snprintf(title, sizeof(title), "mxtls stats: %llu domains", mx_stats_domains(s));
     mx_report_opts_t o = {title, mx_stats_top_sections, 20, argv + optind, argc - optind};

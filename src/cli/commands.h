@@ -16,6 +16,8 @@ typedef struct {
     X("check", mx_cmd_check, "read scan files back and report rows, domains and damage")           \
     X("stats", mx_cmd_stats, "adoption statistics of a snapshot (its shard files)")                \
     X("diff", mx_cmd_diff, "what changed between two snapshots: OLD... -- NEW...")                 \
+    X("trend", mx_cmd_trend, "every domain metric over many snapshots, as series or charts")       \
+    X("report", mx_cmd_report, "one HTML file with the method, charts and tables of snapshots")    \
     X("received", mx_cmd_received, "was a message encrypted on every hop? (Received headers)")     \
     X("schema", mx_cmd_schema, "the scan record's columns: Markdown, JSON (pandas) or SQL DDL")
 
@@ -27,9 +29,16 @@ int mx_cmd_resolve(int argc, char **argv);
 int mx_cmd_scan(int argc, char **argv);
 int mx_cmd_schema(int argc, char **argv);
 int mx_cmd_stats(int argc, char **argv);
+int mx_cmd_trend(int argc, char **argv);
+int mx_cmd_report(int argc, char **argv);
 
 /* stats and diff: says why a row could not be counted (a domain's rows apart, or RC's text). */
 struct mx_reader;
 void mx_regrouped_say(const char *cmd, int rc, const struct mx_reader *r, const char *domain);
+
+/* Reads every row of FILES (N, one snapshot) into S, saying what is wrong as "mxtls CMD: ...".
+ * Returns 0, 1 when a file was cut short (what it held is counted), or -1 on damage. */
+struct mx_stats;
+int mx_stats_read(const char *cmd, char *const *files, int n, struct mx_stats *s);
 
 #endif
