@@ -24,7 +24,7 @@ static const char css[] =
     "h1{font-size:1.6em;margin:.4em 0}h2{font-size:1.3em;margin:1.6em 0 .4em;"
     "border-bottom:2px solid #0072B2}h3{font-size:1.05em;margin:1.2em 0 .3em}"
     ".method{background:#f3f6f9;border:1px solid #cdd8e3;padding:8px 14px;border-radius:4px}"
-    ".method dl{display:grid;grid-template-columns:minmax(8em,max-content) 1fr;gap:2px 12px;"
+    ".method dl{display:grid;grid-template-columns:max-content minmax(0,1fr);gap:2px 12px;"
     "margin:.4em 0}.method dt{font-weight:bold}.method dd{margin:0;overflow-wrap:anywhere}"
     "nav ul{padding-left:1.2em;columns:2 14em}"
     "figure{margin:1.2em 0 .4em;max-width:600px}svg.chart{width:100%;height:auto;display:block}"
@@ -117,10 +117,13 @@ static void method(FILE *f, const mx_html_report_t *r) {
              "a file without a manifest (farm truth, or a copy): what the rows say "
              "is all that is known");
     }
-    snprintf(buf, sizeof(buf), "%d", s->nfiles);
-    item(f, "Files", buf);
-    for (int i = 0; i < s->nfiles && i < 8; i++)
-        item(f, s->files[i], mx_sha256_file(s->files[i], sha) == 0 ? sha : "unreadable");
+    for (int i = 0; i < s->nfiles && i < 8; i++) {
+        snprintf(buf, sizeof(buf), "%s (SHA-256 %s)", s->files[i],
+                 mx_sha256_file(s->files[i], sha) == 0 ? sha : "unreadable");
+        item(f, i ? "" : "Files", buf);
+    }
+    if (s->nfiles > 8)
+        item(f, "", "…");
     snprintf(buf, sizeof(buf), "%llu domains", r->domains);
     if (m)
         snprintf(buf + strlen(buf), sizeof(buf) - strlen(buf), ", %.0f rows, %.0f hosts probed",
@@ -304,13 +307,15 @@ static void family(FILE *f, const mx_html_report_t *r, const char *fam) {
         table(f, s, section, MX_BUCKETS_RANK, top);
     }
     if (!strcmp(fam, "Mail providers")) {
-        /* Every domain section again, compared across the largest providers and the tail. */
+        /* Every domain section again, compared across the largest providers and the tail (but
+         * DNS status: a provider's domains are mail domains by definition). */
         for (long i = 0; i < s->nrows; i++) {
             const char *section = s->rows[i].section;
             const char *m[MAXN], *b[MAXN];
             int nm, nb;
             if ((i && !strcmp(s->rows[i - 1].section, section)) || !strncmp(section, "hosts:", 6) ||
-                section == mx_stats_provider_section || !strcmp(section, mx_stats_provider_section))
+                !strcmp(section, mx_stats_provider_section) ||
+                !strcmp(mx_stats_family(section), "Mail domains"))
                 continue;
             names(s, section, MX_BUCKETS_PROVIDER, 0, m, &nm, b, &nb);
             if (nb < 2)
