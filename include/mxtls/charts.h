@@ -29,8 +29,8 @@ typedef struct {
     long nrows;
 } mx_trend_snap_t;
 
-/* The sections of a trend: every domain section but the long lists (providers), in the order
- * the first snapshot has them. Returns how many were put in *OUT (an array of the rows' own
+/* The sections of a trend: every section but the long lists of names (providers, suites,
+ * issuers, extensions), in the order the snapshots have them. Returns how many were put in *OUT (an array of the rows' own
  * strings, to free()), or MX_E_NOMEM. */
 long mx_trend_sections(const mx_trend_snap_t *s, int n, const char ***out);
 
@@ -39,7 +39,7 @@ long mx_trend_sections(const mx_trend_snap_t *s, int n, const char ***out);
 int mx_chart_trend(FILE *f, const mx_trend_snap_t *s, int n, const char *section,
                    const char *bucket);
 
-/* Every domain metric of the N snapshots as a time series: CSV in long form (a row per
+/* Every metric of the N snapshots' trend sections as a time series: CSV in long form (a row per
  * snapshot and metric) or JSON (a series per metric). Returns 0, or -1 when writing failed. */
 int mx_trend_write(FILE *f, mx_format_t fmt, const mx_trend_snap_t *s, int n);
 

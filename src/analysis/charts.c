@@ -92,10 +92,8 @@ int mx_chart_section(FILE *f, const mx_tally_row_t *rows, long n, const char *se
     return rc;
 }
 
-/* Whether SECTION goes into a trend: domain sections but the long lists. */
+/* Whether SECTION goes into a trend: every section but the long lists of names. */
 static int trended(const char *section) {
-    if (strncmp(section, "domains:", 8) != 0)
-        return 0;
     for (const char *const *t = mx_stats_top_sections; *t; t++)
         if (!strcmp(*t, section))
             return 0;

@@ -366,7 +366,7 @@ static void trends(FILE *f, const mx_html_report_t *r) {
                     !strcmp(r->snaps[k].rows[j].bucket, "all"))
                     add_name(m, &nm, r->snaps[k].rows[j].metric);
         table_open(f, sections[i], "trend",
-                   "Per snapshot (all domains): share (bold), 95 % interval, count; the last "
+                   "Per snapshot (bucket all): share (bold), 95 % interval, count; the last "
                    "column is the denominator");
         fputs("<thead><tr><th>snapshot</th>", f);
         for (int c = 0; c < nm; c++) {

@@ -16,7 +16,7 @@ typedef struct {
     X("check", mx_cmd_check, "read scan files back and report rows, domains and damage")           \
     X("stats", mx_cmd_stats, "adoption statistics of a snapshot (its shard files)")                \
     X("diff", mx_cmd_diff, "what changed between two snapshots: OLD... -- NEW...")                 \
-    X("trend", mx_cmd_trend, "every domain metric over many snapshots, as series or charts")       \
+    X("trend", mx_cmd_trend, "every metric over many snapshots, as time series or line charts")    \
     X("report", mx_cmd_report, "one HTML file with the method, charts and tables of snapshots")    \
     X("received", mx_cmd_received, "was a message encrypted on every hop? (Received headers)")     \
     X("schema", mx_cmd_schema, "the scan record's columns: Markdown, JSON (pandas) or SQL DDL")
