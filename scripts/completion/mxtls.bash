@@ -2,7 +2,7 @@
 _mxtls() {
     local cur=${COMP_WORDS[COMP_CWORD]}
     if ((COMP_CWORD == 1)); then
-        COMPREPLY=($(compgen -W "scan stats diff check received resolve probe schema --help --version" -- "$cur"))
+        COMPREPLY=($(compgen -W "scan stats trend report diff check received resolve probe schema --help --version" -- "$cur"))
         return
     fi
     if [[ $cur == -* ]]; then

@@ -152,12 +152,14 @@ int mx_snapshot_group(const char *cmd, char *const *files, int n, mx_snapshot_t 
             g[ng].first = i;
             snprintf(g[ng].start, sizeof(g[ng].start), "%s", in[i].start);
             const char *base = strrchr(files[i], '/');
-            snprintf(g[ng].label, sizeof(g[ng].label), "%.10s",
-                     in[i].have ? in[i].start
-                     : base     ? base + 1
-                                : files[i]);
-            if (!in[i].have)
-                snprintf(g[ng].label, sizeof(g[ng].label), "%s", base ? base + 1 : files[i]);
+            base = base ? base + 1 : files[i];
+            size_t len = strlen(base), ext = strlen(".csv.gz");
+            if (len > ext && !strcmp(base + len - ext, ".csv.gz"))
+                len -= ext; /* the name says what it is without it, and fits a chart's axis */
+            if (in[i].have)
+                snprintf(g[ng].label, sizeof(g[ng].label), "%.10s", in[i].start);
+            else
+                snprintf(g[ng].label, sizeof(g[ng].label), "%.*s", (int)len, base);
             ng++;
         }
         g[k].index[g[k].nfiles] = i;

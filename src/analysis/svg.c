@@ -54,15 +54,52 @@ static double width_of(const char *s, int size) {
     return 0.56 * size * (double)strlen(s);
 }
 
+/* Where the title's lines break: at most three, each cut at a space to fit the width. Returns
+ * the number of lines, their starts in AT and lengths in LEN. */
+static int title_lines(const char *t, const char **at, int *len) {
+    int fit = (int)((W - 20) / (0.66 * (FONT + 2))), n = 0; /* bold is wider */
+    while (*t && n < 3) {
+        int l = (int)strlen(t);
+        if (l > fit && n < 2) {
+            l = fit;
+            while (l > fit / 2 && t[l] != ' ')
+                l--;
+        }
+        at[n] = t;
+        len[n++] = l;
+        t += l;
+        while (*t == ' ')
+            t++;
+    }
+    return n;
+}
+
+/* The height the title takes. */
+static double title_height(const mx_svg_chart_t *c) {
+    const char *at[3];
+    int len[3];
+    return 8 + 18.0 * title_lines(c->title, at, len);
+}
+
 static void open_svg(FILE *f, double h, const mx_svg_chart_t *c) {
+    const char *at[3];
+    int len[3], n = title_lines(c->title, at, len);
     fprintf(f,
             "<svg xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 %.0f %.0f\" "
             "role=\"img\" font-family=\"DejaVu Sans, Verdana, sans-serif\" class=\"chart\">\n"
             "<title>",
             W, h);
     mx_xml_text(f, c->title);
-    fputs("</title>\n", f);
-    text(f, W / 2, 20, "middle", FONT + 2, " font-weight=\"bold\" class=\"chart-title\"", c->title);
+    fputs("</title>\n<text text-anchor=\"middle\" font-weight=\"bold\" class=\"chart-title\"", f);
+    fprintf(f, " font-size=\"%d\">", FONT + 2);
+    for (int i = 0; i < n; i++) {
+        char line[256];
+        snprintf(line, sizeof(line), "%.*s", len[i], at[i]);
+        fprintf(f, "<tspan x=\"%.1f\" y=\"%.1f\">", W / 2, 20.0 + 18 * i);
+        mx_xml_text(f, line);
+        fputs("</tspan>", f);
+    }
+    fputs("</text>\n", f);
 }
 
 /* The legend, swatches in rows that wrap, from Y down; returns the height it takes. With F
@@ -120,10 +157,10 @@ int mx_svg_bars(FILE *f, const mx_svg_chart_t *c) {
     left = fmin(left, 190);
     double right = W - 58, plot = right - left;
     double bar = 11, gap = 9, group = c->nseries * bar + gap;
-    double top = 38 + legend(NULL, c, 0, 0);
+    double th = title_height(c), top = th + 14 + legend(NULL, c, 0, 0);
     double h = top + c->ncats * group + 48;
     open_svg(f, h, c);
-    legend(f, c, 44, 0);
+    legend(f, c, th + 10, 0);
     /* Grid and x axis: 0 to 100 % in steps of 20. */
     for (int t = 0; t <= 100; t += 20) {
         double x = left + plot * t / 100;
@@ -198,11 +235,12 @@ static void y_range(const mx_svg_chart_t *c, double *lo, double *hi, double *ste
 int mx_svg_lines(FILE *f, const mx_svg_chart_t *c) {
     double lo, hi, step;
     y_range(c, &lo, &hi, &step);
-    double left = 70, right = W - 20, top = 42 + legend(NULL, c, 0, 1);
+    double th = title_height(c), left = 70, right = W - 40;
+    double top = th + 18 + legend(NULL, c, 0, 1);
     double bottom = top + 240, h = bottom + 52;
     double plot = right - left, xs = c->ncats > 1 ? plot / (c->ncats - 1) : 0;
     open_svg(f, h, c);
-    legend(f, c, 44, 1);
+    legend(f, c, th + 10, 1);
 #define X(i) (c->ncats > 1 ? left + xs * (i) : left + plot / 2)
 #define Y(v) (bottom - (bottom - top) * ((v)-lo) / (hi - lo))
     for (double t = lo; t <= hi + step / 2; t += step) {

@@ -143,7 +143,8 @@ c.true("per-provider tables", any(k[0] == "provider" for k in p.cells))
 
 # The trends: every cell against trend --format json.
 labels = [s["label"] for s in trend["snapshots"]]
-c.eq("snapshots in the order given (no manifests)", [os.path.basename(t) for t in truths], labels)
+c.eq("snapshots in the order given (no manifests)",
+     [os.path.basename(t)[:-len(".csv.gz")] for t in truths], labels)
 wrong, shown = [], 0
 for series in trend["series"]:
     if series["bucket"] != "all":
@@ -193,6 +194,16 @@ window.addEventListener('load', () => {
     const r = s.getBoundingClientRect(), p = s.parentElement.getBoundingClientRect();
     if (r.width > 0 && r.right <= p.right + 1) out.charts++;
   }
+  // Chart text outside its chart (a title too long, a label past the edge).
+  out.clipped = [];
+  for (const s of d.querySelectorAll('svg.chart')) {
+    const b = s.getBoundingClientRect();
+    for (const t of s.querySelectorAll('text')) {
+      const r = t.getBoundingClientRect();
+      if (r.left < b.left - 1 || r.right > b.right + 1)
+        out.clipped.push(t.textContent.slice(0, 40));
+    }
+  }
   // Text squeezed into a sliver (a grid or table column starved by its neighbour).
   out.squeezed = [];
   for (const e of d.querySelectorAll('main dd, main dt, main p, main h1, main h2, main li'))
@@ -226,6 +237,7 @@ if chromium:
                got["page"] <= got["width"])
         c.eq("at %d px nothing sticks out of the page's column" % width, [], got["out"][:5])
         c.eq("at %d px no text is squeezed into a sliver" % width, [], got["squeezed"][:5])
+        c.eq("at %d px no chart text runs past its chart" % width, [], got["clipped"][:5])
         # On a phone a table wider than the screen scrolls inside its own box (the usual
         # pattern for wide tables); on a desktop none needs to.
         if width >= 1000:

@@ -45,7 +45,7 @@ for e in EPOCHS:
 r = subprocess.run([BIN, "trend", "--format", "json"] + files, capture_output=True, text=True)
 c.eq("trend exit status (%s)" % r.stderr.strip(), 0, r.returncode)
 doc = json.loads(r.stdout)
-c.eq("nine snapshots in the order given", [os.path.basename(p) for p in files],
+c.eq("nine snapshots in the order given", [os.path.basename(p)[:-7] for p in files],
      [s["label"] for s in doc["snapshots"]])
 
 
