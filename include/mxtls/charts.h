@@ -30,8 +30,8 @@ typedef struct {
 } mx_trend_snap_t;
 
 /* The sections of a trend: every section but the long lists of names (providers, suites,
- * issuers, extensions), in the order the snapshots have them. Returns how many were put in *OUT (an array of the rows' own
- * strings, to free()), or MX_E_NOMEM. */
+ * issuers, extensions), in the order the snapshots have them. Returns how many were put in
+ * *OUT (an array of the rows' own strings, to free()), or MX_E_NOMEM. */
 long mx_trend_sections(const mx_trend_snap_t *s, int n, const char ***out);
 
 /* SECTION in BUCKET over the N snapshots as lines, a line per metric. Returns 0, 1 when there
