@@ -38,6 +38,11 @@ uint64_t mx_tally_den_of(const mx_tally_t *t, const char *section, const char *b
  * the caller's to free. Returns the number of rows, or MX_E_NOMEM. */
 long mx_tally_rows(const mx_tally_t *t, mx_tally_row_t **out);
 
+/* The metrics of SECTION in BUCKET, in no order, as mx_tally_rows() gives them: one walk of
+ * the table, no sorting. Returns how many (the array in *OUT, to free()), or MX_E_NOMEM. */
+long mx_tally_rows_of(const mx_tally_t *t, const char *section, const char *bucket,
+                      mx_tally_row_t **out);
+
 void mx_tally_free(mx_tally_t *t);
 
 #endif

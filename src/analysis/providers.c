@@ -168,59 +168,73 @@ static int tally_one(const mx_providers_t *p, const prov_t *v, mx_tally_t *t, co
     return 0;
 }
 
-/* The section constant named SECTION, NULL when no key has it. */
-static const char *section_of(const mx_providers_t *p, const char *section) {
-    for (int k = 0; k < p->nkeys; k++)
-        if (!strcmp(p->keys[k].section, section))
-            return p->keys[k].section;
-    return NULL;
-}
-
 typedef struct {
     const char *section, *metric; /* metric NULL: the denominator */
     uint64_t n;
 } tail_t;
+
+/* TAIL grown to hold NEED; NULL (TAIL freed) when memory is out. */
+static tail_t *grow_tail(tail_t *tail, long *cap, long need) {
+    while (*cap < need)
+        *cap *= 2;
+    tail_t *g = realloc(tail, (size_t)*cap * sizeof(*g));
+    if (!g)
+        free(tail);
+    return g;
+}
 
 /* The tail: the "all" bucket of every section counted here, less the N providers in TOP, into
  * *OUT (to be added once the providers' buckets are named, so that they come first). Returns
  * how many, or MX_E_NOMEM. */
 static long tail_of(const mx_providers_t *p, const mx_tally_t *t, prov_t *const *top, unsigned n,
                     tail_t **out) {
-    mx_tally_row_t *rows;
-    long nrows = mx_tally_rows(t, &rows), m = 0;
-    if (nrows < 0)
+    long m = 0, cap = 64;
+    tail_t *tail = malloc((size_t)cap * sizeof(*tail));
+    if (!tail)
         return MX_E_NOMEM;
-    /* Row strings live in the table's entries, which stay while T does. */
-    tail_t *tail = malloc(2 * (size_t)(nrows + 1) * sizeof(*tail));
-    if (!tail) {
-        free(rows);
-        return MX_E_NOMEM;
-    }
-    const char *done = NULL; /* the section whose denominator is listed */
-    for (long i = 0; i < nrows; i++) {
-        const char *section = section_of(p, rows[i].section);
-        if (!section || strcmp(rows[i].bucket, "all") != 0)
-            continue;
-        int dk = -1, mk = -1;
-        for (int k = 0; k < p->nkeys; k++)
-            if (p->keys[k].section == section) {
-                dk = p->keys[k].den;
-                if (p->keys[k].metric && !strcmp(p->keys[k].metric, rows[i].metric))
-                    mk = k;
-            }
-        uint64_t den = rows[i].den, num = rows[i].num;
+    for (int k = 0; k < p->nkeys; k++) {
+        if (p->keys[k].metric)
+            continue; /* one pass per section, from its denominator's key */
+        const char *section = p->keys[k].section;
+        mx_tally_row_t *rows;
+        long nrows = mx_tally_rows_of(t, section, "all", &rows);
+        /* Row strings live in the table's entries, which stay while T does. */
+        if (nrows < 0 || (m + nrows + 1 > cap && !(tail = grow_tail(tail, &cap, m + nrows + 1)))) {
+            if (nrows >= 0)
+                free(rows);
+            return MX_E_NOMEM;
+        }
+        uint64_t den = mx_tally_den_of(t, section, "all");
         for (unsigned j = 0; j < n; j++)
-            den -= count(top[j], dk), num -= count(top[j], mk);
-        if (!den)
-            continue;
-        if (done != section)
+            den -= count(top[j], k);
+        if (den) {
             tail[m++] = (tail_t){section, NULL, den};
-        done = section;
-        tail[m++] = (tail_t){section, rows[i].metric, num};
+            for (long i = 0; i < nrows; i++) {
+                uint64_t num = rows[i].num;
+                int mk = -1;
+                for (int q = 0; q < p->nkeys && mk < 0; q++)
+                    if (p->keys[q].section == section && p->keys[q].metric &&
+                        !strcmp(p->keys[q].metric, rows[i].metric))
+                        mk = q;
+                for (unsigned j = 0; j < n; j++)
+                    num -= count(top[j], mk);
+                tail[m++] = (tail_t){section, rows[i].metric, num};
+            }
+        }
+        free(rows);
     }
-    free(rows);
     *out = tail;
     return m;
+}
+
+int mx_providers_share(const mx_providers_t *p, mx_tally_t *t, const char *section) {
+    for (size_t i = 0; i < p->tab.cap; i++) {
+        prov_t **at = mx_table_slot(&p->tab, i);
+        if (at && (mx_tally_add(t, section, "all", (*at)->name, (*at)->domains) < 0 ||
+                   mx_tally_den(t, section, "all", (*at)->domains) < 0))
+            return MX_E_NOMEM;
+    }
+    return 0;
 }
 
 int mx_providers_tally(mx_providers_t *p, mx_tally_t *t, unsigned top) {

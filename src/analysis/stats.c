@@ -244,11 +244,7 @@ static void domain_done(void *ud, const mx_domsum_t *d) {
     }
     if (d->prim_known)
         flag(s, S_D_PRIMARY, b, "TLS completes on every primary MX", d->prim_tls_all);
-    s->in_domain = 0;
-    if (d->prim_host[0]) {
-        const char *all[] = {"all", NULL};
-        categorical(s, S_D_PROVIDER, all, prov);
-    }
+    s->in_domain = 0; /* the provider section is counted from the providers at the end */
 }
 
 static time_t iso_time(const char *s) {
@@ -370,7 +366,8 @@ const char *mx_stats_repeated(const mx_stats_t *s) {
 
 int mx_stats_end(mx_stats_t *s) {
     mx_domsum_end(&s->acc);
-    if (!s->nomem && s->top && mx_providers_tally(s->prov, s->t, s->top) < 0)
+    if (!s->nomem && (mx_providers_share(s->prov, s->t, S_D_PROVIDER) < 0 ||
+                      (s->top && mx_providers_tally(s->prov, s->t, s->top) < 0)))
         s->nomem = 1;
     return s->nomem ? MX_E_NOMEM : 0;
 }

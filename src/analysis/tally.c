@@ -200,7 +200,6 @@ long mx_tally_rows(const mx_tally_t *t, mx_tally_row_t **out) {
         s[n].row.bucket = e->bucket;
         s[n].row.metric = e->metric;
         s[n].row.num = e->count;
-        s[n].row.den = mx_tally_den_of(t, e->section, e->bucket);
         s[n].so = e->section_order;
         s[n].bo = e->bucket_order;
         n++;
@@ -211,9 +210,41 @@ long mx_tally_rows(const mx_tally_t *t, mx_tally_row_t **out) {
         free(s);
         return MX_E_NOMEM;
     }
-    for (size_t i = 0; i < n; i++)
+    /* Sorted, a section's bucket is one run: its denominator is looked up once. */
+    for (size_t i = 0; i < n; i++) {
         rows[i] = s[i].row;
+        rows[i].den = i && s[i].so == s[i - 1].so && s[i].bo == s[i - 1].bo
+                          ? rows[i - 1].den
+                          : mx_tally_den_of(t, rows[i].section, rows[i].bucket);
+    }
     free(s);
+    *out = rows;
+    return (long)n;
+}
+
+long mx_tally_rows_of(const mx_tally_t *t, const char *section, const char *bucket,
+                      mx_tally_row_t **out) {
+    size_t n = 0, cap = 16;
+    mx_tally_row_t *rows = malloc(cap * sizeof(*rows));
+    uint64_t den = mx_tally_den_of(t, section, bucket);
+    if (!rows)
+        return MX_E_NOMEM;
+    for (size_t i = 0; i < t->tab.cap; i++) {
+        const entry_t *e = mx_table_slot(&t->tab, i);
+        if (!e || !e->key || !e->metric || !*e->metric || strcmp(e->section, section) != 0 ||
+            strcmp(e->bucket, bucket) != 0)
+            continue;
+        if (n == cap) {
+            mx_tally_row_t *g = realloc(rows, 2 * cap * sizeof(*rows));
+            if (!g) {
+                free(rows);
+                return MX_E_NOMEM;
+            }
+            rows = g;
+            cap *= 2;
+        }
+        rows[n++] = (mx_tally_row_t){e->section, e->bucket, e->metric, e->count, den};
+    }
     *out = rows;
     return (long)n;
 }
