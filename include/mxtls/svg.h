@@ -26,6 +26,11 @@ typedef struct {
  * when writing failed. */
 int mx_svg_bars(FILE *f, const mx_svg_chart_t *c);
 
+/* One bar per category, split into its series' shares (which add up to 1 or less), each
+ * labelled where it fits; intervals are left to the table beside it. Returns 0, or -1 when
+ * writing failed. */
+int mx_svg_stacked(FILE *f, const mx_svg_chart_t *c);
+
 /* A line per series over the categories, with the interval as a band; the y axis spans the
  * intervals, rounded to whole steps. Returns 0, or -1 when writing failed. */
 int mx_svg_lines(FILE *f, const mx_svg_chart_t *c);

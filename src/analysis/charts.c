@@ -59,6 +59,18 @@ static const char *unit(const char *section) {
                                           : "share of domains (%), with 95 % intervals";
 }
 
+/* Whether SECTION's metrics are the parts of a whole in "all": their counts add up to the
+ * denominator, each domain in exactly one (best protocol, STARTTLS on every / some / none). */
+static int parts_of_whole(const mx_tally_row_t *rows, long n, const char *section) {
+    uint64_t sum = 0, den = 0;
+    for (long i = 0; i < n; i++)
+        if (!strcmp(rows[i].section, section) && !strcmp(rows[i].bucket, "all")) {
+            sum += rows[i].num;
+            den = rows[i].den;
+        }
+    return den && sum == den;
+}
+
 int mx_chart_section(FILE *f, const mx_tally_row_t *rows, long n, const char *section,
                      mx_bucket_kind_t kind, unsigned top) {
     const char *cats[MAX_BARS], *buckets[MAX_BARS];
@@ -86,8 +98,38 @@ int mx_chart_section(FILE *f, const mx_tally_row_t *rows, long n, const char *se
     char title[300];
     snprintf(title, sizeof(title), "%s%s", section,
              kind == MX_BUCKETS_PROVIDER ? ", by provider" : "");
-    mx_svg_chart_t ch = {title, unit(section), subject(section), cats, ncats, se, nb};
-    int rc = mx_svg_bars(f, &ch);
+    int rc;
+    if (kind == MX_BUCKETS_PROVIDER && ncats > 1 && parts_of_whole(rows, n, section)) {
+        /* A dozen buckets of several parts each read best as one stacked bar per bucket: the
+         * same shares, buckets and metrics swapped. */
+        double *w = calloc((size_t)(ncats * nb), sizeof(double));
+        mx_svg_series_t parts[MAX_BARS];
+        if (!w) {
+            free(v);
+            return -1;
+        }
+        for (int c = 0; c < ncats; c++) {
+            parts[c] = (mx_svg_series_t){cats[c], w + c * nb, NULL, NULL};
+            for (int b = 0; b < nb; b++)
+                w[c * nb + b] = v[3 * ncats * b + c];
+        }
+        const char *shown[MAX_BARS]; /* the title says "by provider": not each label again */
+        for (int b = 0; b < nb; b++)
+            shown[b] = !strncmp(buckets[b], "provider: ", 10) ? buckets[b] + 10 : buckets[b];
+        mx_svg_chart_t ch = {
+            title,
+            !strncmp(section, "hosts:", 6) ? "share of hosts (%)" : "share of domains (%)",
+            "provider",
+            shown,
+            nb,
+            parts,
+            ncats};
+        rc = mx_svg_stacked(f, &ch);
+        free(w);
+    } else {
+        mx_svg_chart_t ch = {title, unit(section), subject(section), cats, ncats, se, nb};
+        rc = mx_svg_bars(f, &ch);
+    }
     free(v);
     return rc;
 }

@@ -150,18 +150,10 @@ static void label(FILE *f, double x, double y, double room, const char *s) {
     fputs("</text>\n", f);
 }
 
-int mx_svg_bars(FILE *f, const mx_svg_chart_t *c) {
-    double left = 60;
-    for (int i = 0; i < c->ncats; i++)
-        left = fmax(left, width_of(c->cats[i], SMALL) + 34);
-    left = fmin(left, 190);
-    double right = W - 58, plot = right - left;
-    double bar = 11, gap = 9, group = c->nseries * bar + gap;
-    double th = title_height(c), top = th + 14 + legend(NULL, c, 0, 0);
-    double h = top + c->ncats * group + 48;
-    open_svg(f, h, c);
-    legend(f, c, th + 10, 0);
-    /* Grid and x axis: 0 to 100 % in steps of 20. */
+/* The grid and axes of a chart of shares across: 0 to 100 % in steps of 20 from LEFT over
+ * PLOT, rows from TOP down to 40 above H; both axes labelled. */
+static void share_axis(FILE *f, const mx_svg_chart_t *c, double left, double plot, double top,
+                       double h) {
     for (int t = 0; t <= 100; t += 20) {
         double x = left + plot * t / 100;
         char tick[8];
@@ -179,6 +171,24 @@ int mx_svg_bars(FILE *f, const mx_svg_chart_t *c) {
             top + (h - 40 - top) / 2, SMALL);
     mx_xml_text(f, c->y_label);
     fputs("</text>\n", f);
+}
+
+/* The left margin for the category labels. */
+static double label_margin(const mx_svg_chart_t *c) {
+    double left = 60;
+    for (int i = 0; i < c->ncats; i++)
+        left = fmax(left, width_of(c->cats[i], SMALL) + 34);
+    return fmin(left, 190);
+}
+
+int mx_svg_bars(FILE *f, const mx_svg_chart_t *c) {
+    double left = label_margin(c), right = W - 58, plot = right - left;
+    double bar = 11, gap = 9, group = c->nseries * bar + gap;
+    double th = title_height(c), top = th + 14 + legend(NULL, c, 0, 0);
+    double h = top + c->ncats * group + 48;
+    open_svg(f, h, c);
+    legend(f, c, th + 10, 0);
+    share_axis(f, c, left, plot, top, h);
     for (int i = 0; i < c->ncats; i++) {
         double y0 = top + i * group;
         label(f, left - 6, y0 + group / 2 - gap / 2 + 4, left - 30, c->cats[i]);
@@ -204,6 +214,37 @@ int mx_svg_bars(FILE *f, const mx_svg_chart_t *c) {
             "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#444\" "
             "stroke-width=\"1\"/>\n",
             left, top - 4, left, h - 40);
+    fputs("</svg>\n", f);
+    return ferror(f) ? -1 : 0;
+}
+
+int mx_svg_stacked(FILE *f, const mx_svg_chart_t *c) {
+    double left = label_margin(c), right = W - 16, plot = right - left, bar = 18, gap = 8;
+    double th = title_height(c), top = th + 14 + legend(NULL, c, 0, 0);
+    double h = top + c->ncats * (bar + gap) + 44;
+    open_svg(f, h, c);
+    legend(f, c, th + 10, 0);
+    share_axis(f, c, left, plot, top, h);
+    for (int i = 0; i < c->ncats; i++) {
+        double y = top + i * (bar + gap), x = left;
+        label(f, left - 6, y + bar / 2 + 4, left - 30, c->cats[i]);
+        for (int s = 0; s < c->nseries; s++) {
+            double v = c->series[s].v[i];
+            if (isnan(v) || v <= 0)
+                continue;
+            fprintf(f,
+                    "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" fill=\"%s\" "
+                    "stroke=\"#fff\" stroke-width=\"0.5\"/>\n",
+                    x, y, plot * v, bar, colour(s));
+            if (plot * v >= 34) { /* the share, where it fits: white on the darker colours */
+                char pct[16];
+                snprintf(pct, sizeof(pct), "%.0f %%", 100 * v);
+                text(f, x + plot * v / 2, y + bar - 5, "middle", SMALL - 1,
+                     s % 7 == 0 || s % 7 == 5 || s % 7 == 6 ? " fill=\"#fff\"" : NULL, pct);
+            }
+            x += plot * v;
+        }
+    }
     fputs("</svg>\n", f);
     return ferror(f) ? -1 : 0;
 }

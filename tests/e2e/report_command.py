@@ -168,6 +168,29 @@ c.eq("every chart has a title and labelled axes", [], bad)
 c.true("no script, no external asset",
        "<script" not in text and not re.search(r'(src|href)="(?!#)', text))
 
+# The same charts as files, for papers: one per section, and per provider where compared.
+svgdir = os.path.join(tmp, "svg")
+r = subprocess.run([BIN, "stats", "--format", "svg", "--providers", "5", "-o", svgdir] + AT +
+                   [truths[-1]], capture_output=True, text=True)
+c.eq("stats --format svg exit status (%s)" % r.stderr.strip(), 0, r.returncode)
+charts = sorted(os.listdir(svgdir)) if os.path.isdir(svgdir) else []
+c.eq("stats --format svg: a chart per section", len(sections),
+     len([x for x in charts if not x.endswith("_by_provider.svg")]))
+c.true("stats --format svg: charts by provider",
+       any(x.endswith("_by_provider.svg") for x in charts))
+unlabelled = []
+for name in charts:
+    with open(os.path.join(svgdir, name), encoding="utf-8") as f:
+        one = Tables()
+        one.feed(f.read())
+    if len(one.svgs) != 1 or not all(one.svgs[0]["texts"].get(k) for k in
+                                     ("chart-title", "x-label", "y-label")):
+        unlabelled.append(name)
+c.eq("every chart file has a title and labelled axes", [], unlabelled)
+r = subprocess.run([BIN, "stats", "--format", "svg"] + AT + [truths[-1]], capture_output=True,
+                   text=True)
+c.eq("stats --format svg without -o DIR is a usage error", 1, r.returncode)
+
 # Rendering, in a network namespace of its own.
 chromium = shutil.which("chromium")
 c.true("chromium is installed (scripts/setup.sh)", chromium)
