@@ -7,6 +7,26 @@
 
 #include "cli/commands.h"
 
+#define TOP 20 /* rows of a long list shown, as stats shows them */
+
+/* ROWS (N) less the long lists' rows past their TOP largest, which neither trend nor report
+ * shows: a million domains have hundreds of thousands of providers, and both look rows up by
+ * walking them. Returns how many are left. */
+static long cut_lists(mx_tally_row_t *rows, long n) {
+    long kept = 0, run = 0;
+    for (long i = 0; i < n; i++) {
+        int top = 0;
+        for (const char *const *t = mx_stats_top_sections; *t && !top; t++)
+            top = !strcmp(*t, rows[i].section);
+        if (i == 0 || strcmp(rows[i - 1].section, rows[i].section) != 0 ||
+            strcmp(rows[i - 1].bucket, rows[i].bucket) != 0)
+            run = 0;
+        if (!top || run++ < TOP)
+            rows[kept++] = rows[i];
+    }
+    return kept;
+}
+
 int mx_snapshots_load(const char *cmd, char *const *files, int n, time_t at, unsigned top,
                       mx_snapshots_t *out) {
     memset(out, 0, sizeof(*out));
@@ -35,6 +55,7 @@ int mx_snapshots_load(const char *cmd, char *const *files, int n, time_t at, uns
             fprintf(stderr, "mxtls %s: out of memory\n", cmd);
             return -1;
         }
+        nr = cut_lists(out->rows[k], nr);
         out->snaps[k] =
             (mx_trend_snap_t){g->label, g->start, g->files, g->nfiles, out->rows[k], nr};
     }
