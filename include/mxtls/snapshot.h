@@ -22,7 +22,8 @@ typedef struct {
 } mx_snapshot_t;
 
 /* Groups FILES (N) into snapshots: files whose manifests name the same list, scan id and shard
- * count form one shard set, each shard once (a shard seen again begins another snapshot); a
+ * count (and, without a scan id, began the same day) form one shard set, each shard once (a
+ * shard seen again begins another snapshot); a
  * file without a manifest is a snapshot of its own. Snapshots are ordered by when their scans
  * began (as given when any file lacks a manifest). Each must be complete. Returns how many,
  * with the array in *OUT (free it with mx_snapshot_groups_free()), or -1 after saying why. */

@@ -112,6 +112,10 @@ static int joins(const mx_snapshot_t *g, const info_t *in, int i) {
     if (!a->have || !b->have || strcmp(a->sha, b->sha) || strcmp(a->id, b->id) ||
         a->count != b->count || g->nfiles >= (int)b->count)
         return 0;
+    /* Without a scan id, two scans of one list are told apart by the day they began: a guess
+     * that fails loudly (a set left incomplete) rather than mixing two scans. */
+    if (!a->id[0] && strncmp(a->start, b->start, 10) != 0)
+        return 0;
     for (int k = 0; k < g->nfiles; k++)
         if (in[g->index[k]].index == a->index)
             return 0;
@@ -171,7 +175,8 @@ int mx_snapshot_group(const char *cmd, char *const *files, int n, mx_snapshot_t 
         if (in[g[k].first].have && g[k].nfiles != (int)in[g[k].first].count) {
             fprintf(stderr,
                     "mxtls %s: %d of the %u shards of %s's scan are given: an incomplete "
-                    "snapshot (give every shard)\n",
+                    "snapshot (give every shard; shards of a scan without --scan-id are "
+                    "grouped by the day they began)\n",
                     cmd, g[k].nfiles, in[g[k].first].count, files[g[k].first]);
             rc = -1;
         }
