@@ -29,11 +29,12 @@ int mx_providers_add(mx_providers_t *p, const char *section, const char *metric,
  * bucket of T less those providers. Call once, after every domain. Returns 0 or MX_E_NOMEM. */
 int mx_providers_tally(mx_providers_t *p, mx_tally_t *t, unsigned top);
 
-/* Adds each provider's number of domains to T as metric NAME of SECTION in bucket "all" (and
- * their sum as its denominator): the share of domains each provider holds. Counting them here
- * once, rather than a tally entry per domain, saves a lookup per domain among hundreds of
- * thousands of names. Returns 0 or MX_E_NOMEM. */
-int mx_providers_share(const mx_providers_t *p, mx_tally_t *t, const char *section);
+/* Adds the TOP providers' numbers of domains to T as metrics (their names) of SECTION in bucket
+ * "all", over the domains of every provider as its denominator: the share of domains each of
+ * the largest holds. Only the largest are listed: a million domains have hundreds of thousands
+ * of providers, which no report shows and which cost a tally entry each. Returns 0 or
+ * MX_E_NOMEM. */
+int mx_providers_share(const mx_providers_t *p, mx_tally_t *t, const char *section, unsigned top);
 
 void mx_providers_free(mx_providers_t *p);
 

@@ -18,6 +18,9 @@
 
 typedef struct mx_stats mx_stats_t;
 
+/* How many of the largest providers the provider section lists (reports show twenty). */
+#define MX_STATS_PROVIDERS_LISTED 100
+
 /* Sections whose rows are cut to the largest twenty in reports (suites, issuers, providers …). */
 extern const char *const mx_stats_top_sections[];
 

@@ -227,14 +227,22 @@ static long tail_of(const mx_providers_t *p, const mx_tally_t *t, prov_t *const 
     return m;
 }
 
-int mx_providers_share(const mx_providers_t *p, mx_tally_t *t, const char *section) {
+int mx_providers_share(const mx_providers_t *p, mx_tally_t *t, const char *section, unsigned top) {
+    uint64_t den = 0;
     for (size_t i = 0; i < p->tab.cap; i++) {
         prov_t **at = mx_table_slot(&p->tab, i);
-        if (at && (mx_tally_add(t, section, "all", (*at)->name, (*at)->domains) < 0 ||
-                   mx_tally_den(t, section, "all", (*at)->domains) < 0))
-            return MX_E_NOMEM;
+        den += at ? (*at)->domains : 0;
     }
-    return 0;
+    prov_t **best = calloc(top + 1, sizeof(*best));
+    if (!best)
+        return MX_E_NOMEM;
+    unsigned n = pick(p, best, top);
+    int rc = den && mx_tally_den(t, section, "all", den) < 0 ? MX_E_NOMEM : 0;
+    for (unsigned i = 0; i < n && !rc; i++)
+        if (mx_tally_add(t, section, "all", best[i]->name, best[i]->domains) < 0)
+            rc = MX_E_NOMEM;
+    free(best);
+    return rc;
 }
 
 int mx_providers_tally(mx_providers_t *p, mx_tally_t *t, unsigned top) {

@@ -366,8 +366,9 @@ const char *mx_stats_repeated(const mx_stats_t *s) {
 
 int mx_stats_end(mx_stats_t *s) {
     mx_domsum_end(&s->acc);
-    if (!s->nomem && (mx_providers_share(s->prov, s->t, S_D_PROVIDER) < 0 ||
-                      (s->top && mx_providers_tally(s->prov, s->t, s->top) < 0)))
+    if (!s->nomem &&
+        (mx_providers_share(s->prov, s->t, S_D_PROVIDER, MX_STATS_PROVIDERS_LISTED) < 0 ||
+         (s->top && mx_providers_tally(s->prov, s->t, s->top) < 0)))
         s->nomem = 1;
     return s->nomem ? MX_E_NOMEM : 0;
 }
