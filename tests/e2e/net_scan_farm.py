@@ -78,4 +78,19 @@ with farmlib.Farm(N, seed=43) as farm:
     c.true("stats has rows (%d)" % len(want_stats), len(want_stats) > 50)
     c.eq("stats of the scan equal stats of the truth", [], sorted(
         set(want_stats) ^ set(got_stats))[:10])
+
+    # The report's method box is the manifest's: list and its SHA-256, the scan's start,
+    # scanner and EHLO name, counts.
+    page = os.path.join(farm.dir, "report.html")
+    r = subprocess.run([os.environ["MXTLS_BIN"], "report", "-o", page, out], capture_output=True,
+                       text=True)
+    c.eq("report exit status", 0, r.returncode)
+    text = open(page, encoding="utf-8").read() if os.path.exists(page) else ""
+    box = text[text.find('class="method"'):text.find("</section>")]
+    for what, value in (("list", lst), ("its SHA-256", meta["input"]["sha256"]),
+                        ("start", meta["runs"][0]["start"]), ("EHLO name", "scanner.example"),
+                        ("mxtls version", "mxtls " + meta["versions"]["mxtls"]),
+                        ("rows", "%d rows" % meta["counts"]["rows"]),
+                        ("hosts probed", "%d hosts probed" % meta["counts"]["hosts_probed"])):
+        c.true("the report's method box names the %s (%s)" % (what, value), value in box)
 c.finish()
