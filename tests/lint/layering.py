@@ -21,7 +21,8 @@ ALLOWED = {
     "dns": {"util"},
     "tls": {"util"},
     "smtp": {"tls", "util"},
-    "engine": {"dns", "smtp", "tls", "input", "output", "util"},
+    "policy": {"tls", "util"},  # MTA-STS, TLS-RPT, DANE: what a strict sender reads
+    "engine": {"dns", "smtp", "tls", "policy", "input", "output", "util"},
     "analysis": {"output", "util"},
     "cli": {"engine", "analysis", "output", "util"},
     "farm": {"output", "tls", "util"},  # a TLS server: the process's curve arithmetic
