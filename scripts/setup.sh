@@ -9,7 +9,8 @@ PKGS=(build-essential cmake pkg-config libuv1-dev libc-ares-dev zlib1g-dev libps
     libidn2-dev libssl-dev openssl libcmocka-dev ca-certificates bzip2 xz-utils iproute2 dnsutils
     nsd dnsperf valgrind clang nettle-dev libgmp-dev libclang-rt-dev util-linux git procps python3 patch time
     postfix libgnutls-dane0 libidn12 libnsl2 libdb5.3 libpcre2-8-0 python3-pandas sqlite3 file
-    chromium poppler-utils fonts-dejavu-core)
+    chromium poppler-utils fonts-dejavu-core unbound ldnsutils)
+# unbound, ldnsutils: the DNSSEC test signs a zone (ldns-signzone) and validates it (unbound).
 # chromium, poppler-utils (pdftotext), fonts-dejavu-core: the report test renders the HTML
 # report headless, prints it to PDF and reads the PDF's text back.
 # file: CPack reads the binaries with it to work out the package's dependencies (package.sh).

@@ -18,8 +18,22 @@ typedef struct {
     unsigned tries;        /* --dns-tries */
     unsigned max_inflight; /* queries in flight (--dns-concurrency) */
     unsigned max_mx, max_addrs;
-    int ipv6; /* AAAA too */
+    int ipv6;   /* AAAA too */
+    int policy; /* TXT at _mta-sts and _smtp._tls per domain, TLSA at _25._tcp per MX host */
 } mx_dns_config_t;
+
+#define MX_DNS_RDATA_MAX 2048 /* bytes of TXT or TLSA records kept per answer */
+
+/* The records of a TXT or TLSA answer: N of them in DATA, each a two-byte big-endian length
+ * and its bytes (TXT: its character-strings joined). */
+typedef struct {
+    const char *status; /* NULL: not asked; "ok" (records, N > 0), nxdomain, nodata, servfail,
+                         * refused, timeout */
+    uint8_t ad;         /* the resolver set the AD bit: it validated the answer */
+    uint8_t n;
+    uint16_t len;
+    const uint8_t *data;
+} mx_dns_rdata_t;
 
 /* A domain's answer in one allocation, as the engine keeps it until the domain's rows are
  * written: the read-ahead holds tens of thousands of these. */
@@ -29,15 +43,18 @@ typedef struct {
     const char *text;   /* the host name (lowercase, no trailing dot), then each address, each
                          * NUL-terminated: mx_dns_next() walks them */
     uint16_t pref;
-    uint8_t naddrs; /* addresses found (at most MX_DNS_MAX_ADDRS) */
-    uint8_t nprobe; /* of which the first nprobe are within --max-addrs */
+    uint8_t naddrs;      /* addresses found (at most MX_DNS_MAX_ADDRS) */
+    uint8_t nprobe;      /* of which the first nprobe are within --max-addrs */
+    mx_dns_rdata_t tlsa; /* _25._tcp.HOST TLSA (with policy) */
 } mx_dns_mx_t;
 
 typedef struct {
-    const char *status; /* dns_status: mx implicit null_mx nxdomain nodata servfail refused
-                         * timeout */
-    int nmx;            /* MX records (those beyond --max-mx have status "skipped") */
-    mx_dns_mx_t mx[];   /* in preference order, ties in answer order; then the texts */
+    const char *status;      /* dns_status: mx implicit null_mx nxdomain nodata servfail refused
+                              * timeout */
+    int nmx;                 /* MX records (those beyond --max-mx have status "skipped") */
+    uint8_t mx_ad;           /* the answer that decided status carried the AD bit */
+    mx_dns_rdata_t sts, rpt; /* TXT at _mta-sts.DOMAIN and _smtp._tls.DOMAIN (with policy) */
+    mx_dns_mx_t mx[];        /* in preference order, ties in answer order; then the texts */
 } mx_dns_answer_t;
 
 /* The text after P's NUL: an MX host's first address after its name, the next after that. */

@@ -13,6 +13,9 @@ typedef struct {
     int nresolvers;
     unsigned timeout_ms, tries, concurrency, max_mx, max_addrs;
     int ipv6;
+    int policy; /* --policy: MTA-STS and TLS-RPT records, TLSA records (off by default until
+                 * the farm serves them; --no-policy turns it off again) */
+    int dnssec; /* --dnssec-resolver: the one resolver validates; its AD bit is believed */
 } mx_dns_opts_t;
 
 /* How a host is probed. */

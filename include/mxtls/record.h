@@ -1,4 +1,4 @@
-/* The scan record of schema mxtls/1 (shared/SCHEMA.md): one row per (domain, MX host, IP).
+/* The scan record of schema mxtls/2 (shared/SCHEMA.md): one row per (domain, MX host, IP).
  *
  * A record is an array of column values as text, indexed by mx_column_t; NULL and "" both
  * mean empty. The strings are owned by whoever filled the record: the writer copies what it
@@ -9,7 +9,7 @@
 
 #include <stddef.h>
 
-#define MX_SCHEMA_NAME "mxtls/1"
+#define MX_SCHEMA_NAME "mxtls/2"
 
 /* id, header name, byte cap of the written field (0: the general cap), list item cap, type
  * (mx_column_type_t; the schema documentation, `mxtls schema`, is generated from this table and
@@ -18,9 +18,16 @@
     X(RANK, "rank", 0, 0, INT)                                                                     \
     X(DOMAIN, "domain", 256, 0, TEXT)                                                              \
     X(DNS_STATUS, "dns_status", 0, 0, ENUM)                                                        \
+    X(MX_DNSSEC, "mx_dnssec", 0, 0, ENUM)                                                          \
+    X(STS_RECORD, "sts_record", 0, 0, ENUM)                                                        \
+    X(STS_ID, "sts_id", 0, 0, TEXT)                                                                \
+    X(TLSRPT_RECORD, "tlsrpt_record", 0, 0, ENUM)                                                  \
+    X(TLSRPT_RUA, "tlsrpt_rua", 0, 0, TEXT)                                                        \
     X(MX_PREF, "mx_pref", 0, 0, INT)                                                               \
     X(MX_HOST, "mx_host", 256, 0, TEXT)                                                            \
     X(MX_STATUS, "mx_status", 0, 0, ENUM)                                                          \
+    X(TLSA, "tlsa", 0, 0, ENUM)                                                                    \
+    X(TLSA_DNSSEC, "tlsa_dnssec", 0, 0, ENUM)                                                      \
     X(IP, "ip", 0, 0, TEXT)                                                                        \
     X(CONN, "conn", 0, 0, ENUM)                                                                    \
     X(BANNER_CODE, "banner_code", 0, 0, INT)                                                       \

@@ -52,6 +52,7 @@ typedef struct {
     mx_rows_host_fn host;       /* NULL: DNS only, probed addresses get no conn value */
     const mx_intern_t *strings; /* of the host results */
     const char *at;             /* when the DNS answer came: scanned_at of rows with no probe */
+    int dnssec;                 /* the resolver validates: its AD bit is believed */
 } mx_rows_domain_t;
 
 /* Emits D's rows. */

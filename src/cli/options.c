@@ -37,7 +37,17 @@ static int uint_opt(const char *cmd, const char *name, const char *arg, unsigned
 int mx_dns_opt(const char *cmd, int c, const char *arg, mx_dns_opts_t *o) {
     uint64_t ms;
     switch (c) {
+    case MX_OPT_DNSSEC_RESOLVER:
     case MX_OPT_RESOLVER:
+        /* A validating resolver's AD bit means something only if every query goes to it. */
+        if ((c == MX_OPT_DNSSEC_RESOLVER && o->nresolvers) || (o->dnssec && o->nresolvers)) {
+            fprintf(stderr,
+                    "mxtls %s: --dnssec-resolver is the one resolver of the scan: give it "
+                    "alone, without --resolver\n",
+                    cmd);
+            return -1;
+        }
+        o->dnssec = c == MX_OPT_DNSSEC_RESOLVER;
         if (o->nresolvers == MX_MAX_RESOLVERS) {
             fprintf(stderr, "mxtls %s: at most %d --resolver\n", cmd, MX_MAX_RESOLVERS);
             return -1;
@@ -59,6 +69,10 @@ int mx_dns_opt(const char *cmd, int c, const char *arg, mx_dns_opts_t *o) {
         return uint_opt(cmd, "--max-addrs", arg, 1, 32, &o->max_addrs);
     case MX_OPT_IPV6:
         o->ipv6 = 1;
+        return 1;
+    case MX_OPT_POLICY:
+    case MX_OPT_NO_POLICY:
+        o->policy = c == MX_OPT_POLICY;
         return 1;
     default:
         return 0;

@@ -18,6 +18,9 @@ enum {
     MX_OPT_MAX_MX,
     MX_OPT_MAX_ADDRS,
     MX_OPT_IPV6,
+    MX_OPT_DNSSEC_RESOLVER,
+    MX_OPT_POLICY,
+    MX_OPT_NO_POLICY,
     MX_OPT_PORT,
     MX_OPT_EHLO,
     MX_OPT_CA_FILE,
@@ -32,8 +35,10 @@ enum {
 #define MX_OPTS_DNS                                                                                \
     {"resolver", 1, 0, MX_OPT_RESOLVER}, {"dns-timeout", 1, 0, MX_OPT_DNS_TIMEOUT},                \
         {"dns-tries", 1, 0, MX_OPT_DNS_TRIES}, {"dns-concurrency", 1, 0, MX_OPT_DNS_CONCURRENCY},  \
-        {"max-mx", 1, 0, MX_OPT_MAX_MX}, {"max-addrs", 1, 0, MX_OPT_MAX_ADDRS}, {                  \
-        "ipv6", 0, 0, MX_OPT_IPV6                                                                  \
+        {"max-mx", 1, 0, MX_OPT_MAX_MX}, {"max-addrs", 1, 0, MX_OPT_MAX_ADDRS},                    \
+        {"ipv6", 0, 0, MX_OPT_IPV6}, {"dnssec-resolver", 1, 0, MX_OPT_DNSSEC_RESOLVER},            \
+        {"policy", 0, 0, MX_OPT_POLICY}, {                                                         \
+        "no-policy", 0, 0, MX_OPT_NO_POLICY                                                        \
     }
 #define MX_OPTS_PROBE                                                                              \
     {"port", 1, 0, MX_OPT_PORT}, {"ehlo", 1, 0, MX_OPT_EHLO}, {"ca-file", 1, 0, MX_OPT_CA_FILE},   \

@@ -31,18 +31,28 @@ typedef struct waiter {
 } waiter_t;
 
 /* An MX host as a job collects it: fixed slots, since a job lives only while it resolves. */
+/* Records kept of one TXT or TLSA answer: length-prefixed RDATA (dns_int.h). */
+typedef struct {
+    const char *status; /* NULL: not asked; "ok"; or the failure token */
+    int ad, n;
+    size_t len;
+    uint8_t data[MX_DNS_RDATA_MAX];
+} rdata_t;
+
 typedef struct {
     uint16_t pref;
     char host[256];
     const char *status;
     int naddrs, nprobe;
     char addrs[MX_DNS_MAX_ADDRS][46];
+    rdata_t tlsa;
 } job_mx_t;
 
 typedef struct {
     const char *status;
-    int nmx;
+    int nmx, mx_ad;
     job_mx_t *mx;
+    rdata_t sts, rpt;
 } job_result_t;
 
 struct host {
@@ -50,8 +60,9 @@ struct host {
     const char *status; /* NULL while in flight */
     int naddrs;
     char (*addrs)[46];
-    int pending; /* queries outstanding (A, AAAA) */
+    int pending; /* queries outstanding (A, AAAA, TLSA) */
     waiter_t *waiters;
+    rdata_t *tlsa; /* with --policy (DANE); NULL otherwise */
 };
 
 struct job {
@@ -201,6 +212,29 @@ static int same_question(const unsigned char *abuf, int alen, const char *name) 
 
 static void drain(mx_dns_t *d);
 
+/* What ares_query() makes of an answer's RCODE and answer count, which ares_send() (used to set
+ * the AD bit) leaves to the caller. */
+static int answer_status(const unsigned char *abuf, int alen) {
+    if (alen < 12)
+        return ARES_EBADRESP;
+    switch (abuf[3] & 0x0F) {
+    case 0:
+        return (abuf[6] << 8 | abuf[7]) ? ARES_SUCCESS : ARES_ENODATA;
+    case 1:
+        return ARES_EFORMERR;
+    case 2:
+        return ARES_ESERVFAIL;
+    case 3:
+        return ARES_ENOTFOUND;
+    case 4:
+        return ARES_ENOTIMP;
+    case 5:
+        return ARES_EREFUSED;
+    default:
+        return ARES_EBADRESP;
+    }
+}
+
 static void query_done(void *arg, int status, int timeouts, unsigned char *abuf, int alen) {
     qctx_t *q = arg;
     mx_dns_t *d = q->d;
@@ -210,6 +244,8 @@ static void query_done(void *arg, int status, int timeouts, unsigned char *abuf,
         abuf = NULL;
         alen = 0;
     }
+    if (status == ARES_SUCCESS && abuf)
+        status = answer_status(abuf, alen);
     if (status == ARES_ETIMEOUT || status == ARES_ECONNREFUSED)
         d->st.timeouts++; /* refused: the resolver's port is closed, as good as silent */
     else if (status != ARES_EDESTRUCTION && status != ARES_ENOMEM) {
@@ -233,7 +269,17 @@ static void send_query(mx_dns_t *d, const char *name, int type, ares_callback cb
     snprintf(q->name, sizeof(q->name), "%s", name);
     d->st.inflight++;
     d->st.queries++;
-    ares_query(d->channel, name, 1 /* C_IN */, type, query_done, q);
+    /* The AD bit set in the query asks a validating resolver to say whether it validated the
+     * answer (RFC 6840 section 5.7), without the signatures DO would bring along. */
+    unsigned char *buf = NULL;
+    int len = 0;
+    if (ares_create_query(name, 1 /* C_IN */, type, 0, 1, &buf, &len, 0) != ARES_SUCCESS) {
+        query_done(q, ARES_EBADNAME, 0, NULL, 0);
+        return;
+    }
+    buf[3] |= 0x20;
+    ares_send(d->channel, buf, len, query_done, q);
+    ares_free_string(buf);
     arm_timer(d);
 }
 
@@ -296,10 +342,19 @@ static const char *failure(int status) {
 /* ---- jobs ---- */
 
 /* The job's result packed into one allocation; NULL when memory is out. */
+/* R's records copied to *P (advanced past them), as the answer describes them. */
+static mx_dns_rdata_t put_rdata(const rdata_t *r, char **p) {
+    mx_dns_rdata_t out = {r->status, (uint8_t)r->ad, (uint8_t)(r->n > 255 ? 255 : r->n),
+                          (uint16_t)r->len, (const uint8_t *)*p};
+    memcpy(*p, r->data, r->len);
+    *p += r->len;
+    return out;
+}
+
 static mx_dns_answer_t *pack(const job_result_t *res) {
-    size_t text = 0;
+    size_t text = res->sts.len + res->rpt.len;
     for (int i = 0; i < res->nmx; i++) {
-        text += strlen(res->mx[i].host) + 1;
+        text += strlen(res->mx[i].host) + 1 + res->mx[i].tlsa.len;
         for (int a = 0; a < res->mx[i].naddrs; a++)
             text += strlen(res->mx[i].addrs[a]) + 1;
     }
@@ -308,14 +363,21 @@ static mx_dns_answer_t *pack(const job_result_t *res) {
         return NULL;
     ans->status = res->status;
     ans->nmx = res->nmx;
+    ans->mx_ad = (uint8_t)res->mx_ad;
     char *p = (char *)(ans->mx + res->nmx);
     for (int i = 0; i < res->nmx; i++) {
         const job_mx_t *m = &res->mx[i];
-        ans->mx[i] = (mx_dns_mx_t){m->status, p, m->pref, (uint8_t)m->naddrs, (uint8_t)m->nprobe};
+        ans->mx[i] =
+            (mx_dns_mx_t){m->status, p, m->pref, (uint8_t)m->naddrs, (uint8_t)m->nprobe, {0}};
         p = stpcpy(p, m->host) + 1;
         for (int a = 0; a < m->naddrs; a++)
             p = stpcpy(p, m->addrs[a]) + 1;
     }
+    /* Binary records after every text, so that mx_dns_next() walks texts only. */
+    for (int i = 0; i < res->nmx; i++)
+        ans->mx[i].tlsa = put_rdata(&res->mx[i].tlsa, &p);
+    ans->sts = put_rdata(&res->sts, &p);
+    ans->rpt = put_rdata(&res->rpt, &p);
     return ans;
 }
 
@@ -361,6 +423,8 @@ static void fill(job_t *j, int i, const host_t *h) {
     if (h->naddrs)
         memcpy(m->addrs, h->addrs, sizeof(m->addrs[0]) * (size_t)h->naddrs);
     m->nprobe = h->naddrs < (int)j->d->cfg.max_addrs ? h->naddrs : (int)j->d->cfg.max_addrs;
+    if (h->tlsa)
+        m->tlsa = *h->tlsa;
 }
 
 /* Appends the addresses of an A or AAAA answer to H; the array grows to what is needed, since
@@ -380,6 +444,30 @@ static void add_addrs(host_t *h, const unsigned char *abuf, int alen, int v6) {
     h->naddrs += got;
 }
 
+/* Reads a TXT or TLSA answer into R. */
+static void read_rdata(rdata_t *r, int type, int status, const unsigned char *abuf, int alen) {
+    r->ad = mx__dns_ad(abuf, alen);
+    r->len = 0;
+    if (status != ARES_SUCCESS) {
+        r->status = failure(status);
+        r->n = 0;
+        return;
+    }
+    r->n = mx__dns_read_rdata(abuf, alen, type, r->data, sizeof(r->data), &r->len);
+    r->status = r->n < 0 ? "servfail" : r->n ? "ok" : "nodata";
+    if (r->n < 0)
+        r->n = 0;
+}
+
+static void host_settle(host_t *h);
+
+static void host_tlsa(void *arg, int status, int timeouts, unsigned char *abuf, int alen) {
+    host_t *h = arg;
+    (void)timeouts;
+    read_rdata(h->tlsa, 52, status, abuf, alen);
+    host_settle(h);
+}
+
 static void host_answer(void *arg, int status, int timeouts, unsigned char *abuf, int alen) {
     host_t *h = arg;
     (void)timeouts;
@@ -387,6 +475,11 @@ static void host_answer(void *arg, int status, int timeouts, unsigned char *abuf
         add_addrs(h, abuf, alen, 0);
     else if (!h->status)
         h->status = failure(status);
+    host_settle(h);
+}
+
+/* One of H's queries is answered; with the last, its waiters get the host. */
+static void host_settle(host_t *h) {
     if (--h->pending)
         return;
     if (h->naddrs)
@@ -417,7 +510,14 @@ static int same_name(const void *item, const void *name) {
 
 /* Sends H's address queries. */
 static void ask_host(mx_dns_t *d, host_t *h) {
-    h->pending = d->cfg.ipv6 ? 2 : 1;
+    char name[300];
+    int tlsa =
+        d->cfg.policy && h->tlsa && snprintf(name, sizeof(name), "_25._tcp.%s", h->name) < 254;
+    if (h->tlsa && !tlsa) /* a name too long to have TLSA records */
+        *h->tlsa = (rdata_t){"nxdomain", 0, 0, 0, {0}};
+    h->pending = (d->cfg.ipv6 ? 2 : 1) + tlsa;
+    if (tlsa) /* first: its answer completes the host, and TLSA is asked once per host */
+        submit(d, name, 52 /* TLSA */, host_tlsa, h);
     submit(d, h->name, 1 /* A */, host_answer, h);
     if (d->cfg.ipv6)
         submit(d, h->name, 28 /* AAAA */, host_answer6, h);
@@ -459,9 +559,13 @@ static void lookup_host(job_t *j, int i) {
         return;
     }
     host_t *h = calloc(1, sizeof(*h)), **slot = NULL;
-    if (!h || !(h->name = strdup(m->host)) || !(slot = mx_table_add(&d->hosts, hash))) {
-        if (h)
+    if (!h || !(h->name = strdup(m->host)) ||
+        (d->cfg.policy && !(h->tlsa = calloc(1, sizeof(*h->tlsa)))) ||
+        !(slot = mx_table_add(&d->hosts, hash))) {
+        if (h) {
             free(h->name);
+            free(h->tlsa);
+        }
         free(h);
         free(w);
         m->status = "timeout"; /* out of memory: recorded as the lookup that could not be made */
@@ -535,6 +639,7 @@ static void mx_answer(void *arg, int status, int timeouts, unsigned char *abuf, 
     job_t *j = arg;
     mx_dns_t *d = j->d;
     (void)timeouts;
+    j->res.mx_ad = mx__dns_ad(abuf, alen);
     if (status == ARES_ENODATA) {
         /* RFC 5321 5.1: no MX, so the domain itself is the implicit MX. */
         j->res.mx = calloc(1, sizeof(*j->res.mx));
@@ -590,6 +695,31 @@ static void mx_answer(void *arg, int status, int timeouts, unsigned char *abuf, 
     job_step(j);
 }
 
+static void sts_answer(void *arg, int status, int timeouts, unsigned char *abuf, int alen) {
+    job_t *j = arg;
+    (void)timeouts;
+    read_rdata(&j->res.sts, 16, status, abuf, alen);
+    job_step(j);
+}
+
+static void rpt_answer(void *arg, int status, int timeouts, unsigned char *abuf, int alen) {
+    job_t *j = arg;
+    (void)timeouts;
+    read_rdata(&j->res.rpt, 16, status, abuf, alen);
+    job_step(j);
+}
+
+/* The TXT question PREFIX.DOMAIN for J into R, answered through CB. */
+static void ask_txt(job_t *j, const char *prefix, rdata_t *r, ares_callback cb) {
+    char name[300];
+    if (snprintf(name, sizeof(name), "%s.%s", prefix, j->domain) >= 254) {
+        r->status = "nxdomain"; /* a name too long to exist */
+        return;
+    }
+    j->pending++;
+    submit(j->d, name, 16 /* TXT */, cb, j);
+}
+
 int mx_dns_resolve(mx_dns_t *d, const char *domain, mx_dns_cb cb, void *ud) {
     job_t *j = calloc(1, sizeof(*j));
     if (!j || !(j->domain = strdup(domain))) {
@@ -601,6 +731,12 @@ int mx_dns_resolve(mx_dns_t *d, const char *domain, mx_dns_cb cb, void *ud) {
     j->ud = ud;
     j->pending = 1; /* the MX query itself */
     d->st.domains_pending++;
+    /* The policy records are asked beside the MX, not after it: a domain's answer then waits
+     * for one round trip, not two. */
+    if (d->cfg.policy) {
+        ask_txt(j, "_mta-sts", &j->res.sts, sts_answer);
+        ask_txt(j, "_smtp._tls", &j->res.rpt, rpt_answer);
+    }
     submit(d, domain, 15 /* MX */, mx_answer, j);
     return 0;
 }
@@ -696,6 +832,7 @@ void mx_dns_free(mx_dns_t *d) {
             continue;
         free((*at)->name);
         free((*at)->addrs);
+        free((*at)->tlsa);
         free(*at);
     }
     mx_table_close(&d->hosts);

@@ -229,8 +229,8 @@ static void dns_main(void *arg) {
 
 int mx__dns_bridge_start(scan_t *s) {
     const mx_dns_opts_t *o = &s->cfg->dns;
-    mx_dns_config_t dc = {o->resolvers,   o->nresolvers, o->timeout_ms, o->tries,
-                          o->concurrency, o->max_mx,     o->max_addrs,  o->ipv6};
+    mx_dns_config_t dc = {o->resolvers, o->nresolvers, o->timeout_ms, o->tries, o->concurrency,
+                          o->max_mx,    o->max_addrs,  o->ipv6,       o->policy};
     char err[512];
     if (uv_loop_init(&s->dns_loop) < 0) {
         mx__scan_say(s, "cannot create an event loop");

@@ -20,14 +20,16 @@
     ((1ull << MX_COL_RANK) | (1ull << MX_COL_DOMAIN) | (1ull << MX_COL_DNS_STATUS) |               \
      (1ull << MX_COL_MX_PREF) | (1ull << MX_COL_MX_HOST) | (1ull << MX_COL_MX_STATUS) |            \
      (1ull << MX_COL_IP) | (1ull << MX_COL_CONN) | (1ull << MX_COL_STAGE) |                        \
-     (1ull << MX_COL_ERROR) | (1ull << MX_COL_INPUT_LINE))
+     (1ull << MX_COL_ERROR) | (1ull << MX_COL_INPUT_LINE) | (1ull << MX_COL_MX_DNSSEC) |           \
+     (1ull << MX_COL_STS_RECORD) | (1ull << MX_COL_STS_ID) | (1ull << MX_COL_TLSRPT_RECORD) |      \
+     (1ull << MX_COL_TLSRPT_RUA) | (1ull << MX_COL_TLSA) | (1ull << MX_COL_TLSA_DNSSEC))
 
 typedef struct {
     mx_dns_t *dns;
     mx_domain_reader_t *reader;
     FILE *out;
     mx_resolve_summary_t *sum;
-    int eof, nomem;
+    int eof, nomem, dnssec;
     unsigned long inflight, max_inflight;
     char line[MX_ROW_MAX];
 } ctx_t;
@@ -53,7 +55,7 @@ static void on_resolved(void *ud, const char *domain, mx_dns_answer_t *ans) {
     if (ans) {
         char at[24];
         mx_utc_now(at, sizeof(at));
-        mx_rows_domain_t d = {domain, it->rank, it->line, ans, NULL, NULL, at};
+        mx_rows_domain_t d = {domain, it->rank, it->line, ans, NULL, NULL, at, c->dnssec};
         mx_rows_domain(&d, emit, c);
         c->sum->domains++;
     } else {
@@ -119,8 +121,8 @@ static int resolvers_allowed(const mx_resolve_run_config_t *cfg, char *err, size
 static int run(ctx_t *c, uv_loop_t *loop, const mx_resolve_run_config_t *cfg, char *err,
                size_t errlen) {
     const mx_dns_opts_t *o = &cfg->dns;
-    mx_dns_config_t dc = {o->resolvers,   o->nresolvers, o->timeout_ms, o->tries,
-                          o->concurrency, o->max_mx,     o->max_addrs,  o->ipv6};
+    mx_dns_config_t dc = {o->resolvers, o->nresolvers, o->timeout_ms, o->tries, o->concurrency,
+                          o->max_mx,    o->max_addrs,  o->ipv6,       o->policy};
     mx_dns_stats_t st;
     if (mx_dns_new(&c->dns, loop, &dc, err, errlen) < 0)
         return 2;
@@ -152,7 +154,8 @@ static int run(ctx_t *c, uv_loop_t *loop, const mx_resolve_run_config_t *cfg, ch
 
 int mx_resolve_run(const mx_resolve_run_config_t *cfg, FILE *out, mx_resolve_summary_t *sum,
                    char *err, size_t errlen) {
-    ctx_t c = {.out = out, .sum = sum, .max_inflight = cfg->dns.concurrency};
+    ctx_t c = {
+        .out = out, .sum = sum, .max_inflight = cfg->dns.concurrency, .dnssec = cfg->dns.dnssec};
     uv_loop_t loop;
     memset(sum, 0, sizeof(*sum));
     if (!resolvers_allowed(cfg, err, errlen))

@@ -4,6 +4,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "mxtls/sts.h"
+
 /* The text columns of a probed host, in the order of mx_host_result_t.text. */
 static const mx_column_t text_cols[MX_HOST_TEXTS] = {
     MX_COL_BANNER,        MX_COL_EHLO_CAPS,       MX_COL_TLS_VERSION,
@@ -106,10 +108,69 @@ static void address_row(const mx_rows_domain_t *d, const mx_dns_mx_t *m, int i, 
     emit(ud, &ar, out);
 }
 
+/* "secure", "insecure" or "unknown" (the resolver's AD bit is not believed). */
+static const char *dnssec_of(int trusted, int ad) {
+    return !trusted ? "unknown" : ad ? "secure" : "insecure";
+}
+
+/* The records of R as a TXT set (at most MAX). */
+static int txt_set(const mx_dns_rdata_t *r, const char **txt, size_t *len, int max) {
+    int n = 0;
+    for (size_t at = 0; n < max && n < r->n && at + 2 <= r->len; n++) {
+        len[n] = (size_t)(r->data[at] << 8 | r->data[at + 1]);
+        txt[n] = (const char *)r->data + at + 2;
+        at += 2 + len[n];
+    }
+    return n;
+}
+
+/* A TXT record's column: the reader's verdict, or the lookup's failure. */
+static const char *record_status(const mx_dns_rdata_t *r, const mx_sts_txt_t *t) {
+    if (!strcmp(r->status, "ok") || !strcmp(r->status, "nodata") || !strcmp(r->status, "nxdomain"))
+        return t->status;
+    return r->status;
+}
+
+/* The domain's policy columns (with --policy): the MX answer's DNSSEC status, the MTA-STS and
+ * TLS-RPT records. STS and RPT hold what the columns point to. */
+static void policy_columns(const mx_rows_domain_t *d, mx_record_t *rec, mx_sts_txt_t *sts,
+                           mx_sts_txt_t *rpt) {
+    const mx_dns_answer_t *ans = d->ans;
+    const char *txt[8];
+    size_t len[8];
+    if (!ans->sts.status)
+        return; /* not asked */
+    if (strcmp(ans->status, "servfail") != 0 && strcmp(ans->status, "timeout") != 0 &&
+        strcmp(ans->status, "refused") != 0)
+        rec->f[MX_COL_MX_DNSSEC] = dnssec_of(d->dnssec, ans->mx_ad);
+    mx_txt_set_t set = {txt, len, txt_set(&ans->sts, txt, len, 8)};
+    mx_sts_txt_read(&set, sts);
+    rec->f[MX_COL_STS_RECORD] = record_status(&ans->sts, sts);
+    rec->f[MX_COL_STS_ID] = sts->id;
+    set.n = txt_set(&ans->rpt, txt, len, 8);
+    mx_tlsrpt_txt_read(&set, rpt);
+    rec->f[MX_COL_TLSRPT_RECORD] = record_status(&ans->rpt, rpt);
+    rec->f[MX_COL_TLSRPT_RUA] = rpt->rua;
+}
+
+/* An MX host's TLSA columns (with --policy). */
+static void tlsa_columns(const mx_rows_domain_t *d, const mx_dns_mx_t *m, mx_record_t *r) {
+    if (!m->tlsa.status)
+        return;
+    const char *st = m->tlsa.status;
+    r->f[MX_COL_TLSA] = !strcmp(st, "ok")                                  ? "present"
+                        : !strcmp(st, "nodata") || !strcmp(st, "nxdomain") ? "none"
+                                                                           : st;
+    if (!strcmp(st, "ok") || !strcmp(st, "nodata") || !strcmp(st, "nxdomain"))
+        r->f[MX_COL_TLSA_DNSSEC] = dnssec_of(d->dnssec, m->tlsa.ad);
+}
+
 void mx_rows_domain(const mx_rows_domain_t *d, mx_rows_emit_fn emit, void *ud) {
     mx_record_t rec = {{0}};
     const mx_dns_answer_t *ans = d->ans;
     char rank[24], line[24], pref[8];
+    mx_sts_txt_t sts, rpt;
+    policy_columns(d, &rec, &sts, &rpt);
     if (d->rank) {
         snprintf(rank, sizeof(rank), "%ld", d->rank);
         rec.f[MX_COL_RANK] = rank;
@@ -131,6 +192,7 @@ void mx_rows_domain(const mx_rows_domain_t *d, mx_rows_emit_fn emit, void *ud) {
         r.f[MX_COL_MX_PREF] = pref;
         r.f[MX_COL_MX_HOST] = m->text;
         r.f[MX_COL_MX_STATUS] = m->status;
+        tlsa_columns(d, m, &r);
         if (!m->naddrs) {
             if (strcmp(m->status, "skipped") != 0)
                 r.f[MX_COL_STAGE] = "dns";

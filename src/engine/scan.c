@@ -94,7 +94,8 @@ static void write_domain(scan_t *s, dom_t *d) {
     emit_ctx_t ctx = {s, d};
     if (!complete(d))
         return;
-    mx_rows_domain_t rd = {d->name, d->rank, d->line, d->ans, host_result, s->strings, d->dns_at};
+    mx_rows_domain_t rd = {d->name,     d->rank,    d->line,   d->ans,
+                           host_result, s->strings, d->dns_at, s->cfg->dns.dnssec};
     mx_rows_domain(&rd, emit_row, &ctx);
     group_end(s);
 }

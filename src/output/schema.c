@@ -15,11 +15,28 @@ static const char *const docs[MX_COL__COUNT] = {
                           "domain's own address; `null_mx` RFC 7505 \"0 .\"; `nxdomain`; "
                           "`nodata` no MX and no address; `servfail`; `refused`; `timeout`; "
                           "`invalid` the input line is not a domain name",
+    [MX_COL_MX_DNSSEC] = "with `--policy`: whether the answer that decided `dns_status` was "
+                         "validated: `secure` (the AD bit of a `--dnssec-resolver`), `insecure`, "
+                         "`unknown` (no resolver was named as validating: its AD bit is not "
+                         "believed); empty for `servfail` and `timeout`",
+    [MX_COL_STS_RECORD] = "with `--policy`: the MTA-STS TXT record at `_mta-sts.DOMAIN` (RFC "
+                          "8461 3.1): `ok`, `none` (no record beginning `v=STSv1`), `multiple`, "
+                          "`invalid` (it breaks the grammar), or the lookup's failure: "
+                          "`servfail`, `refused`, `timeout`",
+    [MX_COL_STS_ID] = "the `id` of a valid MTA-STS record",
+    [MX_COL_TLSRPT_RECORD] = "with `--policy`: the TLS-RPT TXT record at `_smtp._tls.DOMAIN` "
+                             "(RFC 8460 3), as `sts_record`",
+    [MX_COL_TLSRPT_RUA] = "the first reporting URI (`mailto:` or `https:`) of a valid TLS-RPT "
+                          "record",
     [MX_COL_MX_PREF] = "MX preference (0 for implicit)",
     [MX_COL_MX_HOST] = "MX target, lowercase, no trailing dot (the domain itself for implicit)",
     [MX_COL_MX_STATUS] = "address lookup of `mx_host`: `ok`, `nxdomain`, `nodata`, `servfail`, "
                          "`refused`, `timeout`, `ip_literal` (an address as MX target, which RFC "
                          "5321 forbids; still probed), `skipped` (beyond `--max-mx`)",
+    [MX_COL_TLSA] = "with `--policy`: TLSA records at `_25._tcp.MX_HOST` (RFC 7672): "
+                    "`present`, `none`, or the lookup's failure: `servfail`, `refused`, "
+                    "`timeout`",
+    [MX_COL_TLSA_DNSSEC] = "whether the TLSA answer was validated, as `mx_dnssec`",
     [MX_COL_IP] = "IPv4 dotted quad or IPv6 (RFC 5952)",
     [MX_COL_CONN] = "`ok`, `timeout`, `refused`, `unreachable`, `reset`, `excluded` (outside "
                     "`--allow`, inside `--exclude` or a reserved range: no packet was sent), "

@@ -9,6 +9,8 @@
 #include <uv.h>
 #include <zlib.h>
 
+#include "mxtls/record.h"
+
 static const char *curves = "mbedTLS";
 
 void mx_versions_set_curves(const char *name) {
@@ -23,8 +25,8 @@ void mx_versions_text(char *buf, unsigned long size) {
     char mb[16];
     mbedtls_version(mb);
     snprintf(buf, size,
-             "mxtls %s\nschema mxtls/1\nmbedtls %s (%s)\ncurves %s\nc-ares %s\nlibuv %s\nzlib %s\n",
-             MXTLS_VERSION, mb, MXTLS_MBEDTLS_VERSION, curves, ares_version(NULL),
+             "mxtls %s\nschema %s\nmbedtls %s (%s)\ncurves %s\nc-ares %s\nlibuv %s\nzlib %s\n",
+             MXTLS_VERSION, MX_SCHEMA_NAME, mb, MXTLS_MBEDTLS_VERSION, curves, ares_version(NULL),
              uv_version_string(), zlibVersion());
 }
 

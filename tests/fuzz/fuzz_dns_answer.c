@@ -32,6 +32,21 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     } else if (mx) {
         __builtin_trap();
     }
+    for (int type = 16; type <= 52; type += 36) { /* TXT, TLSA */
+        uint8_t out[1024];
+        size_t used = 0, walked = 0;
+        int k = mx__dns_read_rdata(data, (int)size, type, out, sizeof(out), &used);
+        if (used > sizeof(out) || (k < 0 && used) || (k >= 0 && (size_t)k * 2 > used))
+            __builtin_trap();
+        for (int i = 0; i < k; i++) { /* the records fill what was used, exactly */
+            walked += 2 + (size_t)(out[walked] << 8 | out[walked + 1]);
+            if (walked > used)
+                __builtin_trap();
+        }
+        if (k >= 0 && walked != used)
+            __builtin_trap();
+    }
+    (void)mx__dns_ad(data, (int)size);
     for (int v6 = 0; v6 < 2; v6++) {
         int got = mx__dns_read_addrs(data, (int)size, v6, addrs, MX_DNS_MAX_ADDRS);
         if (got < 0 || got > MX_DNS_MAX_ADDRS)

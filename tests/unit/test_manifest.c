@@ -64,7 +64,7 @@ static void test_hostile_strings(void **state) {
     strcpy(m.runs[1].status, "finished");
     const char *path = tu_path("x.meta.json");
     assert_int_equal(mx_manifest_write(path, &m), 0);
-    assert_int_equal(python_check(path, "m[\"schema\"] == \"mxtls/1\" and "
+    assert_int_equal(python_check(path, "m[\"schema\"] == \"mxtls/2\" and "
                                         "m[\"shard\"] == \"2/4\" and "
                                         "m[\"counts\"][\"rows\"] == 12345678901 and "
                                         "m[\"counts\"][\"conn\"][\"ok\"] == 7 and "
