@@ -8,6 +8,13 @@
 #include "mxtls/report.h"
 #include "mxtls/tally.h"
 
+/* The row of (SECTION, METRIC, BUCKET) among N rows, or NULL. */
+const mx_tally_row_t *mx_rows_find(const mx_tally_row_t *rows, long n, const char *section,
+                                   const char *metric, const char *bucket);
+
+/* Adds S to LIST (N names, at most MAX) when it is not there yet. */
+void mx_names_add(const char **list, int *n, int max, const char *s);
+
 /* Which buckets a chart compares. */
 typedef enum { MX_BUCKETS_RANK, MX_BUCKETS_PROVIDER } mx_bucket_kind_t;
 

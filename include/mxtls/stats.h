@@ -24,6 +24,9 @@ typedef struct mx_stats mx_stats_t;
 /* Sections whose rows are cut to the largest twenty in reports (suites, issuers, providers …). */
 extern const char *const mx_stats_top_sections[];
 
+/* Whether SECTION is one of those long lists. */
+int mx_stats_is_top(const char *section);
+
 /* The section counting, per bucket, the mail domains with a host row error=local_overload, and
  * its metric: how far the scanning machine's overload can move a domain share. */
 extern const char *const mx_stats_overload_section;

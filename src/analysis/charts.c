@@ -21,8 +21,8 @@ int mx_bucket_is(const char *bucket, mx_bucket_kind_t kind) {
     return !strcmp(bucket, "all") || (kind == MX_BUCKETS_PROVIDER) == provider;
 }
 
-static const mx_tally_row_t *find(const mx_tally_row_t *rows, long n, const char *section,
-                                  const char *metric, const char *bucket) {
+const mx_tally_row_t *mx_rows_find(const mx_tally_row_t *rows, long n, const char *section,
+                                   const char *metric, const char *bucket) {
     for (long i = 0; i < n; i++)
         if (!strcmp(rows[i].section, section) && !strcmp(rows[i].bucket, bucket) &&
             !strcmp(rows[i].metric, metric))
@@ -30,8 +30,7 @@ static const mx_tally_row_t *find(const mx_tally_row_t *rows, long n, const char
     return NULL;
 }
 
-/* Adds S to LIST (N, at most MAX) when missing. */
-static void add_name(const char **list, int *n, int max, const char *s) {
+void mx_names_add(const char **list, int *n, int max, const char *s) {
     for (int i = 0; i < *n; i++)
         if (!strcmp(list[i], s))
             return;
@@ -79,8 +78,8 @@ int mx_chart_section(FILE *f, const mx_tally_row_t *rows, long n, const char *se
         if (strcmp(rows[i].section, section) != 0 || !mx_bucket_is(rows[i].bucket, kind))
             continue;
         if (!strcmp(rows[i].bucket, "all") && (!top || ncats < (int)top))
-            add_name(cats, &ncats, MAX_BARS, rows[i].metric);
-        add_name(buckets, &nb, MAX_BARS, rows[i].bucket);
+            mx_names_add(cats, &ncats, MAX_BARS, rows[i].metric);
+        mx_names_add(buckets, &nb, MAX_BARS, rows[i].bucket);
     }
     if (!ncats || (kind == MX_BUCKETS_PROVIDER && nb < 2))
         return 1;
@@ -92,7 +91,7 @@ int mx_chart_section(FILE *f, const mx_tally_row_t *rows, long n, const char *se
         double *x = v + 3 * ncats * b;
         se[b] = (mx_svg_series_t){buckets[b], x, x + ncats, x + 2 * ncats};
         for (int c = 0; c < ncats; c++)
-            share(find(rows, n, section, cats[c], buckets[b]), &x[c], &x[ncats + c],
+            share(mx_rows_find(rows, n, section, cats[c], buckets[b]), &x[c], &x[ncats + c],
                   &x[2 * ncats + c]);
     }
     char title[300];
@@ -134,14 +133,6 @@ int mx_chart_section(FILE *f, const mx_tally_row_t *rows, long n, const char *se
     return rc;
 }
 
-/* Whether SECTION goes into a trend: every section but the long lists of names. */
-static int trended(const char *section) {
-    for (const char *const *t = mx_stats_top_sections; *t; t++)
-        if (!strcmp(*t, section))
-            return 0;
-    return 1;
-}
-
 long mx_trend_sections(const mx_trend_snap_t *s, int n, const char ***out) {
     long cap = 0;
     for (int k = 0; k < n; k++)
@@ -152,8 +143,8 @@ long mx_trend_sections(const mx_trend_snap_t *s, int n, const char ***out) {
         return MX_E_NOMEM;
     for (int k = 0; k < n; k++)
         for (long i = 0; i < s[k].nrows; i++)
-            if (trended(s[k].rows[i].section))
-                add_name(list, &m, (int)cap, s[k].rows[i].section);
+            if (!mx_stats_is_top(s[k].rows[i].section))
+                mx_names_add(list, &m, (int)cap, s[k].rows[i].section);
     *out = list;
     return m;
 }
@@ -168,7 +159,7 @@ int mx_chart_trend(FILE *f, const mx_trend_snap_t *s, int n, const char *section
         cats[k] = s[k].label;
         for (long i = 0; i < s[k].nrows; i++)
             if (!strcmp(s[k].rows[i].section, section) && !strcmp(s[k].rows[i].bucket, bucket))
-                add_name(metrics, &nm, MAX_BARS, s[k].rows[i].metric);
+                mx_names_add(metrics, &nm, MAX_BARS, s[k].rows[i].metric);
     }
     if (!nm || !n) {
         free(cats);
@@ -184,8 +175,8 @@ int mx_chart_trend(FILE *f, const mx_trend_snap_t *s, int n, const char *section
         double *x = v + 3 * n * m;
         se[m] = (mx_svg_series_t){metrics[m], x, x + n, x + 2 * n};
         for (int k = 0; k < n; k++)
-            share(find(s[k].rows, s[k].nrows, section, metrics[m], bucket), &x[k], &x[n + k],
-                  &x[2 * n + k]);
+            share(mx_rows_find(s[k].rows, s[k].nrows, section, metrics[m], bucket), &x[k],
+                  &x[n + k], &x[2 * n + k]);
     }
     char title[300];
     snprintf(title, sizeof(title), "%s (%s), over time", section, bucket);
@@ -254,7 +245,7 @@ int mx_trend_write(FILE *f, mx_format_t fmt, const mx_trend_snap_t *s, int n) {
                 }
                 for (int k = 0; k < n; k++) {
                     const mx_tally_row_t *r =
-                        find(s[k].rows, s[k].nrows, key->section, key->metric, key->bucket);
+                        mx_rows_find(s[k].rows, s[k].nrows, key->section, key->metric, key->bucket);
                     double v, lo, hi;
                     share(r, &v, &lo, &hi);
                     if (fmt == MX_FMT_JSON) {

@@ -143,17 +143,29 @@ static void method(FILE *f, const mx_html_report_t *r) {
 
 static const mx_tally_row_t *find(const mx_trend_snap_t *s, const char *section, const char *metric,
                                   const char *bucket) {
+    return mx_rows_find(s->rows, s->nrows, section, metric, bucket);
+}
+
+/* The denominator of SECTION in BUCKET: that of any of its rows. */
+static unsigned long long den_of(const mx_trend_snap_t *s, const char *section,
+                                 const char *bucket) {
     for (long i = 0; i < s->nrows; i++)
-        if (!strcmp(s->rows[i].section, section) && !strcmp(s->rows[i].bucket, bucket) &&
-            !strcmp(s->rows[i].metric, metric))
-            return &s->rows[i];
-    return NULL;
+        if (!strcmp(s->rows[i].section, section) && !strcmp(s->rows[i].bucket, bucket))
+            return (unsigned long long)s->rows[i].den;
+    return 0;
 }
 
 static void attr(FILE *f, const char *name, const char *v) {
     fprintf(f, " %s=\"", name);
     T(f, v);
     fputc('"', f);
+}
+
+/* A denominator cell of SECTION in BUCKET. */
+static void den_cell(FILE *f, const mx_trend_snap_t *s, const char *section, const char *bucket) {
+    fputs("<td class=\"d\"", f);
+    attr(f, "data-bucket", bucket);
+    fprintf(f, ">%llu</td>", den_of(s, section, bucket));
 }
 
 /* One cell: share, interval and numerator as text; the keys as attributes. */
@@ -176,14 +188,6 @@ static void cell(FILE *f, const mx_tally_row_t *r, const char *metric, const cha
 
 #define MAXN 256
 
-static void add_name(const char **list, int *n, const char *s) {
-    for (int i = 0; i < *n; i++)
-        if (!strcmp(list[i], s))
-            return;
-    if (*n < MAXN)
-        list[(*n)++] = s;
-}
-
 /* The metrics (at most TOP of the largest in "all") and buckets of KIND of SECTION. */
 static void names(const mx_trend_snap_t *s, const char *section, mx_bucket_kind_t kind,
                   unsigned top, const char **m, int *nm, const char **b, int *nb) {
@@ -193,8 +197,8 @@ static void names(const mx_trend_snap_t *s, const char *section, mx_bucket_kind_
         if (strcmp(r->section, section) != 0 || !mx_bucket_is(r->bucket, kind))
             continue;
         if (!strcmp(r->bucket, "all") && (!top || *nm < (int)top))
-            add_name(m, nm, r->metric);
-        add_name(b, nb, r->bucket);
+            mx_names_add(m, nm, MAXN, r->metric);
+        mx_names_add(b, nb, MAXN, r->bucket);
     }
 }
 
@@ -239,38 +243,17 @@ static void table(FILE *f, const mx_trend_snap_t *s, const char *section, mx_buc
             const char *metric = by_row ? cols[c] : rows[r], *bucket = by_row ? rows[r] : cols[c];
             cell(f, find(s, section, metric, bucket), metric, bucket);
         }
-        if (by_row) {
-            const mx_tally_row_t *any = NULL;
-            for (long i = 0; i < s->nrows && !any; i++)
-                if (!strcmp(s->rows[i].section, section) && !strcmp(s->rows[i].bucket, rows[r]))
-                    any = &s->rows[i];
-            fputs("<td class=\"d\"", f);
-            attr(f, "data-bucket", rows[r]);
-            fprintf(f, ">%llu</td>", any ? (unsigned long long)any->den : 0ull);
-        }
+        if (by_row)
+            den_cell(f, s, section, rows[r]);
         fputs("</tr>\n", f);
     }
     if (!by_row) {
         fputs("<tr class=\"den\"><th>of</th>", f);
-        for (int c = 0; c < ncols; c++) {
-            const mx_tally_row_t *any = NULL;
-            for (long i = 0; i < s->nrows && !any; i++)
-                if (!strcmp(s->rows[i].section, section) && !strcmp(s->rows[i].bucket, cols[c]))
-                    any = &s->rows[i];
-            fputs("<td class=\"d\"", f);
-            attr(f, "data-bucket", cols[c]);
-            fprintf(f, ">%llu</td>", any ? (unsigned long long)any->den : 0ull);
-        }
+        for (int c = 0; c < ncols; c++)
+            den_cell(f, s, section, cols[c]);
         fputs("</tr>\n", f);
     }
     fputs("</tbody></table></div>\n", f);
-}
-
-static int in_top(const char *section) {
-    for (const char *const *t = mx_stats_top_sections; *t; t++)
-        if (!strcmp(*t, section))
-            return 1;
-    return 0;
 }
 
 static void heading(FILE *f, const char *tag, const char *text, const char *suffix) {
@@ -300,7 +283,7 @@ static void family(FILE *f, const mx_html_report_t *r, const char *fam) {
             heading(f, "h2", fam, "");
             opened = 1;
         }
-        unsigned top = in_top(section) ? 20 : 0;
+        unsigned top = mx_stats_is_top(section) ? 20 : 0;
         heading_figure(f, section, "");
         mx_chart_section(f, s->rows, s->nrows, section, MX_BUCKETS_RANK, top);
         fputs("</figure>\n", f);
@@ -364,7 +347,7 @@ static void trends(FILE *f, const mx_html_report_t *r) {
             for (long j = 0; j < r->snaps[k].nrows; j++)
                 if (!strcmp(r->snaps[k].rows[j].section, sections[i]) &&
                     !strcmp(r->snaps[k].rows[j].bucket, "all"))
-                    add_name(m, &nm, r->snaps[k].rows[j].metric);
+                    mx_names_add(m, &nm, MAXN, r->snaps[k].rows[j].metric);
         table_open(f, sections[i], "trend",
                    "Per snapshot (bucket all): share (bold), 95 % interval, count; the last "
                    "column is the denominator");
@@ -376,16 +359,13 @@ static void trends(FILE *f, const mx_html_report_t *r) {
         }
         fputs("<th>of</th></tr></thead><tbody>\n", f);
         for (int k = 0; k < r->n; k++) {
-            const mx_tally_row_t *any = NULL;
             fputs("<tr><th>", f);
             T(f, r->snaps[k].label);
             fputs("</th>", f);
-            for (int c = 0; c < nm; c++) {
-                const mx_tally_row_t *x = find(&r->snaps[k], sections[i], m[c], "all");
-                any = any ? any : x;
-                cell(f, x, m[c], r->snaps[k].label);
-            }
-            fprintf(f, "<td class=\"d\">%llu</td></tr>\n", any ? (unsigned long long)any->den : 0);
+            for (int c = 0; c < nm; c++)
+                cell(f, find(&r->snaps[k], sections[i], m[c], "all"), m[c], r->snaps[k].label);
+            fprintf(f, "<td class=\"d\">%llu</td></tr>\n",
+                    den_of(&r->snaps[k], sections[i], "all"));
         }
         fputs("</tbody></table></div>\n", f);
     }

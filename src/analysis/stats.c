@@ -47,6 +47,13 @@ const char *const mx_stats_overload_section = S_D_OVERLOAD;
 
 const char *const mx_stats_top_sections[] = {S_D_PROVIDER, S_H_CIPHER, S_H_ISSUER, S_H_CAPS, NULL};
 
+int mx_stats_is_top(const char *section) {
+    for (const char *const *t = mx_stats_top_sections; *t; t++)
+        if (!strcmp(*t, section))
+            return 1;
+    return 0;
+}
+
 struct mx_stats {
     mx_tally_t *t;
     mx_hashset_t hosts;

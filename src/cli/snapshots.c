@@ -15,9 +15,7 @@
 static long cut_lists(mx_tally_row_t *rows, long n) {
     long kept = 0, run = 0;
     for (long i = 0; i < n; i++) {
-        int top = 0;
-        for (const char *const *t = mx_stats_top_sections; *t && !top; t++)
-            top = !strcmp(*t, rows[i].section);
+        int top = mx_stats_is_top(rows[i].section);
         if (i == 0 || strcmp(rows[i - 1].section, rows[i].section) != 0 ||
             strcmp(rows[i - 1].bucket, rows[i].bucket) != 0)
             run = 0;
