@@ -45,14 +45,15 @@ typedef struct {
     const char *status;
     int naddrs, nprobe;
     char addrs[MX_DNS_MAX_ADDRS][46];
-    rdata_t tlsa;
+    rdata_t *tlsa; /* the host's, copied (with --policy) */
 } job_mx_t;
 
 typedef struct {
     const char *status;
     int nmx, mx_ad;
     job_mx_t *mx;
-    rdata_t sts, rpt;
+    rdata_t *txt; /* with --policy: [0] _mta-sts, [1] _smtp._tls; NULL otherwise, so that a
+                   * job without it costs no record buffers */
 } job_result_t;
 
 struct host {
@@ -342,8 +343,11 @@ static const char *failure(int status) {
 /* ---- jobs ---- */
 
 /* The job's result packed into one allocation; NULL when memory is out. */
-/* R's records copied to *P (advanced past them), as the answer describes them. */
+/* R's records copied to *P (advanced past them), as the answer describes them; nothing when R
+ * was not asked. */
 static mx_dns_rdata_t put_rdata(const rdata_t *r, char **p) {
+    if (!r)
+        return (mx_dns_rdata_t){0};
     mx_dns_rdata_t out = {r->status, (uint8_t)r->ad, (uint8_t)(r->n > 255 ? 255 : r->n),
                           (uint16_t)r->len, (const uint8_t *)*p};
     memcpy(*p, r->data, r->len);
@@ -352,9 +356,9 @@ static mx_dns_rdata_t put_rdata(const rdata_t *r, char **p) {
 }
 
 static mx_dns_answer_t *pack(const job_result_t *res) {
-    size_t text = res->sts.len + res->rpt.len;
+    size_t text = res->txt ? res->txt[0].len + res->txt[1].len : 0;
     for (int i = 0; i < res->nmx; i++) {
-        text += strlen(res->mx[i].host) + 1 + res->mx[i].tlsa.len;
+        text += strlen(res->mx[i].host) + 1 + (res->mx[i].tlsa ? res->mx[i].tlsa->len : 0);
         for (int a = 0; a < res->mx[i].naddrs; a++)
             text += strlen(res->mx[i].addrs[a]) + 1;
     }
@@ -375,9 +379,9 @@ static mx_dns_answer_t *pack(const job_result_t *res) {
     }
     /* Binary records after every text, so that mx_dns_next() walks texts only. */
     for (int i = 0; i < res->nmx; i++)
-        ans->mx[i].tlsa = put_rdata(&res->mx[i].tlsa, &p);
-    ans->sts = put_rdata(&res->sts, &p);
-    ans->rpt = put_rdata(&res->rpt, &p);
+        ans->mx[i].tlsa = put_rdata(res->mx[i].tlsa, &p);
+    ans->sts = put_rdata(res->txt ? &res->txt[0] : NULL, &p);
+    ans->rpt = put_rdata(res->txt ? &res->txt[1] : NULL, &p);
     return ans;
 }
 
@@ -389,7 +393,10 @@ static void deliver(uv_idle_t *idle) {
     while (j) {
         job_t *next = j->next_done;
         j->cb(j->ud, j->domain, pack(&j->res));
+        for (int i = 0; i < j->res.nmx; i++)
+            free(j->res.mx[i].tlsa);
         free(j->res.mx);
+        free(j->res.txt);
         free(j->domain);
         free(j);
         j = next;
@@ -423,8 +430,8 @@ static void fill(job_t *j, int i, const host_t *h) {
     if (h->naddrs)
         memcpy(m->addrs, h->addrs, sizeof(m->addrs[0]) * (size_t)h->naddrs);
     m->nprobe = h->naddrs < (int)j->d->cfg.max_addrs ? h->naddrs : (int)j->d->cfg.max_addrs;
-    if (h->tlsa)
-        m->tlsa = *h->tlsa;
+    if (h->tlsa && (m->tlsa || (m->tlsa = malloc(sizeof(*m->tlsa)))))
+        *m->tlsa = *h->tlsa; /* out of memory: left out, as if not asked */
 }
 
 /* Appends the addresses of an A or AAAA answer to H; the array grows to what is needed, since
@@ -698,14 +705,14 @@ static void mx_answer(void *arg, int status, int timeouts, unsigned char *abuf, 
 static void sts_answer(void *arg, int status, int timeouts, unsigned char *abuf, int alen) {
     job_t *j = arg;
     (void)timeouts;
-    read_rdata(&j->res.sts, 16, status, abuf, alen);
+    read_rdata(&j->res.txt[0], 16, status, abuf, alen);
     job_step(j);
 }
 
 static void rpt_answer(void *arg, int status, int timeouts, unsigned char *abuf, int alen) {
     job_t *j = arg;
     (void)timeouts;
-    read_rdata(&j->res.rpt, 16, status, abuf, alen);
+    read_rdata(&j->res.txt[1], 16, status, abuf, alen);
     job_step(j);
 }
 
@@ -733,9 +740,9 @@ int mx_dns_resolve(mx_dns_t *d, const char *domain, mx_dns_cb cb, void *ud) {
     d->st.domains_pending++;
     /* The policy records are asked beside the MX, not after it: a domain's answer then waits
      * for one round trip, not two. */
-    if (d->cfg.policy) {
-        ask_txt(j, "_mta-sts", &j->res.sts, sts_answer);
-        ask_txt(j, "_smtp._tls", &j->res.rpt, rpt_answer);
+    if (d->cfg.policy && (j->res.txt = calloc(2, sizeof(*j->res.txt)))) {
+        ask_txt(j, "_mta-sts", &j->res.txt[0], sts_answer);
+        ask_txt(j, "_smtp._tls", &j->res.txt[1], rpt_answer);
     }
     submit(d, domain, 15 /* MX */, mx_answer, j);
     return 0;
