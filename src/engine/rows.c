@@ -124,11 +124,14 @@ static int txt_set(const mx_dns_rdata_t *r, const char **txt, size_t *len, int m
     return n;
 }
 
+/* Whether a lookup got an answer (records, or none there), not a failure. */
+static int answered(const char *status) {
+    return !strcmp(status, "ok") || !strcmp(status, "nodata") || !strcmp(status, "nxdomain");
+}
+
 /* A TXT record's column: the reader's verdict, or the lookup's failure. */
 static const char *record_status(const mx_dns_rdata_t *r, const mx_sts_txt_t *t) {
-    if (!strcmp(r->status, "ok") || !strcmp(r->status, "nodata") || !strcmp(r->status, "nxdomain"))
-        return t->status;
-    return r->status;
+    return answered(r->status) ? t->status : r->status;
 }
 
 /* The domain's policy columns (with --policy): the MX answer's DNSSEC status, the MTA-STS and
@@ -158,10 +161,8 @@ static void tlsa_columns(const mx_rows_domain_t *d, const mx_dns_mx_t *m, mx_rec
     if (!m->tlsa.status)
         return;
     const char *st = m->tlsa.status;
-    r->f[MX_COL_TLSA] = !strcmp(st, "ok")                                  ? "present"
-                        : !strcmp(st, "nodata") || !strcmp(st, "nxdomain") ? "none"
-                                                                           : st;
-    if (!strcmp(st, "ok") || !strcmp(st, "nodata") || !strcmp(st, "nxdomain"))
+    r->f[MX_COL_TLSA] = !answered(st) ? st : !strcmp(st, "ok") ? "present" : "none";
+    if (answered(st))
         r->f[MX_COL_TLSA_DNSSEC] = dnssec_of(d->dnssec, m->tlsa.ad);
 }
 
