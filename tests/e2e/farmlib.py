@@ -229,3 +229,32 @@ class DnsRelay:
         self.thaw()
         self.proc.kill()
         self.proc.wait()
+
+
+def start_nsd(tmp, port, zone):
+    """Debian's nsd serving ZONE from TMP/zone on 127.0.0.1:PORT, in the foreground (stop it by
+    its Popen), with every file it keeps inside TMP."""
+    conf = os.path.join(tmp, "nsd.conf")
+    with open(conf, "w") as f:
+        f.write("""server:
+    ip-address: 127.0.0.1
+    port: {port}
+    username: ""
+    chroot: ""
+    zonesdir: "{tmp}"
+    pidfile: "{tmp}/nsd.pid"
+    database: ""
+    zonelistfile: "{tmp}/zone.list"
+    xfrdfile: "{tmp}/xfrd.state"
+    xfrdir: "{tmp}"
+    logfile: "{tmp}/nsd.log"
+    server-count: 1
+    verbosity: 1
+remote-control:
+    control-enable: no
+zone:
+    name: {z}
+    zonefile: "{tmp}/zone"
+""".format(port=port, tmp=tmp, z=zone))
+    return subprocess.Popen(["nsd", "-d", "-c", conf])
+

@@ -46,28 +46,7 @@ v6only IN MX 10 mx.v6only.{z}.
 mx.v6only IN AAAA ::1
 """.format(z=Z)
 open(os.path.join(tmp, "zone"), "w").write(zone)
-conf = os.path.join(tmp, "nsd.conf")
-open(conf, "w").write("""server:
-    ip-address: 127.0.0.1
-    port: {port}
-    username: ""
-    chroot: ""
-    zonesdir: "{tmp}"
-    pidfile: "{tmp}/nsd.pid"
-    database: ""
-    zonelistfile: "{tmp}/zone.list"
-    xfrdfile: "{tmp}/xfrd.state"
-    xfrdir: "{tmp}"
-    logfile: "{tmp}/nsd.log"
-    server-count: 1
-    verbosity: 1
-remote-control:
-    control-enable: no
-zone:
-    name: {z}
-    zonefile: "{tmp}/zone"
-""".format(port=port, tmp=tmp, z=Z))
-nsd = subprocess.Popen(["nsd", "-d", "-c", conf])
+nsd = farmlib.start_nsd(tmp, port, Z)
 
 
 def dig(name, qtype):
