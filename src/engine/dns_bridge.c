@@ -25,11 +25,17 @@
 #define RETRIES 2       /* times a timeout is asked again in answered times */
 #define MAX_DOUBTS 1000 /* in silent times: a bound, the outage's own is what ends them */
 
+static int timed_out(const char *status) {
+    return status && !strcmp(status, "timeout");
+}
+
+/* Whether any of the domain's lookups timed out: its MX, its hosts' addresses, and with
+ * --policy its TXT and TLSA records, which a stalled resolver loses as surely. */
 static int has_timeout(const mx_dns_answer_t *a) {
-    if (!strcmp(a->status, "timeout"))
+    if (timed_out(a->status) || timed_out(a->sts.status) || timed_out(a->rpt.status))
         return 1;
     for (int i = 0; i < a->nmx; i++)
-        if (!strcmp(a->mx[i].status, "timeout"))
+        if (timed_out(a->mx[i].status) || timed_out(a->mx[i].tlsa.status))
             return 1;
     return 0;
 }
