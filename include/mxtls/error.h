@@ -36,6 +36,10 @@ enum {
 /* Human-readable text for any code this project returns (project codes and -errno). */
 const char *mx_strerror(int err);
 
+/* 1 when ERR is the scanner's own shortage (descriptors, buffers, memory, local ports:
+ * EADDRNOTAVAIL or EAGAIN when the ephemeral range is used up), never a remote server's doing. */
+int mx_err_local_shortage(int err);
+
 /* Stable name of a code ("MX_E_TRUNCATED", "ENOENT"), for logs and tests. */
 const char *mx_err_name(int err);
 

@@ -57,6 +57,9 @@ void mx_session_write_failed(mx_session_t *s, int status);
 void mx_session_admitted(mx_session_t *s);
 void mx_session_work(mx_session_t *s);
 
+/* The driver waited MS for a local resource (a descriptor): not the server's time. */
+void mx_session_waited_locally(mx_session_t *s, uint64_t ms);
+
 /* When the whole probe must end (the driver's clock). */
 uint64_t mx_session_deadline(const mx_session_t *s);
 

@@ -194,13 +194,6 @@ static void wait_for_descriptor(worker_t *w, host_t *h) {
         w->qtail = h;
 }
 
-/* The scanner's own shortages: descriptors, buffers, memory, and local ports (EADDRNOTAVAIL
- * when the ephemeral range is used up): never a property of the server dialled. */
-static int local_shortage(int rc) {
-    return rc == UV_EMFILE || rc == UV_ENFILE || rc == UV_ENOBUFS || rc == UV_ENOMEM ||
-           rc == UV_EADDRNOTAVAIL || rc == UV_EAGAIN || rc == MX_E_NOMEM;
-}
-
 /* Starts H's probe; 0 when the machine has no descriptor for it (H is queued again). */
 static int start(worker_t *w, host_t *h) {
     struct sockaddr_storage sa;
@@ -217,7 +210,7 @@ static int start(worker_t *w, host_t *h) {
                                   p)) == 0)
         return 1;
     free(p);
-    if (local_shortage(rc)) {
+    if (mx_err_local_shortage(rc)) {
         wait_for_descriptor(w, h);
         return 0;
     }

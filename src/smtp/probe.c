@@ -25,10 +25,16 @@ typedef struct {
     void *ud;          /* the caller's, for mx_probe_abort_all() */
     mx_session_t *s;
     struct sockaddr_storage addr;
-    int handles;  /* open handles; the probe is freed when the last one closes */
-    int tcp_open; /* the TCP handle is initialised and not closing */
-    int deferred; /* the timer was put off once for input waiting in the socket */
+    int handles;          /* open handles; the probe is freed when the last one closes */
+    int tcp_open;         /* the TCP handle is initialised and not closing */
+    int deferred;         /* the timer was put off once for input waiting in the socket */
+    uint64_t short_since; /* the legacy redial has waited for a descriptor since (loop ms) */
 } probe_t;
+
+/* How long, and how often, the legacy probe's second dial waits for a descriptor another
+ * probe gives back: the first connection's was freed just before, and may have been taken. */
+#define REDIAL_PATIENCE_MS 1000
+#define REDIAL_RETRY_MS 20
 
 typedef struct {
     uv_write_t req;
@@ -144,6 +150,8 @@ static void on_connect(uv_connect_t *req, int status) {
         mx_session_received(p->s, status); /* recorded as a read error */
 }
 
+static void redial_later(uv_timer_t *t);
+
 static int dial(probe_t *p, uv_loop_t *loop) {
     int rc = uv_tcp_init_ex(loop, &p->tcp, p->addr.ss_family);
     if (rc < 0)
@@ -155,6 +163,27 @@ static int dial(probe_t *p, uv_loop_t *loop) {
     return rc;
 }
 
+static void redial(probe_t *p) {
+    uv_loop_t *loop = p->timer.loop;
+    int rc = dial(p, loop);
+    uint64_t now = uv_now(loop);
+    if (rc < 0 && !p->tcp_open && mx_err_local_shortage(rc) &&
+        now - p->short_since < REDIAL_PATIENCE_MS) {
+        uv_timer_start(&p->timer, redial_later, REDIAL_RETRY_MS, 0);
+        return;
+    }
+    mx_session_waited_locally(p->s, now - p->short_since);
+    if (rc < 0) {
+        mx_session_connected(p->s, rc);
+        return;
+    }
+    mx_session_start(p->s);
+}
+
+static void redial_later(uv_timer_t *t) {
+    redial(t->data);
+}
+
 static void redial_closed(uv_handle_t *h) {
     probe_t *p = h->data;
     if (mx_session_done(p->s)) { /* ended meanwhile: nothing to dial for */
@@ -162,12 +191,8 @@ static void redial_closed(uv_handle_t *h) {
         return;
     }
     p->handles--;
-    int rc = dial(p, p->timer.loop);
-    if (rc < 0) {
-        mx_session_connected(p->s, rc);
-        return;
-    }
-    mx_session_start(p->s);
+    p->short_since = uv_now(p->timer.loop);
+    redial(p);
 }
 
 static void io_redial(void *io) {

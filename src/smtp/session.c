@@ -464,6 +464,11 @@ static int connect_conn(int status) {
 void mx_session_connected(mx_session_t *s, int status) {
     if (s->done)
         return;
+    if (status < 0 && mx_err_local_shortage(status)) {
+        /* No descriptor or local port for the (second) dial: ours to redo, not the server's. */
+        mx__session_local_overload(s);
+        return;
+    }
     if (s->legacy && status < 0) {
         mx__session_finish(s);
         return;
@@ -495,6 +500,11 @@ void mx_session_start(mx_session_t *s) {
     }
     mx__session_set_state(s, S_CONNECT);
     mx__session_arm(s, s->cfg->timeout_connect_ms);
+}
+
+void mx_session_waited_locally(mx_session_t *s, uint64_t ms) {
+    s->res.local_wait_ms += (int64_t)ms;
+    s->deadline_at += ms;
 }
 
 uint64_t mx_session_deadline(const mx_session_t *s) {

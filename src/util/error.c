@@ -30,6 +30,11 @@ const char *mx_strerror(int err) {
     return "unknown error";
 }
 
+int mx_err_local_shortage(int err) {
+    return err == -EMFILE || err == -ENFILE || err == -ENOBUFS || err == -ENOMEM ||
+           err == -EADDRNOTAVAIL || err == -EAGAIN || err == MX_E_NOMEM;
+}
+
 const char *mx_err_name(int err) {
     int idx = project_index(err);
     if (idx >= 0)

@@ -96,7 +96,10 @@ async def play(actions, reader, writer):
 
 
 async def main():
-    names = sorted(f for f in os.listdir(here) if f.endswith(".txt"))
+    # A transcript that takes the scanner's descriptors away ("redial") is the unit test's only:
+    # a real server cannot do that to the probe.
+    names = sorted(f for f in os.listdir(here)
+                   if f.endswith(".txt") and "\nredial " not in open(os.path.join(here, f)).read())
     port = farmlib.free_port()
     servers, targets, expects, conns = [], [], {}, {}
     for i, name in enumerate(names):

@@ -28,6 +28,7 @@ typedef struct {
     mx_session_t *s;
     uint64_t now, due; /* virtual ms; due 0: no timer */
     int closed, redials, have_result;
+    int redial_status; /* what the second connection's dial gives; 0: the server refuses it */
     mx_record_t rec;
     char *fields;               /* copies of the record's strings */
     unsigned char c2s[1 << 16]; /* what the client sent, not yet read by the server */
@@ -268,6 +269,8 @@ static int act(play_t *p, const char *verb, const char *rest) {
         return 0;
     else if (!strcmp(verb, "starttls"))
         start_tls(p);
+    else if (!strcmp(verb, "redial")) /* the second dial fails here, with this errno */
+        p->redial_status = !strcmp(rest, "EMFILE") ? UV_EMFILE : UV_EADDRNOTAVAIL;
     else
         assert_string_equal(verb, "pause"); /* TCP only: the ClientHello stays in the socket */
     return !p->have_result;
@@ -303,7 +306,7 @@ static void play_file(const char *path) {
     if (!p->have_result) /* the server closes when its script ends */
         mx_session_received(p->s, UV_EOF);
     if (!p->have_result && p->redials) /* the scripted server refuses a second connection */
-        mx_session_connected(p->s, UV_ECONNREFUSED);
+        mx_session_connected(p->s, p->redial_status ? p->redial_status : UV_ECONNREFUSED);
     while (!p->have_result && p->due)
         advance(p, p->due);
     assert_true(p->have_result);
