@@ -8,7 +8,7 @@
 #include <stdint.h>
 
 /* One TLSA record (RFC 6698 section 2.1); DATA points into the record's own bytes. */
-typedef struct {
+typedef struct mx_tlsa {
     uint8_t usage, selector, mtype;
     const uint8_t *data;
     size_t len;
@@ -28,6 +28,19 @@ typedef struct {
     const size_t *len;
     int n;
 } mx_chain_t;
+
+/* A host's TLSA answer as the DNS stage keeps it (mxtls/dns.h): N records in DATA, each a
+ * two-byte big-endian length and its RDATA. */
+typedef struct {
+    const uint8_t *data;
+    size_t len;
+    int n;
+} mx_tlsa_set_t;
+
+#define MX_TLSA_MAX 32 /* records of one host judged; a set with more is judged on these */
+
+/* Reads SET's records into RECS (at most MX_TLSA_MAX); returns how many were well formed. */
+int mx_tlsa_set_read(const mx_tlsa_set_t *set, mx_tlsa_t *recs);
 
 /* The outcome for one host (mxtls/2 column dane):
  * - "none": no TLSA records (N 0);

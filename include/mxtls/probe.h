@@ -10,6 +10,7 @@
 
 #include <uv.h>
 
+#include "mxtls/dane.h"
 #include "mxtls/gate.h"
 #include "mxtls/record.h"
 #include "mxtls/tls.h"
@@ -51,6 +52,8 @@ typedef struct {
     int64_t t_connect_ms, t_banner_ms, t_tls_ms, t_total_ms; /* -1 when not reached */
     int64_t local_wait_ms; /* time the scanner made it wait (the gate), not the server */
     int local_overload;    /* the scanner could not measure it: error=local_overload */
+    const char *dane;      /* the chain against the host's usable TLSA records: "match" or
+                            * "mismatch" (no TLS was had); NULL when not judged */
     char scanned_at[21];
     const char *stage; /* NULL when the probe completed */
     const char *error; /* NULL when nothing went wrong */
@@ -59,10 +62,12 @@ typedef struct {
 /* Called once per probe, from the loop, with the result (valid during the call only). */
 typedef void (*mx_probe_cb)(void *ud, const mx_probe_result_t *res);
 
-/* Starts probing MX_HOST (copied) at ADDR (port included) on LOOP. CFG must outlive the
- * probe. Returns 0, or a negative libuv/project code, in which case CB is never called. */
+/* Starts probing MX_HOST (copied) at ADDR (port included) on LOOP, judging its chain against
+ * TLSA (copied; NULL: not judged). CFG must outlive the probe. Returns 0, or a negative
+ * libuv/project code, in which case CB is never called. */
 int mx_probe_start(uv_loop_t *loop, const mx_probe_config_t *cfg, const char *mx_host,
-                   const struct sockaddr *addr, mx_probe_cb cb, void *ud);
+                   const struct sockaddr *addr, const mx_tlsa_set_t *tlsa, mx_probe_cb cb,
+                   void *ud);
 
 /* Ends every probe of SET without a result: their connections close, and they are freed as the
  * loop runs on; FORGET (when not NULL) gets the UD each was started with, for its owner to free. */

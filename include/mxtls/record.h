@@ -53,6 +53,7 @@
     X(CHAIN_LEN, "chain_len", 0, 0, INT)                                                           \
     X(CERT_VALID, "cert_valid", 0, 0, LIST)                                                        \
     X(CERT_NAME_MATCH, "cert_name_match", 0, 0, BOOL)                                              \
+    X(DANE, "dane", 0, 0, ENUM)                                                                    \
     X(EHLO_TLS_CAPS, "ehlo_tls_caps", 0, 0, LIST)                                                  \
     X(T_CONNECT_MS, "t_connect_ms", 0, 0, INT)                                                     \
     X(T_BANNER_MS, "t_banner_ms", 0, 0, INT)                                                       \

@@ -23,6 +23,7 @@
 typedef struct {
     int8_t conn, tls, starttls, name_match; /* -1: no value */
     int8_t local_overload; /* error=local_overload: the scanner, not the server, failed it */
+    int8_t dane;           /* the probe's DANE verdict: 1 match, 0 mismatch, -1 not judged */
     int16_t banner_code, ehlo_code, starttls_code, chain_len; /* 0 (codes), -1: no value */
     int32_t t_connect_ms, t_banner_ms, t_tls_ms, t_total_ms;  /* -1: no value */
     int64_t size_limit;

@@ -62,6 +62,11 @@ mx_tls_conn_t *mx_tls_conn_new(mx_tls_config_t *cfg, const char *host, int legac
                                mx_tls_send_fn send, void *ud);
 void mx_tls_conn_free(mx_tls_conn_t *c);
 
+/* TLSA records (N > 0, borrowed until the handshake ends) against which the server's chain is
+ * judged as a DANE sender would (RFC 7672), once the handshake is done: info's dane. */
+struct mx_tlsa;
+void mx_tls_conn_set_tlsa(mx_tls_conn_t *c, const struct mx_tlsa *recs, int n);
+
 /* Room for ciphertext from the peer (grown on demand up to a cap; *LEN may be 0 at the cap),
  * then how many bytes of it arrived. */
 void mx_tls_conn_reserve(mx_tls_conn_t *c, char **buf, size_t *len);
@@ -87,6 +92,8 @@ typedef struct {
     int legacy_wanted;    /* the failure says: ask again with the legacy probe */
     int answered;         /* legacy: the answer held a ServerHello */
     unsigned chain_total; /* certificates the server sent (legacy probe) */
+    const char *dane;     /* the chain against the TLSA records given: "match", "mismatch",
+                           * "unusable" (mxtls/dane.h); NULL when none were given */
 } mx_tls_info_t;
 
 /* The handshake's results so far; for a legacy connection, what the server's answer held

@@ -118,6 +118,13 @@ void mx__dns_bridge_all_excluded(scan_t *s) {
                          "reserved ranges: nothing was measured");
 }
 
+/* M's TLSA records when a DANE sender would use them: present, and not known to be insecure. */
+static const mx_dns_rdata_t *judged_tlsa(const scan_t *s, const mx_dns_mx_t *m) {
+    if (!m->tlsa.status || strcmp(m->tlsa.status, "ok") != 0)
+        return NULL;
+    return s->cfg->dns.dnssec && !m->tlsa.ad ? NULL : &m->tlsa;
+}
+
 void mx__dns_bridge_resolved(worker_t *w, dom_t *d) {
     scan_t *s = w->s;
     d->pending = 1;
@@ -139,7 +146,7 @@ void mx__dns_bridge_resolved(worker_t *w, dom_t *d) {
             count_address(s, ipk, ok);
             if (!ok)
                 continue; /* conn=excluded: no packet */
-            if (!(d->hosts[i][a] = mx__hosts_need(w, d, m->text, addr)))
+            if (!(d->hosts[i][a] = mx__hosts_need(w, d, m->text, addr, judged_tlsa(s, m))))
                 mx__scan_fail(s, "out of memory for the host table");
         }
     }

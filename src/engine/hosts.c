@@ -35,14 +35,18 @@ static host_t *add(worker_t *w, uint64_t hash, const char *key, const char *ip) 
     return h;
 }
 
-host_t *mx__hosts_need(worker_t *w, dom_t *d, const char *mx_host, const char *ip) {
+host_t *mx__hosts_need(worker_t *w, dom_t *d, const char *mx_host, const char *ip,
+                       const mx_dns_rdata_t *tlsa) {
     scan_t *s = w->s;
     char key[320];
     snprintf(key, sizeof(key), "%s %s", ip, mx_host);
     uint64_t hash = mx_hash(key);
     host_t **at = mx_table_find(&s->hosts, hash, same_key, key), *h = at ? *at : NULL;
-    if (!h && !(h = add(w, hash, key, ip)))
-        return NULL;
+    if (!h) { /* the records are the MX host's: the first domain naming it has them */
+        if (!(h = add(w, hash, key, ip)))
+            return NULL;
+        h->tlsa = tlsa;
+    }
     if (h->state != HOST_DONE) {
         if (h->nwait == h->capwait) {
             int cap = h->capwait ? h->capwait * 2 : 2;

@@ -80,8 +80,8 @@ static int probe_all(const mx_probe_run_config_t *cfg, target_t *t, uv_loop_t *l
     pc.tls = tls;
     pc.gate = &gate;
     for (int i = 0; i < cfg->ntargets && !status; i++) {
-        int rc =
-            mx_probe_start(loop, &pc, t[i].host, (struct sockaddr *)&t[i].addr, on_result, &t[i]);
+        int rc = mx_probe_start(loop, &pc, t[i].host, (struct sockaddr *)&t[i].addr, NULL,
+                                on_result, &t[i]);
         if (rc < 0)
             status = say(err, errlen, 2, "%s: %s", t[i].ip, uv_strerror(rc));
     }

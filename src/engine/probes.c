@@ -78,6 +78,7 @@ static void host_complete(worker_t *w, host_t *h, const mx_probe_result_t *res) 
         mx__scan_fail(s, "out of memory for host results");
     }
     h->res = hr;
+    h->tlsa = NULL; /* its domain may go now */
     h->state = HOST_DONE;
     s->hosts_done++;
     dom_t **waiters = h->waiters;
@@ -206,8 +207,10 @@ static int start(worker_t *w, host_t *h) {
     int rc = MX_E_NOMEM;
     if (p)
         *p = (pctx_t){w, h};
-    if (p && (rc = mx_probe_start(&w->loop, &w->probe, sp + 1, (struct sockaddr *)&sa, probe_done,
-                                  p)) == 0)
+    mx_tlsa_set_t tlsa = {h->tlsa ? h->tlsa->data : NULL, h->tlsa ? h->tlsa->len : 0,
+                          h->tlsa ? h->tlsa->n : 0};
+    if (p && (rc = mx_probe_start(&w->loop, &w->probe, sp + 1, (struct sockaddr *)&sa,
+                                  h->tlsa ? &tlsa : NULL, probe_done, p)) == 0)
         return 1;
     free(p);
     if (mx_err_local_shortage(rc)) {

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "mxtls/dane.h"
 #include "mxtls/sts.h"
 
 /* The text columns of a probed host, in the order of mx_host_result_t.text. */
@@ -32,6 +33,7 @@ int mx_host_result_make(mx_host_result_t *h, const mx_probe_result_t *r, mx_inte
     h->starttls = (int8_t)r->starttls;
     h->name_match = (int8_t)(c ? c->name_match != 0 : -1);
     h->local_overload = (int8_t)(r->local_overload != 0);
+    h->dane = (int8_t)(r->dane ? !strcmp(r->dane, "match") : -1);
 
     h->banner_code = (int16_t)r->banner_code;
     h->ehlo_code = (int16_t)r->ehlo_code;
@@ -87,6 +89,31 @@ static void host_fill(mx_record_t *rec, const mx_host_result_t *h, const mx_inte
 
 static const mx_row_outcome_t no_outcome = {-1, -1, 0};
 
+/* Whether a lookup got an answer (records, or none there), not a failure. */
+static int answered(const char *status) {
+    return !strcmp(status, "ok") || !strcmp(status, "nodata") || !strcmp(status, "nxdomain");
+}
+
+/* The dane column of a row of M, whose probe (when there was one) found H. */
+static const char *dane_of(const mx_rows_domain_t *d, const mx_dns_mx_t *m,
+                           const mx_host_result_t *h) {
+    const char *st = m->tlsa.status;
+    if (!st || !answered(st))
+        return NULL;
+    if (strcmp(st, "ok") != 0)
+        return "none";
+    if (d->dnssec && !m->tlsa.ad)
+        return "insecure";
+    mx_tlsa_t recs[MX_TLSA_MAX];
+    mx_tlsa_set_t set = {m->tlsa.data, m->tlsa.len, m->tlsa.n};
+    int n = mx_tlsa_set_read(&set, recs), usable = 0;
+    for (int k = 0; k < n; k++)
+        usable += mx_tlsa_usable(&recs[k]);
+    if (!usable)
+        return "unusable";
+    return !h || h->dane < 0 ? NULL : h->dane ? "match" : "mismatch";
+}
+
 /* The rows of address A of MX I. */
 static void address_row(const mx_rows_domain_t *d, const mx_dns_mx_t *m, int i, int a,
                         mx_record_t ar, mx_rows_emit_fn emit, void *ud) {
@@ -103,6 +130,7 @@ static void address_row(const mx_rows_domain_t *d, const mx_dns_mx_t *m, int i, 
         } else {
             host_fill(&ar, h, d->strings, &t);
             out = (mx_row_outcome_t){h->conn, h->tls, h->local_overload};
+            ar.f[MX_COL_DANE] = dane_of(d, m, h);
         }
     }
     emit(ud, &ar, out);
@@ -122,11 +150,6 @@ static int txt_set(const mx_dns_rdata_t *r, const char **txt, size_t *len, int m
         at += 2 + len[n];
     }
     return n;
-}
-
-/* Whether a lookup got an answer (records, or none there), not a failure. */
-static int answered(const char *status) {
-    return !strcmp(status, "ok") || !strcmp(status, "nodata") || !strcmp(status, "nxdomain");
 }
 
 /* A TXT record's column: the reader's verdict, or the lookup's failure. */
@@ -194,6 +217,7 @@ void mx_rows_domain(const mx_rows_domain_t *d, mx_rows_emit_fn emit, void *ud) {
         r.f[MX_COL_MX_HOST] = m->text;
         r.f[MX_COL_MX_STATUS] = m->status;
         tlsa_columns(d, m, &r);
+        r.f[MX_COL_DANE] = dane_of(d, m, NULL); /* what the records alone decide */
         if (!m->naddrs) {
             if (strcmp(m->status, "skipped") != 0)
                 r.f[MX_COL_STAGE] = "dns";

@@ -45,8 +45,11 @@ typedef enum { HOST_QUEUED, HOST_PROBING, HOST_DONE } host_state_t;
 typedef struct host {
     char *key;             /* "IP MXHOST": the address never contains a space */
     mx_host_result_t *res; /* the result, once done */
-    uint64_t ipk, netk;    /* keys of its address and network in the limits' counts */
-    uint64_t due_ms;       /* a host to probe again: not before */
+    /* TLSA records to judge the chain against, in the answer of the domain that made the host
+     * (it waits on the host, so they outlive the probe); NULL: not judged */
+    const mx_dns_rdata_t *tlsa;
+    uint64_t ipk, netk; /* keys of its address and network in the limits' counts */
+    uint64_t due_ms;    /* a host to probe again: not before */
     dom_t **waiters;
     int nwait, capwait;
     uint8_t state; /* host_state_t, under mu */
@@ -184,8 +187,10 @@ int mx__limits_claim(worker_t *w, host_t **out);
 void mx__limits_release(scan_t *s, const host_t *h);
 
 /* hosts.c */
-/* D needs host (MX_HOST, IP): claimed when new (queued on W), waited on until done. Under mu. */
-host_t *mx__hosts_need(worker_t *w, dom_t *d, const char *mx_host, const char *ip);
+/* D needs host (MX_HOST, IP): claimed when new (queued on W, its chain to be judged against
+ * TLSA when not NULL), waited on until done. Under mu. */
+host_t *mx__hosts_need(worker_t *w, dom_t *d, const char *mx_host, const char *ip,
+                       const mx_dns_rdata_t *tlsa);
 void mx__hosts_free(scan_t *s);
 
 /* probes.c */

@@ -37,6 +37,14 @@ static const char *const docs[MX_COL__COUNT] = {
                     "`present`, `none`, or the lookup's failure: `servfail`, `refused`, "
                     "`timeout`",
     [MX_COL_TLSA_DNSSEC] = "whether the TLSA answer was validated, as `mx_dnssec`",
+    [MX_COL_DANE] = "with `--policy`: the host as a DANE sender (RFC 7672) judges it: `none` (no "
+                    "TLSA records), `insecure` (records the `--dnssec-resolver` did not "
+                    "validate: a sender ignores them), `unusable` (none is DANE-TA or DANE-EE "
+                    "with a known selector and matching type), `match` (a usable record matches "
+                    "the chain the server presented), `mismatch` (none matches, or the server "
+                    "gave no TLS: not offered, refused, failed); empty when the TLSA lookup "
+                    "failed or the probe could not tell (timeout, legacy TLS). Without a "
+                    "`--dnssec-resolver` records are judged as if validated",
     [MX_COL_IP] = "IPv4 dotted quad or IPv6 (RFC 5952)",
     [MX_COL_CONN] = "`ok`, `timeout`, `refused`, `unreachable`, `reset`, `excluded` (outside "
                     "`--allow`, inside `--exclude` or a reserved range: no packet was sent), "

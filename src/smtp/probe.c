@@ -251,11 +251,15 @@ static const mx_session_io_t plain_io = {io_send, io_arm, io_redial, io_close, i
                                          NULL,    NULL,   NULL,      NULL};
 
 int mx_probe_start(uv_loop_t *loop, const mx_probe_config_t *cfg, const char *mx_host,
-                   const struct sockaddr *addr, mx_probe_cb cb, void *ud) {
+                   const struct sockaddr *addr, const mx_tlsa_set_t *tlsa, mx_probe_cb cb,
+                   void *ud) {
     probe_t *p = calloc(1, sizeof(*p));
     int rc;
     if (!p ||
-        !(p->s = mx_session_new(cfg, cfg->gate ? &gated_io : &plain_io, p, mx_host, cb, ud))) {
+        !(p->s = mx_session_new(cfg, cfg->gate ? &gated_io : &plain_io, p, mx_host, cb, ud)) ||
+        (tlsa && mx_session_set_tlsa(p->s, tlsa) < 0)) {
+        if (p)
+            mx_session_free(p->s);
         free(p);
         return MX_E_NOMEM;
     }

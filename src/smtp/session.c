@@ -66,6 +66,12 @@ void mx__session_finish(mx_session_t *s) {
      * when nothing else went wrong. */
     if (s->injected && !s->res.error)
         s->res.error = "data_after_starttls";
+    /* A DANE sender finds no TLS here (not offered, refused, failed): it does not deliver. */
+    int no_tls = s->res.starttls == 0 || s->res.tls == MX_TLS_NOT_OFFERED ||
+                 s->res.tls == MX_TLS_REJECTED || s->res.tls == MX_TLS_FAILED ||
+                 s->res.tls == MX_TLS_CLOSED;
+    if (s->ntlsa && !s->res.dane && !s->res.local_overload && no_tls)
+        s->res.dane = "mismatch";
     mx__session_tls_free(s); /* as soon as it is no longer needed */
     /* Closed before the result goes out: the caller may dial the same address at once, and a
      * server must never see two connections from us at the same time. */
@@ -546,9 +552,28 @@ mx_session_t *mx_session_new(const mx_probe_config_t *cfg, const mx_session_io_t
     return s;
 }
 
+int mx_session_set_tlsa(mx_session_t *s, const mx_tlsa_set_t *set) {
+    mx_tlsa_t recs[MX_TLSA_MAX];
+    int n = mx_tlsa_set_read(set, recs);
+    if (!n)
+        return 0;
+    size_t head = (size_t)n * sizeof(*recs);
+    if (!(s->tlsa = malloc(head + set->len)))
+        return MX_E_NOMEM;
+    uint8_t *data = (uint8_t *)s->tlsa + head;
+    memcpy(data, set->data, set->len);
+    for (int i = 0; i < n; i++) {
+        s->tlsa[i] = recs[i];
+        s->tlsa[i].data = data + (recs[i].data - set->data);
+    }
+    s->ntlsa = n;
+    return 0;
+}
+
 void mx_session_free(mx_session_t *s) {
     if (!s)
         return;
+    free(s->tlsa);
     mx__session_tls_free(s);
     free(s->in);
     free(s->plain);

@@ -35,6 +35,8 @@ static void start_tls(mx_session_t *s) {
         mx__session_finish(s);
         return;
     }
+    if (s->ntlsa)
+        mx_tls_conn_set_tlsa(s->tls, s->tlsa, s->ntlsa);
     mx__session_arm(s, s->cfg->timeout_read_ms);
     mx__session_tls_work(s); /* the ClientHello's key generation too */
 }
@@ -78,6 +80,7 @@ static void tls_done(mx_session_t *s) {
     const mx_tls_info_t *info = mx_tls_conn_info(s->tls);
     s->tls_up = 1;
     s->res.tls = MX_TLS_OK;
+    s->res.dane = info->dane;
     s->res.t_tls_ms = (int64_t)(mx__session_now_ms(s) - s->t_starttls);
     s->res.tls_version = info->version;
     s->res.tls_cipher = info->cipher;

@@ -57,6 +57,8 @@ struct mx_session {
     mx_probe_result_t res;
     char *banner, *ehlo_caps, *ehlo_tls_caps; /* what RES points to */
     mx_cert_summary_t *cert;
+    mx_tlsa_t *tlsa; /* the host's TLSA records, their data after them; NULL: not judged */
+    int ntlsa;
 };
 
 extern const char *const mx__session_stages[];

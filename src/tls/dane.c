@@ -6,6 +6,8 @@
 
 #include <string.h>
 
+#include "tls/tls_int.h"
+
 #include <mbedtls/sha256.h>
 #include <mbedtls/sha512.h>
 #include <mbedtls/x509_crt.h>
@@ -15,6 +17,18 @@ int mx_tlsa_parse(const uint8_t *rdata, size_t len, mx_tlsa_t *out) {
         return -1;
     *out = (mx_tlsa_t){rdata[0], rdata[1], rdata[2], rdata + 3, len - 3};
     return 0;
+}
+
+int mx_tlsa_set_read(const mx_tlsa_set_t *set, mx_tlsa_t *recs) {
+    int n = 0;
+    for (size_t at = 0; n < MX_TLSA_MAX && at + 2 <= set->len;) {
+        size_t len = (size_t)set->data[at] << 8 | set->data[at + 1];
+        if (at + 2 + len > set->len)
+            break;
+        n += mx_tlsa_parse(set->data + at + 2, len, &recs[n]) == 0;
+        at += 2 + len;
+    }
+    return n;
 }
 
 int mx_tlsa_usable(const mx_tlsa_t *t) {
@@ -52,37 +66,40 @@ static int verifies_to(mbedtls_x509_crt *chain, const mbedtls_x509_crt *ta, cons
     return ok;
 }
 
+const char *mx__dane_check_crt(const mx_tlsa_t *recs, int n, mbedtls_x509_crt *chain,
+                               const char *host) {
+    int usable = 0;
+    for (int i = 0; i < n; i++)
+        usable += mx_tlsa_usable(&recs[i]);
+    if (!usable)
+        return "unusable";
+    int match = 0;
+    for (int i = 0; i < n && chain && chain->raw.p && !match; i++) {
+        const mx_tlsa_t *t = &recs[i];
+        if (!mx_tlsa_usable(t))
+            continue;
+        if (t->usage == 3) {
+            match = matches(t, chain);
+            continue;
+        }
+        for (const mbedtls_x509_crt *c = chain; c && !match; c = c->next)
+            match = matches(t, c) && verifies_to(chain, c, host);
+    }
+    return match ? "match" : "mismatch";
+}
+
 const char *mx_dane_check(const mx_tlsa_t *recs, int n, int secure, const mx_chain_t *chain,
                           const char *host) {
     if (n <= 0)
         return "none";
     if (!secure)
         return "insecure";
-    int usable = 0;
-    for (int i = 0; i < n; i++)
-        usable += mx_tlsa_usable(&recs[i]);
-    if (!usable)
-        return "unusable";
     mbedtls_x509_crt crt;
     mbedtls_x509_crt_init(&crt);
-    int parsed = 0;
     for (int i = 0; i < chain->n; i++) /* a certificate mbedTLS cannot read ends the chain */
         if (mbedtls_x509_crt_parse_der(&crt, chain->der[i], chain->len[i]) != 0)
             break;
-        else
-            parsed++;
-    int match = 0;
-    for (int i = 0; i < n && parsed && !match; i++) {
-        const mx_tlsa_t *t = &recs[i];
-        if (!mx_tlsa_usable(t))
-            continue;
-        if (t->usage == 3) {
-            match = matches(t, &crt);
-            continue;
-        }
-        for (const mbedtls_x509_crt *c = &crt; c && !match; c = c->next)
-            match = matches(t, c) && verifies_to(&crt, c, host);
-    }
+    const char *out = mx__dane_check_crt(recs, n, &crt, host);
     mbedtls_x509_crt_free(&crt);
-    return match ? "match" : "mismatch";
+    return out;
 }

@@ -37,6 +37,8 @@ struct mx_tls_conn {
     mx_hello_t hello;
     mx_tls_info_t info;
     mx_cert_summary_t *cert;
+    const mx_tlsa_t *tlsa; /* records to judge the chain against (borrowed) */
+    int ntlsa;
     char host[256];
 };
 
@@ -92,6 +94,11 @@ mx_tls_conn_t *mx_tls_conn_new(mx_tls_config_t *cfg, const char *host, int legac
         c->setup_rc = mbedtls_ssl_set_hostname(&c->ssl, host);
     mbedtls_ssl_set_bio(&c->ssl, c, bio_send, bio_recv, NULL);
     return c;
+}
+
+void mx_tls_conn_set_tlsa(mx_tls_conn_t *c, const mx_tlsa_t *recs, int n) {
+    c->tlsa = recs;
+    c->ntlsa = n;
 }
 
 void mx_tls_conn_free(mx_tls_conn_t *c) {
@@ -161,6 +168,10 @@ static int handshake_done(mx_tls_conn_t *c) {
     c->info.cipher = suite ? suite->iana : "unknown";
     mx__tls_group_of(&c->hello, id, c->info.group, sizeof(c->info.group));
     const mbedtls_x509_crt *chain = mbedtls_ssl_get_peer_cert(&c->ssl);
+    if (c->ntlsa) /* before the chain is freed; an empty chain is judged too */
+        c->info.dane =
+            mx__dane_check_crt(c->tlsa, c->ntlsa, (mbedtls_x509_crt *)(uintptr_t)chain, c->host);
+    c->tlsa = NULL;
     if (chain) {
         c->cert = mx__tls_summarize(c->cfg, chain, c->host);
         /* With renegotiation off mbedTLS never reads it again, and frees the emptied head. */

@@ -7,6 +7,7 @@
 #include <mbedtls/ssl.h>
 #include <mbedtls/x509_crt.h>
 
+#include "mxtls/dane.h"
 #include "mxtls/hello.h"
 #include "mxtls/tls.h"
 
@@ -43,5 +44,10 @@ void mx__tls_group_of(const mx_hello_t *hello, uint16_t cipher, char *out, size_
 /* A stable error token for an mbedTLS error, using the alert HELLO saw when there was one
  * ("tls_alert_handshake_failure", "tls_protocol_version", "tls_closed" ...). */
 const char *mx__tls_error_token(int mbedtls_err, const mx_hello_t *hello);
+
+/* The DANE verdict of usable or unusable records RECS (N > 0) against CHAIN (NULL or empty: no
+ * chain), leaf first, for HOST: "unusable", "match" or "mismatch" (mxtls/dane.h). */
+const char *mx__dane_check_crt(const mx_tlsa_t *recs, int n, mbedtls_x509_crt *chain,
+                               const char *host);
 
 #endif

@@ -4,15 +4,13 @@ STARTTLS and a test certificate, and stopped by PID. The probe's protocol, ciphe
 certificate fingerprint must agree with `openssl s_client -starttls smtp` against the same
 server; both servers choose by their own preference, so the two clients must agree."""
 import os
-import pwd
 import re
 import shutil
-import signal
-import subprocess
 import tempfile
-import time
 
 import farmlib
+import mtalib
+from mtalib import certificate, run, stop, wait_pid
 
 farmlib.require_private_netns()
 c = farmlib.Checker("probe vs Postfix and Exim")
@@ -22,84 +20,9 @@ tmp = tempfile.mkdtemp(prefix="mxtls-mta-")
 os.chmod(tmp, 0o755)
 
 
-def run(*args, **kw):
-    return subprocess.run(list(args), capture_output=True, text=True, **kw)
-
-
-def certificate(dir, name, owner):
-    key, cert = os.path.join(dir, "key.pem"), os.path.join(dir, "cert.pem")
-    run("openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=" + name,
-        "-addext", "subjectAltName=DNS:" + name, "-days", "2", "-keyout", key, "-out", cert,
-        check=True)
-    pw = pwd.getpwnam(owner)
-    os.chown(key, pw.pw_uid, pw.pw_gid)
-    os.chmod(key, 0o600)
-    return cert, key
-
-
-def wait_pid(path, timeout=15):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        try:
-            pid = int(open(path).read().split()[0])
-            os.kill(pid, 0)
-            return pid
-        except (OSError, ValueError, IndexError):
-            time.sleep(0.1)
-    raise RuntimeError("no server process behind %s" % path)
-
-
-def stop(pid):
-    os.kill(pid, signal.SIGTERM)
-    for _ in range(100):
-        try:
-            os.kill(pid, 0)
-            time.sleep(0.1)
-        except OSError:
-            return
-    os.kill(pid, signal.SIGKILL)
-
-
 def start_postfix(ip, port):
-    d = os.path.join(tmp, "postfix")
-    conf = os.path.join(d, "conf")
-    os.makedirs(conf)
-    os.makedirs(os.path.join(d, "queue"))
-    os.makedirs(os.path.join(d, "data"))
-    shutil.chown(os.path.join(d, "data"), "postfix")
-    cert, key = certificate(conf, "mail.postfix.test", "root")
-    with open(os.path.join(conf, "main.cf"), "w") as f:
-        f.write("""compatibility_level = 3.6
-queue_directory = {d}/queue
-data_directory = {d}/data
-meta_directory = /etc/postfix
-command_directory = /usr/sbin
-daemon_directory = /usr/lib/postfix/sbin
-shlib_directory = /usr/lib/postfix
-mail_owner = postfix
-setgid_group = postdrop
-inet_interfaces = loopback-only
-inet_protocols = ipv4
-myhostname = mail.postfix.test
-mydestination =
-maillog_file_prefixes = {d}
-maillog_file = {d}/maillog
-smtpd_banner = $myhostname ESMTP Postfix
-smtpd_tls_cert_file = {cert}
-smtpd_tls_key_file = {key}
-smtpd_tls_security_level = may
-tls_preempt_cipherlist = yes
-""".format(d=d, cert=cert, key=key))
-    master = open("/usr/share/postfix/master.cf.dist").read()
-    master = re.sub(r"^smtp\s+inet\s+n\s+-\s+y\s+-\s+-\s+smtpd$",
-                    "%s:%d inet n - n - - smtpd" % (ip, port), master, flags=re.M)
-    master = re.sub(r"^(\S+\s+unix\s+\S+\s+\S+\s+)y", r"\1n", master, flags=re.M)  # no chroot
-    open(os.path.join(conf, "master.cf"), "w").write(master)
-    run("postfix", "-c", conf, "set-permissions")
-    r = run("postfix", "-c", conf, "start")
-    if r.returncode:
-        raise RuntimeError("postfix start: %s%s" % (r.stdout, r.stderr))
-    return wait_pid(os.path.join(d, "queue", "pid", "master.pid")), cert
+    p = mtalib.Postfix(tmp, ip, port, "mail.postfix.test")
+    return p.pid, p.cert
 
 
 def start_exim(ip, port):
