@@ -54,6 +54,10 @@ typedef struct {
     int nmx;                 /* MX records (those beyond --max-mx have status "skipped") */
     uint8_t mx_ad;           /* the answer that decided status carried the AD bit */
     mx_dns_rdata_t sts, rpt; /* TXT at _mta-sts.DOMAIN and _smtp._tls.DOMAIN (with policy) */
+    const char *sts_host;    /* the A lookup of the policy host mta-sts.DOMAIN, asked when an
+                              * MTA-STS record came: NULL (not asked), ok, nxdomain, nodata,
+                              * servfail, refused, timeout */
+    const char *sts_addr;    /* its first address ("" when none) */
     mx_dns_mx_t mx[];        /* in preference order, ties in answer order; then the texts */
 } mx_dns_answer_t;
 

@@ -21,6 +21,7 @@ typedef struct {
 /* How a host is probed. */
 typedef struct {
     int port;
+    int sts_port;        /* HTTPS port of MTA-STS policy hosts: 443 but in test beds */
     const char *ehlo;    /* NULL until the command picks the machine's name */
     const char *ca_file; /* NULL: the system bundle */
     uint64_t timeout_connect_ms, timeout_read_ms, deadline_ms;

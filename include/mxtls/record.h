@@ -21,6 +21,10 @@
     X(MX_DNSSEC, "mx_dnssec", 0, 0, ENUM)                                                          \
     X(STS_RECORD, "sts_record", 0, 0, ENUM)                                                        \
     X(STS_ID, "sts_id", 0, 0, TEXT)                                                                \
+    X(STS_POLICY, "sts_policy", 0, 0, TOKEN)                                                       \
+    X(STS_MODE, "sts_mode", 0, 0, ENUM)                                                            \
+    X(STS_MAX_AGE, "sts_max_age", 0, 0, INT)                                                       \
+    X(STS_MX, "sts_mx", 0, 20, LIST)                                                               \
     X(TLSRPT_RECORD, "tlsrpt_record", 0, 0, ENUM)                                                  \
     X(TLSRPT_RUA, "tlsrpt_rua", 0, 0, TEXT)                                                        \
     X(MX_PREF, "mx_pref", 0, 0, INT)                                                               \
@@ -28,6 +32,7 @@
     X(MX_STATUS, "mx_status", 0, 0, ENUM)                                                          \
     X(TLSA, "tlsa", 0, 0, ENUM)                                                                    \
     X(TLSA_DNSSEC, "tlsa_dnssec", 0, 0, ENUM)                                                      \
+    X(STS_MATCH, "sts_match", 0, 0, BOOL)                                                          \
     X(IP, "ip", 0, 0, TEXT)                                                                        \
     X(CONN, "conn", 0, 0, ENUM)                                                                    \
     X(BANNER_CODE, "banner_code", 0, 0, INT)                                                       \

@@ -17,6 +17,7 @@
 #include "mxtls/intern.h"
 #include "mxtls/probe.h"
 #include "mxtls/record.h"
+#include "mxtls/sts.h"
 
 #define MX_HOST_TEXTS 19 /* the text columns of a probed host */
 
@@ -54,7 +55,12 @@ typedef struct {
     const mx_intern_t *strings; /* of the host results */
     const char *at;             /* when the DNS answer came: scanned_at of rows with no probe */
     int dnssec;                 /* the resolver validates: its AD bit is believed */
+    const char *sts_status;     /* the MTA-STS policy fetch: sts_policy; NULL: none */
+    const mx_sts_policy_t *sts; /* the policy read, when STS_STATUS is ok */
 } mx_rows_domain_t;
+
+/* Reads ANS's MTA-STS TXT records into OUT; 0 when they were not asked or not answered. */
+int mx_rows_sts_record(const mx_dns_answer_t *ans, mx_sts_txt_t *out);
 
 /* Emits D's rows. */
 void mx_rows_domain(const mx_rows_domain_t *d, mx_rows_emit_fn emit, void *ud);

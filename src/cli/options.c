@@ -19,6 +19,7 @@ void mx_dns_opts_init(mx_dns_opts_t *o) {
 void mx_probe_opts_init(mx_probe_opts_t *o) {
     memset(o, 0, sizeof(*o));
     o->port = 25;
+    o->sts_port = 443;
     o->timeout_connect_ms = 10000;
     o->timeout_read_ms = 30000;
     o->deadline_ms = 120000;
@@ -86,6 +87,11 @@ int mx_probe_opt(const char *cmd, int c, const char *arg, mx_probe_opts_t *o) {
         if (uint_opt(cmd, "--port", arg, 1, 65535, &port) < 0)
             return -1;
         o->port = (int)port;
+        return 1;
+    case MX_OPT_STS_PORT:
+        if (uint_opt(cmd, "--sts-port", arg, 1, 65535, &port) < 0)
+            return -1;
+        o->sts_port = (int)port;
         return 1;
     case MX_OPT_EHLO:
         o->ehlo = arg;

@@ -22,6 +22,7 @@ enum {
     MX_OPT_POLICY,
     MX_OPT_NO_POLICY,
     MX_OPT_PORT,
+    MX_OPT_STS_PORT,
     MX_OPT_EHLO,
     MX_OPT_CA_FILE,
     MX_OPT_TIMEOUT_CONNECT,
@@ -41,8 +42,8 @@ enum {
         "no-policy", 0, 0, MX_OPT_NO_POLICY                                                        \
     }
 #define MX_OPTS_PROBE                                                                              \
-    {"port", 1, 0, MX_OPT_PORT}, {"ehlo", 1, 0, MX_OPT_EHLO}, {"ca-file", 1, 0, MX_OPT_CA_FILE},   \
-        {"timeout-connect", 1, 0, MX_OPT_TIMEOUT_CONNECT},                                         \
+    {"port", 1, 0, MX_OPT_PORT}, {"sts-port", 1, 0, MX_OPT_STS_PORT}, {"ehlo", 1, 0, MX_OPT_EHLO}, \
+        {"ca-file", 1, 0, MX_OPT_CA_FILE}, {"timeout-connect", 1, 0, MX_OPT_TIMEOUT_CONNECT},      \
         {"timeout-read", 1, 0, MX_OPT_TIMEOUT_READ}, {                                             \
         "deadline", 1, 0, MX_OPT_DEADLINE                                                          \
     }

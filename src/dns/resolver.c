@@ -52,8 +52,10 @@ typedef struct {
     const char *status;
     int nmx, mx_ad;
     job_mx_t *mx;
-    rdata_t *txt; /* with --policy: [0] _mta-sts, [1] _smtp._tls; NULL otherwise, so that a
-                   * job without it costs no record buffers */
+    rdata_t *txt;         /* with --policy: [0] _mta-sts, [1] _smtp._tls; NULL otherwise, so that a
+                           * job without it costs no record buffers */
+    const char *sts_host; /* the policy host's A lookup: NULL when not asked */
+    char sts_addr[46];    /* its first address */
 } job_result_t;
 
 struct host {
@@ -356,7 +358,7 @@ static mx_dns_rdata_t put_rdata(const rdata_t *r, char **p) {
 }
 
 static mx_dns_answer_t *pack(const job_result_t *res) {
-    size_t text = res->txt ? res->txt[0].len + res->txt[1].len : 0;
+    size_t text = (res->txt ? res->txt[0].len + res->txt[1].len : 0) + strlen(res->sts_addr) + 1;
     for (int i = 0; i < res->nmx; i++) {
         text += strlen(res->mx[i].host) + 1 + (res->mx[i].tlsa ? res->mx[i].tlsa->len : 0);
         for (int a = 0; a < res->mx[i].naddrs; a++)
@@ -377,6 +379,9 @@ static mx_dns_answer_t *pack(const job_result_t *res) {
         for (int a = 0; a < m->naddrs; a++)
             p = stpcpy(p, m->addrs[a]) + 1;
     }
+    ans->sts_host = res->sts_host;
+    ans->sts_addr = p;
+    p = stpcpy(p, res->sts_addr) + 1;
     /* Binary records after every text, so that mx_dns_next() walks texts only. */
     for (int i = 0; i < res->nmx; i++)
         ans->mx[i].tlsa = put_rdata(res->mx[i].tlsa, &p);
@@ -702,10 +707,43 @@ static void mx_answer(void *arg, int status, int timeouts, unsigned char *abuf, 
     job_step(j);
 }
 
+static void sts_host_answer(void *arg, int status, int timeouts, unsigned char *abuf, int alen) {
+    job_t *j = arg;
+    char addr[1][46];
+    (void)timeouts;
+    if (status != ARES_SUCCESS)
+        j->res.sts_host = failure(status);
+    else if (mx__dns_read_addrs(abuf, alen, 0, addr, 1) < 1)
+        j->res.sts_host = "nodata";
+    else {
+        j->res.sts_host = "ok";
+        memcpy(j->res.sts_addr, addr[0], sizeof(addr[0]));
+    }
+    job_step(j);
+}
+
+/* Whether the TXT records R hold one that begins as an MTA-STS record does: the policy host is
+ * then looked up at once (whether the record is valid is the reader's to say). */
+static int has_sts_record(const rdata_t *r) {
+    for (size_t at = 0; r->status && !strcmp(r->status, "ok") && at + 2 <= r->len;) {
+        size_t len = (size_t)r->data[at] << 8 | r->data[at + 1];
+        if (len >= 7 && !memcmp(r->data + at + 2, "v=STSv1", 7))
+            return 1;
+        at += 2 + len;
+    }
+    return 0;
+}
+
 static void sts_answer(void *arg, int status, int timeouts, unsigned char *abuf, int alen) {
     job_t *j = arg;
+    char name[300];
     (void)timeouts;
     read_rdata(&j->res.txt[0], 16, status, abuf, alen);
+    if (has_sts_record(&j->res.txt[0]) &&
+        snprintf(name, sizeof(name), "mta-sts.%s", j->domain) < 254) {
+        j->pending++;
+        submit(j->d, name, 1 /* A */, sts_host_answer, j);
+    }
     job_step(j);
 }
 

@@ -30,9 +30,11 @@ static int timed_out(const char *status) {
 }
 
 /* Whether any of the domain's lookups timed out: its MX, its hosts' addresses, and with
- * --policy its TXT and TLSA records, which a stalled resolver loses as surely. */
+ * --policy its TXT and TLSA records and its policy host, which a stalled resolver loses as
+ * surely. */
 static int has_timeout(const mx_dns_answer_t *a) {
-    if (timed_out(a->status) || timed_out(a->sts.status) || timed_out(a->rpt.status))
+    if (timed_out(a->status) || timed_out(a->sts.status) || timed_out(a->rpt.status) ||
+        timed_out(a->sts_host))
         return 1;
     for (int i = 0; i < a->nmx; i++)
         if (timed_out(a->mx[i].status) || timed_out(a->mx[i].tlsa.status))
@@ -151,6 +153,8 @@ void mx__dns_bridge_resolved(worker_t *w, dom_t *d) {
         }
     }
     uv_mutex_unlock(&s->mu);
+    if (s->cfg->dns.policy)
+        mx__policies_start(w, d);
     mx__scan_dom_step(w, d);
 }
 

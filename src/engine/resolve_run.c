@@ -55,7 +55,8 @@ static void on_resolved(void *ud, const char *domain, mx_dns_answer_t *ans) {
     if (ans) {
         char at[24];
         mx_utc_now(at, sizeof(at));
-        mx_rows_domain_t d = {domain, it->rank, it->line, ans, NULL, NULL, at, c->dnssec};
+        mx_rows_domain_t d = {domain, it->rank, it->line,  ans,  NULL,
+                              NULL,   at,       c->dnssec, NULL, NULL};
         mx_rows_domain(&d, emit, c);
         c->sum->domains++;
     } else {

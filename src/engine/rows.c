@@ -157,6 +157,37 @@ static const char *record_status(const mx_dns_rdata_t *r, const mx_sts_txt_t *t)
     return answered(r->status) ? t->status : r->status;
 }
 
+int mx_rows_sts_record(const mx_dns_answer_t *ans, mx_sts_txt_t *out) {
+    const char *txt[8];
+    size_t len[8];
+    if (!ans->sts.status || !answered(ans->sts.status))
+        return 0;
+    mx_txt_set_t set = {txt, len, txt_set(&ans->sts, txt, len, 8)};
+    mx_sts_txt_read(&set, out);
+    return 1;
+}
+
+typedef struct {
+    char max_age[16];
+    char mx[20 * 256]; /* the patterns, '|'-separated (the column keeps 20) */
+} sts_text_t;
+
+/* The columns of the MTA-STS policy: its fetch, and what it says (texts in T). */
+static void sts_columns(const mx_rows_domain_t *d, mx_record_t *rec, sts_text_t *t) {
+    rec->f[MX_COL_STS_POLICY] = d->sts_status;
+    if (!d->sts)
+        return;
+    rec->f[MX_COL_STS_MODE] = mx_sts_mode_name(d->sts->mode);
+    snprintf(t->max_age, sizeof(t->max_age), "%lu", (unsigned long)d->sts->max_age);
+    rec->f[MX_COL_STS_MAX_AGE] = t->max_age;
+    size_t o = 0;
+    int kept = d->sts->nmx < MX_STS_MAX_MX ? d->sts->nmx : MX_STS_MAX_MX;
+    t->mx[0] = 0;
+    for (int i = 0; i < kept && i < 20; i++)
+        o += (size_t)snprintf(t->mx + o, sizeof(t->mx) - o, "%s%s", i ? "|" : "", d->sts->mx[i]);
+    rec->f[MX_COL_STS_MX] = t->mx;
+}
+
 /* The domain's policy columns (with --policy): the MX answer's DNSSEC status, the MTA-STS and
  * TLS-RPT records. STS and RPT hold what the columns point to. */
 static void policy_columns(const mx_rows_domain_t *d, mx_record_t *rec, mx_sts_txt_t *sts,
@@ -194,7 +225,9 @@ void mx_rows_domain(const mx_rows_domain_t *d, mx_rows_emit_fn emit, void *ud) {
     const mx_dns_answer_t *ans = d->ans;
     char rank[24], line[24], pref[8];
     mx_sts_txt_t sts, rpt;
+    sts_text_t st;
     policy_columns(d, &rec, &sts, &rpt);
+    sts_columns(d, &rec, &st);
     if (d->rank) {
         snprintf(rank, sizeof(rank), "%ld", d->rank);
         rec.f[MX_COL_RANK] = rank;
@@ -217,6 +250,8 @@ void mx_rows_domain(const mx_rows_domain_t *d, mx_rows_emit_fn emit, void *ud) {
         r.f[MX_COL_MX_HOST] = m->text;
         r.f[MX_COL_MX_STATUS] = m->status;
         tlsa_columns(d, m, &r);
+        if (d->sts)
+            r.f[MX_COL_STS_MATCH] = mx_sts_policy_allows(d->sts, m->text) ? "yes" : "no";
         r.f[MX_COL_DANE] = dane_of(d, m, NULL); /* what the records alone decide */
         if (!m->naddrs) {
             if (strcmp(m->status, "skipped") != 0)

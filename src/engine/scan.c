@@ -94,8 +94,9 @@ static void write_domain(scan_t *s, dom_t *d) {
     emit_ctx_t ctx = {s, d};
     if (!complete(d))
         return;
-    mx_rows_domain_t rd = {d->name,     d->rank,    d->line,   d->ans,
-                           host_result, s->strings, d->dns_at, s->cfg->dns.dnssec};
+    mx_rows_domain_t rd = {d->name,       d->rank,    d->line,   d->ans,
+                           host_result,   s->strings, d->dns_at, s->cfg->dns.dnssec,
+                           d->sts_status, d->sts};
     mx_rows_domain(&rd, emit_row, &ctx);
     group_end(s);
 }
@@ -128,6 +129,7 @@ static void dom_free(scan_t *s, dom_t *d) {
             free(d->hosts[i]);
     free(d->hosts);
     free(d->ans);
+    free(d->sts);
     free(d->name);
     free(d);
 }
@@ -323,6 +325,12 @@ static int worker_init(scan_t *s, worker_t *w, unsigned id) {
                                    .tls = w->tls,
                                    .gate = &w->gate,
                                    .set = &w->probes};
+    w->sts = (mx_sts_fetch_config_t){.timeout_connect_ms = cfg->probe.timeout_connect_ms,
+                                     .timeout_read_ms = cfg->probe.timeout_read_ms,
+                                     .deadline_ms = cfg->probe.deadline_ms,
+                                     .port = (uint16_t)cfg->probe.sts_port,
+                                     .tls = w->tls,
+                                     .set = &w->fetches};
     uv_timer_init(&w->loop, &w->tick);
     w->tick.data = w;
     uv_timer_start(&w->tick, on_tick, TICK_MS, TICK_MS);
@@ -335,7 +343,8 @@ static int worker_init(scan_t *s, worker_t *w, unsigned id) {
 /* Closes W's handles (probes still in flight are ended without a result) and its loop. */
 static void worker_close(scan_t *s, worker_t *w) {
     if (w->handles_ready) {
-        mx_probe_abort_all(&w->probes, free); /* their pctx_t (probes.c) */
+        mx_probe_abort_all(&w->probes, free);      /* their pctx_t (probes.c) */
+        mx_sts_fetch_abort_all(&w->fetches, free); /* their fctx_t (policies.c) */
         uv_close((uv_handle_t *)&w->tick, NULL);
         uv_close((uv_handle_t *)&w->wake, NULL);
         mx_gate_close(&w->gate);

@@ -5,6 +5,7 @@
  *   hosts.c       the host table: each (MX host, address) once per scan, its waiting domains
  *   probes.c      starting probes, their results, --retry-4xx
  *   dns_bridge.c  the DNS thread and the hand-over of answers to the workers
+ *   policies.c    the MTA-STS policy fetch of each domain that publishes one
  *   resume.c      --resume: the old file's complete domains kept, the manifest's runs read
  *   progress.c    the counts the progress line shows
  * Everything under `mu` is marked; the rest belongs to one thread. */
@@ -24,6 +25,7 @@
 #include "mxtls/probe.h"
 #include "mxtls/rows.h"
 #include "mxtls/scan.h"
+#include "mxtls/sts_fetch.h"
 #include "mxtls/table.h"
 #include "mxtls/writer.h"
 
@@ -69,6 +71,8 @@ struct dom {
     int pending;                 /* touched by its own worker only */
     int dns_doubts, dns_retries; /* times asked again; of which in answered times */
     uint64_t dns_retry_at;       /* when to ask again (the DNS loop's time) */
+    const char *sts_status;      /* the policy fetch's outcome (sts_policy); NULL: none */
+    mx_sts_policy_t *sts;        /* the policy, when one was read */
     dom_t *prev, *next;          /* the scan's domains in flight (under mu) */
 };
 
@@ -90,6 +94,8 @@ struct worker {
     mx_tls_config_t *tls;
     mx_probe_config_t probe;
     mx_probe_set_t probes; /* its probes in flight, for the teardown */
+    mx_sts_fetch_config_t sts;
+    mx_sts_fetch_set_t fetches; /* its policy fetches in flight, for the teardown */
     mx_gate_t gate;
     uv_timer_t tick;
     uv_async_t wake;
@@ -196,6 +202,11 @@ void mx__hosts_free(scan_t *s);
 /* probes.c */
 /* Starts what W's queue and the limits allow. */
 void mx__probes_pump(worker_t *w);
+
+/* policies.c */
+/* On D's worker, once its answer is in: its MTA-STS policy is fetched when it publishes one
+ * (D then waits for it too), or why not is noted. */
+void mx__policies_start(worker_t *w, dom_t *d);
 
 /* dns_bridge.c */
 int mx__dns_bridge_start(scan_t *s);

@@ -24,6 +24,20 @@ static const char *const docs[MX_COL__COUNT] = {
                           "`invalid` (it breaks the grammar), or the lookup's failure: "
                           "`servfail`, `refused`, `timeout`",
     [MX_COL_STS_ID] = "the `id` of a valid MTA-STS record",
+    [MX_COL_STS_POLICY] =
+        "with `--policy`, for a domain with a valid MTA-STS record: the policy fetched from "
+        "`https://mta-sts.DOMAIN/.well-known/mta-sts.txt` (RFC 8461 3.3): `ok`, or the first "
+        "fault: `dns_nxdomain`, `dns_nodata`, `dns_servfail`, `dns_refused`, `dns_timeout` (the "
+        "policy host's address), `excluded` (outside `--allow`: no packet), `connect_refused`, "
+        "`connect_timeout`, `connect_error`, `tls` (the handshake failed), `cert_invalid` (the "
+        "chain does not verify against the CA bundle), `cert_name` (not for the policy host), "
+        "`timeout`, `http_syntax`, `http_truncated`, `http_too_large` (over 64 KiB), "
+        "`http_redirect` (not followed), `http_status` (not 200), `content_type` (not "
+        "text/plain), `policy_syntax`, `policy_version`, `policy_mode`, `policy_max_age`, "
+        "`policy_mx`, `local_overload`",
+    [MX_COL_STS_MODE] = "the policy's mode: `enforce`, `testing`, `none`",
+    [MX_COL_STS_MAX_AGE] = "the policy's max_age in seconds",
+    [MX_COL_STS_MX] = "the policy's mx patterns, lowercase",
     [MX_COL_TLSRPT_RECORD] = "with `--policy`: the TLS-RPT TXT record at `_smtp._tls.DOMAIN` "
                              "(RFC 8460 3), as `sts_record`",
     [MX_COL_TLSRPT_RUA] = "the first reporting URI (`mailto:` or `https:`) of a valid TLS-RPT "
@@ -45,6 +59,8 @@ static const char *const docs[MX_COL__COUNT] = {
                     "gave no TLS: not offered, refused, failed); empty when the TLSA lookup "
                     "failed or the probe could not tell (timeout, legacy TLS). Without a "
                     "`--dnssec-resolver` records are judged as if validated",
+    [MX_COL_STS_MATCH] = "whether `mx_host` matches a pattern of the domain's MTA-STS policy "
+                         "(RFC 8461 4.1), when one was read",
     [MX_COL_IP] = "IPv4 dotted quad or IPv6 (RFC 5952)",
     [MX_COL_CONN] = "`ok`, `timeout`, `refused`, `unreachable`, `reset`, `excluded` (outside "
                     "`--allow`, inside `--exclude` or a reserved range: no packet was sent), "

@@ -1,0 +1,248 @@
+"""The MTA-STS policy fetch (scan --policy) against policy hosts served here over HTTPS (Python's
+ssl module, certificates from a test CA made with openssl), with the domains' records in a
+zone served by Debian's nsd, all on loopback. Good policies are read (mode, max_age, patterns,
+and sts_match per MX host); each way a policy host can fail or be hostile gets its own token:
+a missing address, a refused connection, a certificate expired or for another name, a
+server that does not speak TLS, 404, a redirect (not followed), the wrong content type, a
+policy that breaks the grammar, binary content, a 10 MB body, an endless body and a body
+dripped slowly; each within the deadline and the 64 KiB cap, each policy host asked once."""
+import asyncio
+import csv
+import gzip
+import os
+import shutil
+import ssl
+import subprocess
+import tempfile
+import threading
+import time
+
+import farmlib
+
+farmlib.require_private_netns()
+c = farmlib.Checker("MTA-STS fetch vs hostile policy hosts")
+tmp = tempfile.mkdtemp(prefix="mxtls-sts-")
+Z = "sts.test"
+POLICY = "version: STSv1\r\nmode: enforce\r\nmx: mail.good.%s\r\nmax_age: 86400\r\n" % Z
+
+
+def sh(cmd):
+    subprocess.run(cmd, shell=True, cwd=tmp, check=True, capture_output=True)
+
+
+def make_certs(names):
+    """A CA, and per NAME (label, subject name, expired?) a certificate it signed."""
+    sh("openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout ca.key "
+       "-out ca.pem -days 30 -subj /CN=STS-test-CA -addext basicConstraints=critical,CA:TRUE "
+       "-addext keyUsage=keyCertSign")
+    sh("mkdir -p db && touch db/index && echo 01 > db/serial && printf '[ca]\\ndefault_ca=d\\n"
+       "[d]\\ndatabase=db/index\\nserial=db/serial\\nnew_certs_dir=db\\ndefault_md=sha256\\n"
+       "policy=p\\nunique_subject=no\\n[p]\\ncommonName=supplied\\n' > ca.cnf")
+    for label, name, expired in names:
+        sh("openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout {l}.key "
+           "-out {l}.csr -subj /CN={n} && printf 'subjectAltName=DNS:{n}\\n' > {l}.ext".format(
+               l=label, n=name))
+        dates = ("-startdate 20200101000000Z -enddate 20200201000000Z" if expired
+                 else "-days 30")
+        sh("openssl ca -batch -notext -config ca.cnf -cert ca.pem -keyfile ca.key -in {l}.csr "
+           "{d} -extfile {l}.ext -out {l}.pem".format(l=label, d=dates))
+
+
+# label: (IP last byte or None for no address, behaviour, certificate name override, expired)
+HOSTS = {
+    "good": (1, "policy", None, False),
+    "testing": (2, "testing", None, False),
+    "notfound": (3, "404", None, False),
+    "redirect": (4, "301", None, False),
+    "big": (5, "big", None, False),
+    "endless": (6, "endless", None, False),
+    "slow": (7, "slow", None, False),
+    "binary": (8, "binary", None, False),
+    "html": (9, "html", None, False),
+    "wrongname": (10, "policy", "mta-sts.elsewhere.example", False),
+    "expired": (11, "policy", None, True),
+    "plain": (12, "plain", None, False),
+    "syntax": (13, "syntax", None, False),
+    "refused": (14, None, None, False),  # an address, nothing listening
+    "noaddr": (None, None, None, False),
+}
+WANT = {
+    "good": "ok", "testing": "ok", "notfound": "http_status", "redirect": "http_redirect",
+    "big": "http_too_large", "endless": "http_too_large", "slow": "timeout",
+    "binary": "policy_syntax", "html": "content_type", "wrongname": "cert_name",
+    "expired": "cert_invalid", "plain": "tls", "syntax": "policy_version",
+    "refused": "connect_refused", "noaddr": "dns_nxdomain",
+}
+
+
+def ip(label):
+    return "127.0.7.%d" % HOSTS[label][0]
+
+
+requests = {}
+
+
+async def serve(label, reader, writer):
+    behaviour = HOSTS[label][1]
+    requests[label] = requests.get(label, 0) + 1
+    try:
+        head = b""
+        while b"\r\n\r\n" not in head and len(head) < 8192:
+            data = await reader.read(1024)
+            if not data:
+                break
+            head += data
+        lines = head.decode("latin-1").split("\r\n")
+        host = [l.split(":", 1)[1].strip() for l in lines[1:] if l.lower().startswith("host:")]
+        if lines[0] != "GET /.well-known/mta-sts.txt HTTP/1.1" or host != ["mta-sts.%s.%s" % (label, Z)]:
+            writer.write(b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n")
+        elif behaviour in ("policy", "testing", "syntax", "html"):
+            body = POLICY if behaviour != "testing" else POLICY.replace(
+                "enforce", "testing").replace("mail.good", "*.other")
+            if behaviour == "syntax":
+                body = body.replace("version: STSv1\r\n", "")
+            ctype = "text/html" if behaviour == "html" else "text/plain; charset=utf-8"
+            writer.write(("HTTP/1.1 200 OK\r\nContent-Type: %s\r\nContent-Length: %d\r\n\r\n%s"
+                          % (ctype, len(body), body)).encode())
+        elif behaviour == "404":
+            writer.write(b"HTTP/1.1 404 Not Found\r\nContent-Length: 9\r\n\r\nnot found")
+        elif behaviour == "301":
+            writer.write(b"HTTP/1.1 301 Moved\r\nLocation: https://elsewhere.example/\r\n"
+                         b"Content-Length: 0\r\n\r\n")
+        elif behaviour == "big":
+            writer.write(b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: "
+                         b"10485760\r\n\r\n")
+            for _ in range(160):
+                writer.write(b"x" * 65536)
+                await writer.drain()
+        elif behaviour == "endless":
+            writer.write(b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n\r\n")
+            for _ in range(100000):
+                writer.write(b"mx: mail.good.sts.test\r\n" * 100)
+                await writer.drain()
+        elif behaviour == "slow":
+            writer.write(b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 200\r\n\r\n")
+            for ch in POLICY:
+                writer.write(ch.encode())
+                await writer.drain()
+                await asyncio.sleep(1)
+        elif behaviour == "binary":
+            body = bytes(range(256)) * 4
+            writer.write(b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: "
+                         b"1024\r\n\r\n" + body)
+        await writer.drain()
+    except (ConnectionError, ssl.SSLError):
+        pass
+    finally:
+        writer.close()
+
+
+async def plain_server(reader, writer):
+    requests["plain"] = requests.get("plain", 0) + 1
+    await reader.read(1024)
+    writer.write(b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n")
+    await writer.drain()
+    writer.close()
+
+
+def run_servers(loop, port, ready):
+    asyncio.set_event_loop(loop)
+
+    async def start():
+        for label, (last, behaviour, _, _) in HOSTS.items():
+            if behaviour is None:
+                continue
+            if behaviour == "plain":
+                await asyncio.start_server(plain_server, ip(label), port)
+                continue
+            ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            ctx.load_cert_chain(os.path.join(tmp, label + ".pem"), os.path.join(tmp, label + ".key"))
+            await asyncio.start_server(lambda r, w, l=label: serve(l, r, w), ip(label), port,
+                                       ssl=ctx)
+        ready.set()
+    loop.run_until_complete(start())
+    loop.run_forever()
+
+
+zone = ["$ORIGIN %s." % Z, "$TTL 300", "@ IN SOA ns.{z}. admin.{z}. 1 3600 600 86400 300".format(z=Z),
+        "@ IN NS ns.%s." % Z, "ns IN A 127.0.0.1"]
+for label, (last, _, _, _) in HOSTS.items():
+    zone += ["{l} IN MX 10 mail.{l}.{z}.".format(l=label, z=Z),
+             "mail.%s IN A 127.0.6.1" % label,
+             '_mta-sts.%s IN TXT "v=STSv1; id=2026120301"' % label]
+    if last is not None:
+        zone.append("mta-sts.%s IN A %s" % (label, ip(label)))
+zone += ["norecord IN MX 10 mail.norecord.%s." % Z, "mail.norecord IN A 127.0.6.1",
+         "badrecord IN MX 10 mail.badrecord.%s." % Z, "mail.badrecord IN A 127.0.6.1",
+         '_mta-sts.badrecord IN TXT "v=STSv1; id=no-dashes"',
+         "mta-sts.badrecord IN A 127.0.7.1"]
+open(os.path.join(tmp, "zone"), "w").write("\n".join(zone) + "\n")
+
+make_certs([(label, HOSTS[label][2] or "mta-sts.%s.%s" % (label, Z), HOSTS[label][3])
+            for label in HOSTS if HOSTS[label][1] not in (None, "plain")])
+dns_port, https_port = farmlib.free_port(), farmlib.free_port()
+nsd = farmlib.start_nsd(tmp, dns_port, Z)
+loop = asyncio.new_event_loop()
+ready = threading.Event()
+threading.Thread(target=run_servers, args=(loop, https_port, ready), daemon=True).start()
+try:
+    ready.wait(20)
+    for _ in range(100):
+        r = subprocess.run(["dig", "+tries=1", "+time=1", "-p", str(dns_port), "@127.0.0.1",
+                            "ns." + Z, "A"], capture_output=True, text=True).stdout
+        if "NOERROR" in r:
+            break
+        time.sleep(0.1)
+    lst, out = os.path.join(tmp, "list.txt"), os.path.join(tmp, "out.csv.gz")
+    names = sorted(HOSTS) + ["norecord", "badrecord"]
+    open(lst, "w").write("".join("%s.%s\n" % (n, Z) for n in names))
+    deadline = 6
+    t0 = time.monotonic()
+    r = subprocess.run([os.environ["MXTLS_BIN"], "scan", lst, "-o", out, "--policy", "--resolver",
+                        "127.0.0.1:%d" % dns_port, "--sts-port", str(https_port), "--port", "2",
+                        "--allow", "127.0.0.0/8", "--ca-file", os.path.join(tmp, "ca.pem"),
+                        "--ehlo", "scanner.example", "--timeout-read", "3", "--deadline",
+                        str(deadline), "--quiet"], capture_output=True, text=True, timeout=120)
+    elapsed = time.monotonic() - t0
+    c.eq("scan exit status (%s)" % r.stderr.strip()[-300:], 0, r.returncode)
+    c.true("every fetch ended within the deadline (%.1f s for the scan)" % elapsed,
+           elapsed < deadline + 5)
+    with gzip.open(out, "rt", newline="") as f:
+        rows = {row["domain"].split(".")[0]: row for row in csv.DictReader(f)}
+    for label, want in sorted(WANT.items()):
+        row = rows.get(label, {})
+        c.eq("%s: sts_record" % label, "ok", row.get("sts_record"))
+        c.eq("%s: sts_policy" % label, want, row.get("sts_policy"))
+        print("%-10s sts_policy=%-16s mode=%-8s max_age=%-6s mx=%s match=%s" % (
+            label, row.get("sts_policy"), row.get("sts_mode"), row.get("sts_max_age"),
+            row.get("sts_mx"), row.get("sts_match")))
+        if label in requests:
+            c.eq("%s: the policy host was asked once" % label, 1, requests[label])
+    good, testing = rows.get("good", {}), rows.get("testing", {})
+    for col, val in (("sts_mode", "enforce"), ("sts_max_age", "86400"),
+                     ("sts_mx", "mail.good.%s" % Z), ("sts_match", "yes")):
+        c.eq("good: %s" % col, val, good.get(col))
+    for col, val in (("sts_mode", "testing"), ("sts_mx", "*.other.%s" % Z), ("sts_match", "no")):
+        c.eq("testing: %s" % col, val, testing.get(col))
+    for label in WANT:
+        if WANT[label] != "ok":
+            c.eq("%s: no mode without a policy" % label, "", rows.get(label, {}).get("sts_mode"))
+    c.eq("norecord: no record, no fetch", ("none", ""),
+         (rows.get("norecord", {}).get("sts_record"), rows.get("norecord", {}).get("sts_policy")))
+    c.eq("badrecord: an invalid record, no fetch", ("invalid", ""),
+         (rows.get("badrecord", {}).get("sts_record"),
+          rows.get("badrecord", {}).get("sts_policy")))
+    # Without --policy nothing of it is asked.
+    r = subprocess.run([os.environ["MXTLS_BIN"], "scan", lst, "-o", out, "--resolver",
+                        "127.0.0.1:%d" % dns_port, "--sts-port", str(https_port), "--port", "2",
+                        "--allow", "127.0.0.0/8", "--ehlo", "scanner.example", "--quiet"],
+                       capture_output=True, text=True, timeout=120)
+    with gzip.open(out, "rt", newline="") as f:
+        off = [row for row in csv.DictReader(f) if row["sts_policy"] or row["sts_record"]]
+    c.eq("without --policy: no policy column filled", 0, len(off))
+finally:
+    loop.call_soon_threadsafe(loop.stop)
+    nsd.terminate()
+    nsd.wait(timeout=10)
+    shutil.rmtree(tmp, ignore_errors=True)
+c.finish()
