@@ -23,6 +23,11 @@ typedef struct {
     /* The first primary host's certificate. */
     char cert[65], cert_cn[257], cert_key[32], cert_issuer[512];
     char mx_set[1024]; /* the MX hosts, sorted, '|'-separated (cut at the cap) */
+    /* The policy columns (--policy; "" in files made without it). */
+    char sts_record[12], sts_policy[24], sts_mode[8], rpt_record[12], mx_dnssec[10];
+    int sts_hosts, sts_match; /* MX hosts (rows) judged against the policy; of which matching */
+    int sts_deliver;          /* a matching host completes TLS, verifies and matches its name */
+    int dane[5];              /* host rows by dane: none, insecure, unusable, match, mismatch */
 } mx_domsum_t;
 
 /* Called with each completed summary. */
@@ -60,5 +65,14 @@ const char *mx_domsum_starttls(const mx_domsum_t *d);
 
 /* "TLSv1.3", "TLSv1.2", "legacy", "none"; "unknown" or "n/a" as above. */
 const char *mx_domsum_best(const mx_domsum_t *d);
+
+/* What a strict sender finds of the domain's MTA-STS: "enforce", "testing", "none" (the
+ * policy's mode), "policy not read" (a valid record, no policy: sts_policy says why),
+ * "invalid record", "no record"; NULL when not measured (no --policy, or the lookup failed). */
+const char *mx_domsum_sts(const mx_domsum_t *d);
+
+/* DANE over the domain's MX hosts: "no TLSA", "not validated", "unusable", "mismatch" (on some
+ * MX), "match" (on every MX with usable records); NULL when not measured. */
+const char *mx_domsum_dane(const mx_domsum_t *d);
 
 #endif

@@ -75,6 +75,26 @@ static void set_add(char *set, size_t cap, const char *host) {
     }
 }
 
+/* A host row's part in the domain's MTA-STS and DANE outcomes. */
+static void policy_row(mx_domsum_t *d, const mx_record_t *r) {
+    static const char *const dane[] = {"none", "insecure", "unusable", "match", "mismatch"};
+    const char *dv = mx_record_get(r, MX_COL_DANE), *m = mx_record_get(r, MX_COL_STS_MATCH);
+    for (int k = 0; *dv && k < 5; k++)
+        if (!strcmp(dv, dane[k]))
+            d->dane[k]++;
+    if (!*m)
+        return;
+    d->sts_hosts++;
+    if (strcmp(m, "yes") != 0)
+        return;
+    d->sts_match++;
+    /* RFC 8461 4.2: delivery to a matching MX whose certificate verifies for its name. */
+    if (!strcmp(mx_record_get(r, MX_COL_TLS), "ok") &&
+        !strcmp(mx_record_get(r, MX_COL_CERT_VALID), "ok") &&
+        !strcmp(mx_record_get(r, MX_COL_CERT_NAME_MATCH), "yes"))
+        d->sts_deliver = 1;
+}
+
 void mx_domsum_row(mx_domsum_acc_t *a, const mx_record_t *r) {
     mx_domsum_t *d = &a->d;
     const char *name = mx_record_get(r, MX_COL_DOMAIN);
@@ -87,6 +107,13 @@ void mx_domsum_row(mx_domsum_acc_t *a, const mx_record_t *r) {
         d->prim_known = d->prim_tls_all = 0;
         d->prim_host[0] = d->cert[0] = d->cert_cn[0] = d->cert_key[0] = d->cert_issuer[0] = 0;
         d->mx_set[0] = 0;
+        d->sts_hosts = d->sts_match = d->sts_deliver = 0;
+        memset(d->dane, 0, sizeof(d->dane));
+        put(d->sts_record, sizeof(d->sts_record), mx_record_get(r, MX_COL_STS_RECORD));
+        put(d->sts_policy, sizeof(d->sts_policy), mx_record_get(r, MX_COL_STS_POLICY));
+        put(d->sts_mode, sizeof(d->sts_mode), mx_record_get(r, MX_COL_STS_MODE));
+        put(d->rpt_record, sizeof(d->rpt_record), mx_record_get(r, MX_COL_TLSRPT_RECORD));
+        put(d->mx_dnssec, sizeof(d->mx_dnssec), mx_record_get(r, MX_COL_MX_DNSSEC));
         a->active = 1;
         begun(a, r, name);
         put(d->name, sizeof(d->name), name);
@@ -102,6 +129,7 @@ void mx_domsum_row(mx_domsum_acc_t *a, const mx_record_t *r) {
     if (!*host)
         return; /* a domain without MX host: its one row */
     set_add(d->mx_set, sizeof(d->mx_set), host);
+    policy_row(d, r);
     int overload = !strcmp(mx_record_get(r, MX_COL_ERROR), MX_LOCAL_OVERLOAD);
     int known = !strcmp(conn, "ok") && code[0] == '2' && *st && !overload;
     d->overload += overload;
@@ -158,4 +186,29 @@ const char *mx_domsum_best(const mx_domsum_t *d) {
     if (!d->mail)
         return "n/a";
     return d->known ? best[d->best] : "unknown";
+}
+
+const char *mx_domsum_sts(const mx_domsum_t *d) {
+    const char *rec = d->sts_record;
+    if (!d->mail || (strcmp(rec, "ok") && strcmp(rec, "none") && strcmp(rec, "invalid") &&
+                     strcmp(rec, "multiple")))
+        return NULL;
+    if (!strcmp(rec, "none"))
+        return "no record";
+    if (strcmp(rec, "ok") != 0)
+        return "invalid record";
+    return strcmp(d->sts_policy, "ok") != 0 ? "policy not read" : d->sts_mode;
+}
+
+const char *mx_domsum_dane(const mx_domsum_t *d) {
+    int any = 0;
+    for (int k = 0; k < 5; k++)
+        any += d->dane[k];
+    if (!d->mail || !any)
+        return NULL;
+    return d->dane[4]   ? "mismatch"
+           : d->dane[3] ? "match"
+           : d->dane[2] ? "unusable"
+           : d->dane[1] ? "not validated"
+                        : "no TLSA";
 }

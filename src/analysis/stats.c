@@ -25,6 +25,13 @@
 #define S_D_STRICT "domains: every MX verifies and matches its name"
 #define S_D_PROVIDER "domains: provider of the primary MX"
 #define S_D_OVERLOAD "domains: a host the scanner could not measure (local_overload)"
+#define S_D_STS "domains: MTA-STS (RFC 8461)"
+#define S_D_STS_FAIL "domains: MTA-STS policy not read, by reason"
+#define S_D_STS_MX "domains: MTA-STS policy names the MX hosts (testing or enforce)"
+#define S_D_STS_DELIVER "domains: a strict MTA-STS sender would deliver (testing or enforce)"
+#define S_D_RPT "domains: TLS-RPT (RFC 8460)"
+#define S_D_DNSSEC "domains: MX answer DNSSEC-validated"
+#define S_D_DANE "domains: DANE on the MX hosts (RFC 7672)"
 #define S_H_CONN "hosts: connection"
 #define S_H_GREETING "hosts: greeting code"
 #define S_H_STARTTLS "hosts: STARTTLS offered"
@@ -42,6 +49,7 @@
 #define S_H_ISSUER "hosts: certificate issuer"
 #define S_H_CHAIN "hosts: chain length"
 #define S_H_CAPS "hosts: EHLO extensions"
+#define S_H_DANE "hosts: DANE"
 
 const char *const mx_stats_overload_section = S_D_OVERLOAD;
 
@@ -121,6 +129,14 @@ const char *mx_stats_family(const char *section) {
                {S_H_ISSUER, "Certificates"},
                {S_H_CHAIN, "Certificates"},
                {S_H_CAPS, "EHLO extensions"},
+               {S_D_STS, "Mail security policies"},
+               {S_D_STS_FAIL, "Mail security policies"},
+               {S_D_STS_MX, "Mail security policies"},
+               {S_D_STS_DELIVER, "Mail security policies"},
+               {S_D_RPT, "Mail security policies"},
+               {S_D_DNSSEC, "Mail security policies"},
+               {S_D_DANE, "Mail security policies"},
+               {S_H_DANE, "Mail security policies"},
                {S_D_PROVIDER, "Mail providers"},
                {S_D_OVERLOAD, "Scan health"}};
     for (size_t i = 0; i < sizeof(map) / sizeof(map[0]); i++)
@@ -136,6 +152,7 @@ const char *const mx_stats_families[] = {"Mail domains",
                                          "Key exchange and cipher",
                                          "Certificates",
                                          "EHLO extensions",
+                                         "Mail security policies",
                                          "Mail providers",
                                          "Scan health",
                                          "Other",
@@ -205,6 +222,33 @@ static void categorical(mx_stats_t *s, const char *section, const char *const *b
     num(s, section, b, metric);
 }
 
+/* The MTA-STS, TLS-RPT, DNSSEC and DANE metrics of a mail domain, from the columns of
+ * --policy (a file made without it has none). */
+static void policy_metrics(mx_stats_t *s, const mx_domsum_t *d, const char *const *b) {
+    const char *sts = mx_domsum_sts(d), *dane = mx_domsum_dane(d), *rpt = d->rpt_record;
+    if (sts)
+        categorical(s, S_D_STS, b, sts);
+    if (sts && !strcmp(sts, "policy not read"))
+        categorical(s, S_D_STS_FAIL, b, d->sts_policy);
+    if (sts && (!strcmp(sts, "enforce") || !strcmp(sts, "testing")) && d->sts_hosts) {
+        categorical(s, S_D_STS_MX, b,
+                    d->sts_match == d->sts_hosts ? "every MX matches"
+                    : d->sts_match               ? "some MX match"
+                                                 : "no MX matches");
+        flag(s, S_D_STS_DELIVER, b, "a matching MX verifies for its name", d->sts_deliver);
+    }
+    if (!strcmp(rpt, "ok") || !strcmp(rpt, "none") || !strcmp(rpt, "invalid") ||
+        !strcmp(rpt, "multiple"))
+        categorical(s, S_D_RPT, b,
+                    !strcmp(rpt, "ok")     ? "valid record, with its rua"
+                    : !strcmp(rpt, "none") ? "no record"
+                                           : "invalid record");
+    if (!strcmp(d->mx_dnssec, "secure") || !strcmp(d->mx_dnssec, "insecure"))
+        flag(s, S_D_DNSSEC, b, "signed and validated", !strcmp(d->mx_dnssec, "secure"));
+    if (dane)
+        categorical(s, S_D_DANE, b, dane);
+}
+
 /* A domain is complete: its summary becomes domain metrics. */
 static void domain_done(void *ud, const mx_domsum_t *d) {
     mx_stats_t *s = ud;
@@ -251,6 +295,7 @@ static void domain_done(void *ud, const mx_domsum_t *d) {
     }
     if (d->prim_known)
         flag(s, S_D_PRIMARY, b, "TLS completes on every primary MX", d->prim_tls_all);
+    policy_metrics(s, d, b);
     s->in_domain = 0; /* the provider section is counted from the providers at the end */
 }
 
@@ -287,6 +332,8 @@ static void host_metrics(mx_stats_t *s, const mx_record_t *r) {
     const char *conn = mx_record_get(r, MX_COL_CONN), *code = mx_record_get(r, MX_COL_BANNER_CODE);
     const char *st = mx_record_get(r, MX_COL_STARTTLS), *tls = mx_record_get(r, MX_COL_TLS);
     categorical(s, S_H_CONN, b, conn);
+    if (*mx_record_get(r, MX_COL_DANE))
+        categorical(s, S_H_DANE, b, mx_record_get(r, MX_COL_DANE));
     if (!strcmp(conn, "excluded") || !strcmp(conn, "skipped"))
         return;
     /* local_overload: the scanner, not the server, ended the probe; what it learnt of the

@@ -7,6 +7,7 @@ unsigned and no trust anchor, dane=insecure, as a DANE sender would judge each."
 import csv
 import gzip
 import hashlib
+import json
 import os
 import shutil
 import subprocess
@@ -108,7 +109,14 @@ def scan(what, resolver_port, smtp_port, cert):
     with gzip.open(out, "rt", newline="") as f:
         rows = list(csv.DictReader(f))
     c.eq("%s: one row" % what, 1, len(rows))
+    st = run(os.environ["MXTLS_BIN"], "stats", "--format", "json", out)
+    stats[what] = {(m["section"], m["metric"]): (m["numerator"], m["denominator"])
+                   for m in json.loads(st.stdout)["metrics"] if m["bucket"] == "all"}
     return rows[0] if rows else {}
+
+
+stats = {}
+DANE, DNSSEC = "domains: DANE on the MX hosts (RFC 7672)", "domains: MX answer DNSSEC-validated"
 
 
 procs = []
@@ -129,12 +137,17 @@ try:
     for col, val in (("dns_status", "mx"), ("mx_dnssec", "secure"), ("tlsa", "present"),
                      ("tlsa_dnssec", "secure"), ("tls", "ok"), ("dane", "match")):
         c.eq("signed, the record names the key: %s" % col, val, row.get(col))
+    c.eq("signed: stats count the domain's DANE as a match", (1, 1),
+         stats["signed"].get((DANE, "match")))
+    c.eq("signed: stats count its MX answer validated", (1, 1),
+         stats["signed"].get((DNSSEC, "signed and validated")))
 
     postfix.renew()
     time.sleep(1)
     row = scan("renewed", ub_port, smtp_port, postfix.cert)
     for col, val in (("tlsa_dnssec", "secure"), ("tls", "ok"), ("dane", "mismatch")):
         c.eq("renewed, the record stale: %s" % col, val, row.get(col))
+    c.eq("renewed: stats count a mismatch", (1, 1), stats["renewed"].get((DANE, "mismatch")))
 
     # The zone unsigned, and a resolver with no trust anchor for it: the records are insecure.
     for p in procs:
@@ -150,6 +163,10 @@ try:
     for col, val in (("mx_dnssec", "insecure"), ("tlsa", "present"),
                      ("tlsa_dnssec", "insecure"), ("dane", "insecure")):
         c.eq("unsigned: %s" % col, val, row.get(col))
+    c.eq("unsigned: stats count records not validated", (1, 1),
+         stats["unsigned"].get((DANE, "not validated")))
+    c.eq("unsigned: stats count the MX answer not validated", (0, 1),
+         stats["unsigned"].get((DNSSEC, "signed and validated")))
 finally:
     for p in procs:
         p.terminate()

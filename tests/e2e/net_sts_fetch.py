@@ -9,6 +9,7 @@ dripped slowly; each within the deadline and the 64 KiB cap, each policy host as
 import asyncio
 import csv
 import gzip
+import json
 import os
 import shutil
 import ssl
@@ -232,6 +233,27 @@ try:
     c.eq("badrecord: an invalid record, no fetch", ("invalid", ""),
          (rows.get("badrecord", {}).get("sts_record"),
           rows.get("badrecord", {}).get("sts_policy")))
+    # mxtls stats counts what the test made: every domain has an MX, all but norecord and
+    # badrecord a valid record; two policies read, one per mode; the rest by their token.
+    st = subprocess.run([os.environ["MXTLS_BIN"], "stats", "--format", "json", out],
+                        capture_output=True, text=True)
+    got = {(m["section"], m["metric"]): (m["numerator"], m["denominator"])
+           for m in json.loads(st.stdout)["metrics"] if m["bucket"] == "all"}
+    n = len(names)
+    want = {("domains: MTA-STS (RFC 8461)", "enforce"): (1, n),
+            ("domains: MTA-STS (RFC 8461)", "testing"): (1, n),
+            ("domains: MTA-STS (RFC 8461)", "no record"): (1, n),
+            ("domains: MTA-STS (RFC 8461)", "invalid record"): (1, n),
+            ("domains: MTA-STS (RFC 8461)", "policy not read"): (n - 4, n)}
+    for label, token in WANT.items():
+        if token != "ok":
+            want[("domains: MTA-STS policy not read, by reason", token)] = (
+                sum(1 for t in WANT.values() if t == token), n - 4)
+    section = "domains: MTA-STS policy names the MX hosts (testing or enforce)"
+    want[(section, "every MX matches")] = (1, 2)  # good
+    want[(section, "no MX matches")] = (1, 2)  # testing names *.other
+    for key, val in sorted(want.items()):
+        c.eq("stats: %s / %s" % key, val, got.get(key))
     # Without --policy nothing of it is asked.
     r = subprocess.run([os.environ["MXTLS_BIN"], "scan", lst, "-o", out, "--resolver",
                         "127.0.0.1:%d" % dns_port, "--sts-port", str(https_port), "--port", "2",
