@@ -21,7 +21,11 @@ typedef struct mx_diff mx_diff_t;
     X(CERT, "cert_sha256")                                                                         \
     X(ISSUER, "cert_issuer")                                                                       \
     X(PROVIDER, "provider")                                                                        \
-    X(MX, "mx_hosts")
+    X(MX, "mx_hosts")                                                                              \
+    X(STS, "mta_sts")                                                                              \
+    X(RPT, "tls_rpt")                                                                              \
+    X(DNSSEC, "mx_dnssec")                                                                         \
+    X(DANE, "dane")
 
 typedef enum {
 #define X(id, name) MX_DIFF_##id,

@@ -18,6 +18,8 @@
 #define S_CHANGES "changes (domains in both)"
 #define S_T_STARTTLS "transition: STARTTLS on the MX hosts"
 #define S_T_BEST "transition: best protocol"
+#define S_T_STS "transition: MTA-STS"
+#define S_T_DANE "transition: DANE"
 
 static const char *const field_names[] = {
 #define X(id, name) name,
@@ -48,6 +50,8 @@ struct mx_diff {
     int nomem;
 };
 
+static void count(mx_diff_t *df, const char *section, const char *metric, int yes);
+
 /* The values a domain is compared on, as text. */
 static void values(const mx_domsum_t *d, const char *out[MX_DIFF__COUNT], char *prov, size_t pcap) {
     out[MX_DIFF_STARTTLS] = mx_domsum_starttls(d);
@@ -60,6 +64,43 @@ static void values(const mx_domsum_t *d, const char *out[MX_DIFF__COUNT], char *
         mx_provider_of(d->prim_host, prov, pcap);
     out[MX_DIFF_PROVIDER] = prov;
     out[MX_DIFF_MX] = d->mx_set;
+    const char *sts = mx_domsum_sts(d), *dane = mx_domsum_dane(d);
+    out[MX_DIFF_STS] = sts ? sts : "";
+    out[MX_DIFF_RPT] = d->mail ? d->rpt_record : "";
+    out[MX_DIFF_DNSSEC] = d->mail ? d->mx_dnssec : "";
+    out[MX_DIFF_DANE] = dane ? dane : "";
+}
+
+/* A transition of FIELD, counted when both snapshots measured it (--policy in both). */
+static void transition(mx_diff_t *df, const char *section, const char *ov, const char *nv) {
+    char metric[80];
+    if (!*ov || !*nv)
+        return;
+    mx_tally_den(df->t, section, "all", 1);
+    snprintf(metric, sizeof(metric), "%s -> %s", ov, nv);
+    count(df, section, metric, 1);
+}
+
+/* The policy changes among the domains in both, when both snapshots measured them. */
+static void policy_changes(mx_diff_t *df, const char *const *ov, const char *const *nv) {
+    const char *os = ov[MX_DIFF_STS], *ns = nv[MX_DIFF_STS];
+    if (*os && *ns) {
+        int op = !strcmp(os, "testing") || !strcmp(os, "enforce") || !strcmp(os, "none"),
+            np = !strcmp(ns, "testing") || !strcmp(ns, "enforce") || !strcmp(ns, "none");
+        count(df, S_CHANGES, "MTA-STS policy published (none read -> read)", !op && np);
+        count(df, S_CHANGES, "MTA-STS policy lost (read -> none read)", op && !np);
+        count(df, S_CHANGES, "MTA-STS testing -> enforce",
+              !strcmp(os, "testing") && !strcmp(ns, "enforce"));
+        count(df, S_CHANGES, "MTA-STS enforce -> testing or none",
+              !strcmp(os, "enforce") && (!strcmp(ns, "testing") || !strcmp(ns, "none")));
+    }
+    const char *od = ov[MX_DIFF_DANE], *nd = nv[MX_DIFF_DANE];
+    if (*od && *nd) {
+        count(df, S_CHANGES, "DANE match -> mismatch (a stale TLSA record)",
+              !strcmp(od, "match") && !strcmp(nd, "mismatch"));
+        count(df, S_CHANGES, "DANE mismatch -> match",
+              !strcmp(od, "mismatch") && !strcmp(nd, "match"));
+    }
 }
 
 static int same_name(const void *item, const void *name) {
@@ -161,6 +202,9 @@ static void new_done(void *ud, const mx_domsum_t *d) {
               strcmp(ov[MX_DIFF_PROVIDER], nv[MX_DIFF_PROVIDER]) != 0);
     count(df, S_CHANGES, "MX host set changed",
           *ov[MX_DIFF_MX] && *nv[MX_DIFF_MX] && strcmp(ov[MX_DIFF_MX], nv[MX_DIFF_MX]) != 0);
+    transition(df, S_T_STS, ov[MX_DIFF_STS], nv[MX_DIFF_STS]);
+    transition(df, S_T_DANE, ov[MX_DIFF_DANE], nv[MX_DIFF_DANE]);
+    policy_changes(df, ov, nv);
     if (!df->fn)
         return;
     mx_diff_change_t c = {d->name, {0}, {0}};

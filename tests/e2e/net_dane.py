@@ -7,6 +7,7 @@ unsigned and no trust anchor, dane=insecure, as a DANE sender would judge each."
 import csv
 import gzip
 import hashlib
+import io
 import json
 import os
 import shutil
@@ -148,6 +149,18 @@ try:
     for col, val in (("tlsa_dnssec", "secure"), ("tls", "ok"), ("dane", "mismatch")):
         c.eq("renewed, the record stale: %s" % col, val, row.get(col))
     c.eq("renewed: stats count a mismatch", (1, 1), stats["renewed"].get((DANE, "mismatch")))
+    changes = os.path.join(tmp, "changes.csv.gz")
+    r = run(os.environ["MXTLS_BIN"], "diff", "--format", "csv", "--changes", changes,
+            os.path.join(tmp, "signed.csv.gz"), "--", os.path.join(tmp, "renewed.csv.gz"))
+    table = {(row["section"], row["metric"]): row["new_numerator"]
+             for row in csv.DictReader(io.StringIO(r.stdout))}
+    c.eq("diff: the stale record is a change", "1",
+         table.get(("changes (domains in both)", "DANE match -> mismatch (a stale TLSA record)")))
+    c.eq("diff: DANE's transition", "1", table.get(("transition: DANE", "match -> mismatch")))
+    with gzip.open(changes, "rt", newline="") as f:
+        rows = list(csv.DictReader(f))
+    c.eq("diff --changes: the domain's dane old and new", [("match", "mismatch")],
+         [(row["dane_old"], row["dane_new"]) for row in rows])
 
     # The zone unsigned, and a resolver with no trust anchor for it: the records are insecure.
     for p in procs:
