@@ -15,6 +15,7 @@
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 #include <openssl/rand.h>
+#include <openssl/sha.h>
 #include <openssl/x509v3.h>
 
 #define NCTX (4 * 4 * 3 * 2)
@@ -25,7 +26,8 @@ typedef struct {
 } leaf_slot_t;
 
 struct farm_certs {
-    EVP_PKEY *keys[4]; /* per farm_key_t */
+    EVP_PKEY *keys[4][2];         /* per farm_key_t, and generation parity: renewals roll over */
+    unsigned char spki[4][2][32]; /* SHA-256 of each key's SubjectPublicKeyInfo (TLSA 3 1 1) */
     EVP_PKEY *root_key, *int_key, *other_key;
     X509 *root, *inter, *other;
     SSL_CTX *ctx[NCTX];
@@ -134,8 +136,17 @@ farm_certs_t *farm_certs_new(const char *key_dir, char *err, size_t errlen) {
     c->today = time(NULL) / 86400 * 86400;
     mkdir(key_dir, 0700);
     for (int k = 0; k < 4; k++)
-        if (!(c->keys[k] = cached_key(key_dir, key_names[k], k)))
-            goto fail;
+        for (int g = 0; g < 2; g++) {
+            char name[32];
+            snprintf(name, sizeof(name), "%s%s", key_names[k], g ? "-rolled" : "");
+            unsigned char *der = NULL;
+            int n;
+            if (!(c->keys[k][g] = cached_key(key_dir, name, k)) ||
+                (n = i2d_PUBKEY(c->keys[k][g], &der)) <= 0)
+                goto fail;
+            SHA256(der, (size_t)n, c->spki[k][g]);
+            OPENSSL_free(der);
+        }
     if (!(c->root_key = cached_key(key_dir, "root-ca", FARM_KEY_P256)) ||
         !(c->int_key = cached_key(key_dir, "intermediate-ca", FARM_KEY_P256)) ||
         !(c->other_key = cached_key(key_dir, "unknown-ca", FARM_KEY_P256)))
@@ -157,7 +168,8 @@ void farm_certs_free(farm_certs_t *c) {
     if (!c)
         return;
     for (int k = 0; k < 4; k++)
-        EVP_PKEY_free(c->keys[k]);
+        for (int g = 0; g < 2; g++)
+            EVP_PKEY_free(c->keys[k][g]);
     EVP_PKEY_free(c->root_key);
     EVP_PKEY_free(c->int_key);
     EVP_PKEY_free(c->other_key);
@@ -218,7 +230,8 @@ static X509 *leaf_make(farm_certs_t *c, const farm_host_t *h) {
                      : issuer == c->inter ? c->int_key
                                           : c->root_key;
     uint64_t serial = (farm_hash(mx_hash(h->name), h->cert, h->key, h->renewals) >> 2) | 1;
-    return make_cert(c, c->keys[h->key], cn, sans, issuer, ikey, nb, na, 0, serial);
+    return make_cert(c, c->keys[h->key][h->renewals & 1], cn, sans, issuer, ikey, nb, na, 0,
+                     serial);
 }
 
 static int same_key(const void *item, const void *key) {
@@ -243,7 +256,7 @@ int farm_certs_leaf(farm_certs_t *c, const farm_host_t *h, X509 **leaf, EVP_PKEY
         l->leaf = x;
     }
     *leaf = l->leaf;
-    *key = c->keys[h->key];
+    *key = c->keys[h->key][h->renewals & 1];
     *chain = has_intermediate(h) ? c->inter : NULL;
     return 0;
 }
@@ -359,4 +372,8 @@ int farm_certs_name_match(farm_certs_t *c, const farm_host_t *h, const char *nam
         if (strncmp(p, "DNS:", 4) == 0 && name_covers(p + 4, name))
             return 1;
     return 0;
+}
+
+const unsigned char *farm_certs_spki_sha256(const farm_certs_t *c, int key, uint32_t gen) {
+    return c->spki[key][gen & 1];
 }

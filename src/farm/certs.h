@@ -1,8 +1,9 @@
 /* The farm's certificates and TLS server contexts (OpenSSL).
  *
  * A root CA and an intermediate (ECDSA P-256) sign the leaves that are meant to verify; an
- * unknown root signs the "unknown CA" ones. Leaf keys come from a small pool, one key per key
- * type, cached on disk so that RSA-4096 is generated once per machine, not per run. A leaf is
+ * unknown root signs the "unknown CA" ones. Leaf keys come from a small pool, two keys per key
+ * type (a renewal rolls a host over to the other, so that a TLSA record can go stale), cached
+ * on disk so that RSA-4096 is generated once per machine, not per run. A leaf is
  * made on first use for a host and cached for the run; what a host's certificate looks like
  * (names, validity, issuer, key) follows from its behaviour, while signatures and therefore
  * fingerprints differ between runs. */
@@ -45,6 +46,10 @@ typedef struct {
     const char *valid;
 } farm_tls_truth_t;
 int farm_certs_truth(farm_certs_t *c, const farm_host_t *h, int fingerprint, farm_tls_truth_t *t);
+
+/* SHA-256 of the SubjectPublicKeyInfo of the KEY (farm_key_t) a host's leaf of generation GEN
+ * (its renewals) has: the data of a DANE-EE TLSA record 3 1 1 for it. Thread-safe. */
+const unsigned char *farm_certs_spki_sha256(const farm_certs_t *c, int key, uint32_t gen);
 
 /* 1 when the certificate names of H's leaf cover NAME (exact or one-label wildcard). */
 int farm_certs_name_match(farm_certs_t *c, const farm_host_t *h, const char *name);

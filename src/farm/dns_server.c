@@ -11,7 +11,7 @@
 #include <string.h>
 #include <sys/socket.h>
 
-enum { T_A = 1, T_CNAME = 5, T_MX = 15, T_TXT = 16, T_AAAA = 28, T_OPT = 41 };
+enum { T_A = 1, T_CNAME = 5, T_MX = 15, T_TXT = 16, T_AAAA = 28, T_OPT = 41, T_TLSA = 52 };
 enum { RC_NOERROR = 0, RC_SERVFAIL = 2, RC_NXDOMAIN = 3, RC_REFUSED = 5 };
 #define MSG_MAX 4096
 
@@ -106,11 +106,13 @@ static int parse_query(const unsigned char *q, size_t len, char *name, unsigned 
     return 0;
 }
 
-static void header(msg_t *m, const unsigned char *q, int rcode, unsigned ancount) {
+/* The header: QR and AA, the client's RD, AD when AUTHENTIC (the farm answers for its signed
+ * zones as a validating resolver would), RCODE and the answer count. */
+static void header(msg_t *m, const unsigned char *q, int rcode, unsigned ancount, int authentic) {
     unsigned char h[12] = {q[0],
                            q[1],
                            (unsigned char)(0x84 | (q[2] & 0x01)),
-                           (unsigned char)rcode,
+                           (unsigned char)(rcode | (authentic ? 0x20 : 0)),
                            0,
                            1,
                            (unsigned char)(ancount >> 8),
@@ -132,9 +134,54 @@ static void answer_addrs(msg_t *m, const farm_mx_t *mx, unsigned type, unsigned 
     }
 }
 
+/* One TXT record of TEXT (a single character-string). */
+static void answer_txt(msg_t *m, const char *text, unsigned *an) {
+    size_t n = strlen(text) > 255 ? 255 : strlen(text);
+    unsigned char l = (unsigned char)n;
+    rr_head(m, T_TXT, (uint16_t)(n + 1));
+    put(m, &l, 1);
+    put(m, text, n);
+    (*an)++;
+}
+
+/* The policy records of domain Q->dom (MTA-STS, TLS-RPT, the policy host, TLSA). */
+static void answer_policy(const farm_t *farm, const farm_certs_t *certs, const farm_qname_t *q,
+                          unsigned type, msg_t *m, unsigned *an) {
+    const farm_domain_t *d = &q->dom;
+    char text[300];
+    if (q->kind == FARM_Q_STS_TXT && type == T_TXT) {
+        if (d->sts == FARM_STS_BAD_RECORD)
+            answer_txt(m, "v=STSv1; id=not-a-valid-id!", an);
+        else {
+            snprintf(text, sizeof(text), "v=STSv1; id=farm%ue%u", d->sts_mode, d->sts_since);
+            answer_txt(m, text, an);
+        }
+    } else if (q->kind == FARM_Q_RPT_TXT && type == T_TXT) {
+        snprintf(text, sizeof(text),
+                 d->rpt == FARM_RPT_OK ? "v=TLSRPTv1; rua=mailto:tlsrpt@%s"
+                                       : "v=TLSRPTv1; rua=http://%s/report",
+                 d->name);
+        answer_txt(m, text, an);
+    } else if (q->kind == FARM_Q_STS_HOST && type == T_A) {
+        rr_head(m, T_A, 4);
+        put32(m, farm_sts_addr(d->index));
+        (*an)++;
+    } else if (q->kind == FARM_Q_TLSA && type == T_TLSA && q->host->naddrs) {
+        farm_host_t h;
+        if (farm_host(farm, q->host->addrs[0], &h) < 0)
+            return;
+        int ee = d->tlsa[q->mx] == FARM_TLSA_EE;
+        unsigned char head[3] = {ee ? 3 : 1, 1, 1};
+        rr_head(m, T_TLSA, 35);
+        put(m, head, 3);
+        put(m, farm_certs_spki_sha256(certs, h.key, ee ? h.tlsa_gen : h.renewals), 32);
+        (*an)++;
+    }
+}
+
 /* Builds the answer to QUERY into OUT. Returns its length, or 0 for no answer at all. */
-size_t farm_dns_answer(const farm_t *farm, const unsigned char *query, size_t len,
-                       unsigned char *out, size_t cap, int udp) {
+size_t farm_dns_answer(const farm_t *farm, const farm_certs_t *certs, const unsigned char *query,
+                       size_t len, unsigned char *out, size_t cap, int udp) {
     char name[256];
     unsigned type, udp_size, an = 0;
     size_t qend;
@@ -188,6 +235,12 @@ size_t farm_dns_answer(const farm_t *farm, const unsigned char *query, size_t le
             break;
         }
         break;
+    case FARM_Q_STS_TXT:
+    case FARM_Q_RPT_TXT:
+    case FARM_Q_STS_HOST:
+    case FARM_Q_TLSA:
+        answer_policy(farm, certs, &q, type, &m, &an);
+        break;
     case FARM_Q_HOST:
         if (q.host->kind == FARM_N_CNAME && !q.is_cname_target) {
             /* The alias, then the target's addresses, as a recursive resolver answers. */
@@ -213,11 +266,12 @@ size_t farm_dns_answer(const farm_t *farm, const unsigned char *query, size_t le
     }
     if (m.overflow)
         return 0;
-    header(&m, query, rcode, an);
+    int ad = q.signed_zone && (rcode == RC_NOERROR || rcode == RC_NXDOMAIN);
+    header(&m, query, rcode, an, ad);
     if (udp && m.len > udp_size) {
         /* Too big for this client over UDP: header and question only, TC set. */
         m.len = qend;
-        header(&m, query, rcode, 0);
+        header(&m, query, rcode, 0, ad);
         out[2] |= 0x02;
     }
     return m.len;
@@ -251,8 +305,8 @@ static void udp_recv(uv_udp_t *h, ssize_t n, const uv_buf_t *buf, const struct s
     if (n <= 0 || !addr)
         return;
     d->queries++;
-    size_t len =
-        farm_dns_answer(d->farm, (const unsigned char *)buf->base, (size_t)n, out, sizeof(out), 1);
+    size_t len = farm_dns_answer(d->farm, d->certs, (const unsigned char *)buf->base, (size_t)n,
+                                 out, sizeof(out), 1);
     if (!len)
         return;
     uv_buf_t b = uv_buf_init((char *)out, (unsigned)len);
@@ -311,7 +365,8 @@ static void tcp_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf) {
         c->dns->queries++;
         tcp_reply_t *r = malloc(sizeof(*r) + 2 + MSG_MAX);
         if (r) {
-            size_t len = farm_dns_answer(c->dns->farm, c->in + 2, mlen, r->data + 2, MSG_MAX, 0);
+            size_t len = farm_dns_answer(c->dns->farm, c->dns->certs, c->in + 2, mlen, r->data + 2,
+                                         MSG_MAX, 0);
             if (len) {
                 r->data[0] = (unsigned char)(len >> 8);
                 r->data[1] = (unsigned char)len;
@@ -350,11 +405,12 @@ static int reuseport(uv_handle_t *h) {
     return setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one));
 }
 
-int farm_dns_start(farm_dns_t *d, uv_loop_t *loop, const farm_t *farm,
+int farm_dns_start(farm_dns_t *d, uv_loop_t *loop, const farm_t *farm, const farm_certs_t *certs,
                    const struct sockaddr *addr) {
     int rc;
     memset(d, 0, sizeof(*d));
     d->farm = farm;
+    d->certs = certs;
     if ((rc = uv_udp_init_ex(loop, &d->udp, addr->sa_family)) < 0)
         return rc;
     d->udp.data = d;

@@ -58,7 +58,27 @@
     X(epoch_cert_renew, 0.08)                                                                      \
     X(epoch_starttls_gain, 0.01)                                                                   \
     X(epoch_starttls_loss, 0.003)                                                                  \
-    X(epoch_move, 0.01)
+    X(epoch_move, 0.01)                                                                            \
+    X(sts, 0.02)                                                                                   \
+    X(sts_invalid_record, 0.05)                                                                    \
+    X(sts_enforce, 0.45)                                                                           \
+    X(sts_testing, 0.45)                                                                           \
+    X(sts_mismatch, 0.08)                                                                          \
+    X(sts_no_host, 0.03)                                                                           \
+    X(sts_cert_expired, 0.03)                                                                      \
+    X(sts_cert_wrong_name, 0.03)                                                                   \
+    X(sts_404, 0.05)                                                                               \
+    X(sts_redirect, 0.02)                                                                          \
+    X(sts_oversize, 0.01)                                                                          \
+    X(sts_malformed, 0.03)                                                                         \
+    X(tlsrpt, 0.015)                                                                               \
+    X(tlsrpt_invalid, 0.10)                                                                        \
+    X(dnssec, 0.04)                                                                                \
+    X(tlsa, 0.50)                                                                                  \
+    X(tlsa_unsigned, 0.01)                                                                         \
+    X(tlsa_pkix, 0.10)                                                                             \
+    X(epoch_sts_enforce, 0.05)                                                                     \
+    X(epoch_tlsa_stale, 0.30)
 
 typedef struct {
 #define X(name, def) double name;
@@ -101,13 +121,44 @@ typedef struct {
     uint32_t addrs[FARM_MAX_ADDRS]; /* host byte order, 127.x.y.z */
 } farm_mx_t;
 
+/* A domain's MTA-STS: its record, and what its policy host serves. */
+typedef enum { FARM_STS_NONE, FARM_STS_RECORD, FARM_STS_BAD_RECORD } farm_sts_t;
+typedef enum {
+    FARM_SF_OK,
+    FARM_SF_MISMATCH, /* a policy whose patterns name none of the MX hosts */
+    FARM_SF_NO_HOST,  /* mta-sts.DOMAIN does not exist */
+    FARM_SF_CERT_EXPIRED,
+    FARM_SF_CERT_WRONG_NAME,
+    FARM_SF_404,
+    FARM_SF_REDIRECT,
+    FARM_SF_OVERSIZE, /* 100 KiB, over the 64 KiB a sender reads */
+    FARM_SF_MALFORMED /* no version line */
+} farm_sts_fault_t;
+typedef enum { FARM_MODE_NONE, FARM_MODE_TESTING, FARM_MODE_ENFORCE } farm_mode_t;
+typedef enum { FARM_RPT_NONE, FARM_RPT_OK, FARM_RPT_BAD } farm_rpt_t;
+
 typedef struct {
     uint32_t index; /* 0-based; rank = index + 1 */
     char name[256];
     uint8_t kind; /* farm_dkind_t */
     uint8_t nmx;
-    farm_mx_t mx[FARM_MAX_MX]; /* in answer order; FARM_D_IMPLICIT: one, the domain itself */
+    uint8_t signed_zone;              /* DNSSEC-signed: answers under it carry the AD bit */
+    uint8_t sts, sts_fault, sts_mode; /* farm_sts_t, farm_sts_fault_t, farm_mode_t */
+    uint32_t sts_since;               /* the epoch the mode took effect (the record's id) */
+    uint8_t rpt;                      /* farm_rpt_t */
+    uint8_t tlsa[FARM_MAX_MX];        /* per MX: farm_tlsa_t */
+    farm_mx_t mx[FARM_MAX_MX];        /* in answer order; FARM_D_IMPLICIT: one, the domain itself */
 } farm_domain_t;
+
+/* TLSA records at _25._tcp of an own MX host (the others have none). */
+typedef enum {
+    FARM_TLSA_NONE,
+    FARM_TLSA_EE,  /* 3 1 1: SHA-256 of the key the record was made for */
+    FARM_TLSA_PKIX /* 1 1 1: PKIX-EE, unusable for SMTP (RFC 7672 3.1.3) */
+} farm_tlsa_t;
+
+/* The slot of a domain's address block its policy host (mta-sts.DOMAIN) has. */
+#define FARM_STS_SLOT 7
 
 /* Behaviour of one server address. */
 typedef enum {
@@ -146,7 +197,9 @@ typedef struct {
     uint8_t cert, key, intermediate;
     uint16_t caps;
     uint32_t size;
-    uint32_t renewals; /* certificate generation, grows with epochs */
+    uint32_t renewals; /* certificate generation, grows with epochs; each renewal rolls the
+                        * key over to the other of two */
+    uint32_t tlsa_gen; /* the generation whose key its TLSA record names (stale: behind) */
     char name[256];    /* the name its certificate is issued for (canonical host name) */
     char wildcard[64]; /* a zone its certificate also covers as *.zone, or "" */
 } farm_host_t;
@@ -170,16 +223,30 @@ typedef enum {
     FARM_Q_NONE,     /* not in the farm's zone: REFUSED */
     FARM_Q_NXDOMAIN, /* inside the zone, does not exist */
     FARM_Q_DOMAIN,   /* a list domain: answers from farm_domain() */
-    FARM_Q_HOST      /* a host name with A records / CNAME / no data */
+    FARM_Q_HOST,     /* a host name with A records / CNAME / no data */
+    FARM_Q_STS_TXT,  /* _mta-sts.DOMAIN */
+    FARM_Q_RPT_TXT,  /* _smtp._tls.DOMAIN */
+    FARM_Q_STS_HOST, /* mta-sts.DOMAIN, the policy host */
+    FARM_Q_TLSA      /* _25._tcp.MXHOST of an own MX host with TLSA records (mx says which) */
 } farm_qkind_t;
 
 typedef struct {
-    uint8_t kind;      /* farm_qkind_t */
-    farm_domain_t dom; /* FARM_Q_DOMAIN: the domain; FARM_Q_HOST: the domain that owns it */
-    int mx;            /* FARM_Q_HOST: index in dom.mx, -1 for a CNAME target */
+    uint8_t kind;        /* farm_qkind_t */
+    uint8_t signed_zone; /* the name is in a signed zone: the answer carries the AD bit */
+    farm_domain_t dom;   /* FARM_Q_DOMAIN: the domain; FARM_Q_HOST: the domain that owns it */
+    int mx;              /* FARM_Q_HOST: index in dom.mx, -1 for a CNAME target */
     const farm_mx_t *host;
     int is_cname_target;
 } farm_qname_t;
+
+/* The address of domain I's policy host, and the domain a policy host address belongs to (-1:
+ * none). */
+uint32_t farm_sts_addr(uint32_t i);
+long farm_sts_domain(const farm_t *f, uint32_t addr);
+
+/* The policy body domain D's policy host serves (for FARM_SF_OK and _MISMATCH, and what the
+ * malformed one lacks), into OUT; its mx patterns one per line. */
+void farm_sts_policy(const farm_domain_t *d, char *out, size_t cap);
 
 /* Classifies NAME for the DNS server. */
 void farm_lookup(const farm_t *f, const char *name, farm_qname_t *out);

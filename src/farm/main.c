@@ -23,6 +23,7 @@
 
 #include "farm/certs.h"
 #include "farm/dns_server.h"
+#include "farm/https_server.h"
 #include "farm/farm.h"
 #include "farm/smtp_server.h"
 #include "farm/stats.h"
@@ -36,6 +37,8 @@ typedef struct {
     const char *model;
     const char *dns;
     int smtp_port;
+    int sts_port;     /* HTTPS of the MTA-STS policy hosts; 0: not served */
+    int truth_policy; /* the truth has the columns of scan --policy --dnssec-resolver */
     const char *truth;
     int truth_fingerprints; /* -1: automatic */
     const char *ready_file;
@@ -56,7 +59,11 @@ static void usage(FILE *f) {
             "                  [--dns ADDR:PORT] [--smtp-port P] [--truth FILE.csv.gz]\n"
             "                  [--truth-fingerprints yes|no] [--ready-file F] [--ca-out F]\n"
             "                  [--latency-ms MS | --latency lognormal:MEDIAN_MS:SIGMA]\n"
-            "                  [--procs N] [--accept-log F] [--bind ADDR]\n");
+            "                  [--procs N] [--accept-log F] [--bind ADDR] [--sts-port P]\n"
+            "                  [--truth-policy yes|no]\n"
+            "  --sts-port P: HTTPS of the MTA-STS policy hosts (not served without it)\n"
+            "  --truth-policy yes: the truth has the policy columns a scan with --policy\n"
+            "  --dnssec-resolver (the farm's DNS) writes\n");
 }
 
 static int fail(const char *msg) {
@@ -87,6 +94,8 @@ static int parse_opts(int argc, char **argv, opts_t *o) {
                                        {"accept-log", 1, 0, 'a'},
                                        {"bind", 1, 0, 'b'},
                                        {"truth-fingerprints", 1, 0, 'F'},
+                                       {"sts-port", 1, 0, 'S'},
+                                       {"truth-policy", 1, 0, 'T'},
                                        {"help", 0, 0, 'h'},
                                        {0, 0, 0, 0}};
     unsigned long long v;
@@ -131,6 +140,14 @@ static int parse_opts(int argc, char **argv, opts_t *o) {
             break;
         case 'F':
             o->truth_fingerprints = strcmp(optarg, "yes") == 0 ? 1 : 0;
+            break;
+        case 'S':
+            if (parse_u(optarg, 65535, &v) || v == 0)
+                return fail("--sts-port: a port number");
+            o->sts_port = (int)v;
+            break;
+        case 'T':
+            o->truth_policy = strcmp(optarg, "yes") == 0;
             break;
         case 'r':
             o->ready_file = optarg;
@@ -243,6 +260,7 @@ static int serve_one(const opts_t *o, const farm_t *f, farm_certs_t *certs, int 
     int port, rc;
     farm_dns_t dns;
     farm_smtp_t smtp;
+    farm_https_t https;
     uv_signal_t sigterm, sigint;
     uv_loop_t dns_loop;
     uv_thread_t dns_tid;
@@ -272,12 +290,20 @@ static int serve_one(const opts_t *o, const farm_t *f, farm_certs_t *certs, int 
      * which clients do not retry on the same connection, must not wait behind it. */
     if ((rc = uv_loop_init(&dns_loop)) < 0 ||
         (rc = uv_async_init(&dns_loop, &dns_stop, on_dns_stop)) < 0 ||
-        (rc = farm_dns_start(&dns, &dns_loop, f, (struct sockaddr *)&dns_addr)) < 0) {
+        (rc = farm_dns_start(&dns, &dns_loop, f, certs, (struct sockaddr *)&dns_addr)) < 0) {
         fprintf(stderr, "mxtls-farm: DNS on %s: %s\n", o->dns, uv_strerror(rc));
         return 2;
     }
     if ((rc = farm_smtp_start(&smtp, loop, f, certs, (struct sockaddr *)&smtp_addr)) < 0) {
         fprintf(stderr, "mxtls-farm: SMTP on %s:%d: %s\n", bind, o->smtp_port, uv_strerror(rc));
+        return 2;
+    }
+    struct sockaddr_in https_addr = smtp_addr;
+    https_addr.sin_port = htons((uint16_t)o->sts_port);
+    memset(&https, 0, sizeof(https));
+    if (o->sts_port &&
+        (rc = farm_https_start(&https, loop, f, certs, (struct sockaddr *)&https_addr)) < 0) {
+        fprintf(stderr, "mxtls-farm: HTTPS on %s:%d: %s\n", bind, o->sts_port, uv_strerror(rc));
         return 2;
     }
     uv_signal_init(loop, &sigterm);
@@ -298,8 +324,9 @@ static int serve_one(const opts_t *o, const farm_t *f, farm_certs_t *certs, int 
     uv_thread_join(&dns_tid);
     fprintf(stderr,
             "mxtls-farm[%d]: %llu DNS queries, %llu SMTP connections (at most %llu at once), "
-            "%llu TLS handshakes\n",
-            (int)getpid(), dns.queries, smtp.accepted, smtp.max_open, smtp.handshakes);
+            "%llu TLS handshakes, %llu policy fetches\n",
+            (int)getpid(), dns.queries, smtp.accepted, smtp.max_open, smtp.handshakes,
+            https.accepted);
     if (smtp.accept_log)
         fclose(smtp.accept_log);
     return 0;
@@ -329,7 +356,7 @@ static int cmd_truth(const opts_t *o, const farm_t *f) {
     farm_certs_t *certs = farm_certs_new(keydir, err, sizeof(err));
     if (!certs)
         return fail(err);
-    int rc = farm_truth_write(f, certs, 0, o->out, err, sizeof(err));
+    int rc = farm_truth_write(f, certs, 0, o->truth_policy, o->out, err, sizeof(err));
     farm_certs_free(certs);
     return rc < 0 ? fail(err) : 0;
 }
@@ -346,7 +373,7 @@ static int cmd_serve(const opts_t *o, const farm_t *f) {
         return fail("--ca-out: cannot write the CA certificate");
     if (o->truth) {
         int fp = o->truth_fingerprints >= 0 ? o->truth_fingerprints : o->domains <= 100000;
-        if (farm_truth_write(f, certs, fp, o->truth, err, sizeof(err)) < 0)
+        if (farm_truth_write(f, certs, fp, o->truth_policy, o->truth, err, sizeof(err)) < 0)
             return fail(err);
     }
     int fds[2];

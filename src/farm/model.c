@@ -4,7 +4,8 @@
  *   127.0.0.0/16   the farm's own services (DNS on 127.0.0.1 by default)
  *   127.1.0.0/16   big providers: 127.1.P.(8 * name + address + 1)
  *   127.2.0.0/16+  middle-tier hosters: two addresses each from 127.2.0.0
- *   127.4.0.0+     one block of 8 addresses per list domain (own MX hosts, implicit MX)
+ *   127.4.0.0+     one block of 8 addresses per list domain (own MX hosts, implicit MX; the
+ *                  last is its MTA-STS policy host)
  * so a server's behaviour and certificate name follow from its address alone. */
 #include "farm/farm.h"
 
@@ -40,7 +41,19 @@ static double unit(uint64_t h) {
     return (double)(h >> 11) * (1.0 / 9007199254740992.0);
 }
 
-enum { P_KIND = 1, P_TIER, P_PICK, P_MULTI, P_ODD, P_ADDRS, P_MOVE, P_BEHAV, P_EPOCH, P_TLD };
+enum {
+    P_KIND = 1,
+    P_TIER,
+    P_PICK,
+    P_MULTI,
+    P_ODD,
+    P_ADDRS,
+    P_MOVE,
+    P_BEHAV,
+    P_EPOCH,
+    P_TLD,
+    P_POLICY
+};
 
 /* ---- model file ---- */
 
@@ -228,12 +241,9 @@ static void own_mx(const farm_t *f, uint32_t i, farm_domain_t *d, const char *la
         mx->addrs[mx->naddrs++] = own_addr(i, slot + 1);
 }
 
-void farm_domain(const farm_t *f, uint32_t i, farm_domain_t *d) {
+/* Domain I's MX records (D's name and kind are set). */
+static void mx_records(const farm_t *f, uint32_t i, farm_domain_t *d) {
     const farm_model_t *m = &f->m;
-    memset(d, 0, offsetof(farm_domain_t, mx));
-    d->index = i;
-    domain_name(f->seed, i, d->name);
-    domain_kind(f, i, d);
     if (d->kind == FARM_D_IMPLICIT) {
         farm_mx_t *mx = &d->mx[d->nmx++];
         memset(mx, 0, sizeof(*mx));
@@ -309,6 +319,99 @@ void farm_domain(const farm_t *f, uint32_t i, farm_domain_t *d) {
         own_mx(f, i, d, "mx2", 20, 2, 1);
 }
 
+static int pick(double u, const double *shares, int n);
+
+/* Whether MX host M of D is the domain's own (a name below it), not a provider's. */
+static int own_host(const farm_domain_t *d, const farm_mx_t *m) {
+    size_t n = strlen(m->name), dn = strlen(d->name);
+    return n > dn && m->name[n - dn - 1] == '.' && !strcmp(m->name + n - dn, d->name);
+}
+
+/* Domain I's DNSSEC, MTA-STS, TLS-RPT and TLSA, each a known share (data/farm-model.conf). */
+static void policies(const farm_t *f, uint32_t i, farm_domain_t *d) {
+    const farm_model_t *m = &f->m;
+#define U(k) unit(farm_hash(f->seed, i, P_POLICY, k))
+    if (d->kind != FARM_D_MX && d->kind != FARM_D_IMPLICIT)
+        return;
+    d->signed_zone = U(1) < m->dnssec;
+    if (d->kind != FARM_D_MX)
+        return;
+    for (int k = 0; k < d->nmx; k++) {
+        double u = U(20 + (unsigned)k);
+        if (d->mx[k].kind != FARM_N_ADDR || !own_host(d, &d->mx[k]) ||
+            u >= (d->signed_zone ? m->tlsa : m->tlsa_unsigned))
+            continue;
+        d->tlsa[k] = U(40 + (unsigned)k) < m->tlsa_pkix ? FARM_TLSA_PKIX : FARM_TLSA_EE;
+    }
+    if (U(2) < m->tlsrpt)
+        d->rpt = U(3) < m->tlsrpt_invalid ? FARM_RPT_BAD : FARM_RPT_OK;
+    /* A domain with eight or more MX hosts uses its whole address block: no policy host. */
+    if (d->nmx >= FARM_STS_SLOT || U(4) >= m->sts)
+        return;
+    d->sts = U(5) < m->sts_invalid_record ? FARM_STS_BAD_RECORD : FARM_STS_RECORD;
+    double mode = U(6);
+    d->sts_mode = mode < m->sts_enforce                    ? FARM_MODE_ENFORCE
+                  : mode < m->sts_enforce + m->sts_testing ? FARM_MODE_TESTING
+                                                           : FARM_MODE_NONE;
+    const double faults[] = {m->sts_mismatch,        m->sts_no_host,  m->sts_cert_expired,
+                             m->sts_cert_wrong_name, m->sts_404,      m->sts_redirect,
+                             m->sts_oversize,        m->sts_malformed};
+    d->sts_fault = (uint8_t)pick(U(7), faults, 8);
+    /* Epochs: a testing policy goes to enforce, a known chance each. */
+    for (uint32_t e = 1; e <= f->epoch; e++)
+        if (d->sts_mode == FARM_MODE_TESTING && U(100 + e) < m->epoch_sts_enforce) {
+            d->sts_mode = FARM_MODE_ENFORCE;
+            d->sts_since = e;
+        }
+#undef U
+}
+
+void farm_domain(const farm_t *f, uint32_t i, farm_domain_t *d) {
+    memset(d, 0, offsetof(farm_domain_t, mx));
+    d->index = i;
+    domain_name(f->seed, i, d->name);
+    domain_kind(f, i, d);
+    mx_records(f, i, d);
+    policies(f, i, d);
+}
+
+uint32_t farm_sts_addr(uint32_t i) {
+    return own_addr(i, FARM_STS_SLOT);
+}
+
+long farm_sts_domain(const farm_t *f, uint32_t addr) {
+    if (addr < OWN_BASE || addr >= OWN_BASE + f->n * OWN_SLOTS ||
+        (addr - OWN_BASE) % OWN_SLOTS != FARM_STS_SLOT)
+        return -1;
+    return (long)((addr - OWN_BASE) / OWN_SLOTS);
+}
+
+void farm_sts_policy(const farm_domain_t *d, char *out, size_t cap) {
+    static const char *const modes[] = {"none", "testing", "enforce"};
+    size_t o = (size_t)snprintf(out, cap, "version: STSv1\r\nmode: %s\r\n", modes[d->sts_mode]);
+    char seen[FARM_MAX_MX][256];
+    int nseen = 0;
+    for (int k = 0; k < d->nmx && o < cap; k++) {
+        char pat[256];
+        const char *name = d->mx[k].name;
+        if (d->sts_fault == FARM_SF_MISMATCH)
+            snprintf(pat, sizeof(pat), "*.elsewhere.example");
+        else if (!own_host(d, &d->mx[k]) && strchr(name, '.'))
+            snprintf(pat, sizeof(pat), "*.%s", strchr(name, '.') + 1); /* a provider's zone */
+        else
+            snprintf(pat, sizeof(pat), "%s", name);
+        int dup = 0;
+        for (int s = 0; s < nseen; s++)
+            dup |= !strcmp(seen[s], pat);
+        if (dup)
+            continue;
+        snprintf(seen[nseen++], sizeof(seen[0]), "%s", pat);
+        o += (size_t)snprintf(out + o, cap - o, "mx: %s\r\n", pat);
+    }
+    if (o < cap)
+        snprintf(out + o, cap - o, "max_age: 604800\r\n");
+}
+
 /* ---- hosts ---- */
 
 static int pick(double u, const double *shares, int n) {
@@ -363,6 +466,9 @@ static void draw_behaviour(const farm_t *f, uint32_t addr, farm_host_t *h) {
             h->renewals++;
             if (h->cert == FARM_CERT_EXPIRED)
                 h->cert = FARM_CERT_VALID;
+            /* The new key goes into the TLSA record too, unless it is forgotten. */
+            if (unit(farm_hash(f->seed, addr, P_EPOCH, 4 * e + 3)) >= m->epoch_tlsa_stale)
+                h->tlsa_gen = h->renewals;
         }
         if (!h->starttls && u3 < m->epoch_starttls_gain)
             h->starttls = 1;
@@ -500,6 +606,33 @@ uint32_t farm_domain_count(const farm_t *f) {
     return f->n;
 }
 
+/* The policy names below domain Q->dom: NAME's first N bytes are what precedes the domain.
+ * Returns 1 when NAME is one (Q->kind says which). */
+static int policy_name(farm_qname_t *q, const char *name, size_t n) {
+    const farm_domain_t *d = &q->dom;
+    if (n == 8 && !memcmp(name, "_mta-sts", 8) && d->sts) {
+        q->kind = FARM_Q_STS_TXT;
+        return 1;
+    }
+    if (n == 10 && !memcmp(name, "_smtp._tls", 10) && d->rpt) {
+        q->kind = FARM_Q_RPT_TXT;
+        return 1;
+    }
+    if (n == 7 && !memcmp(name, "mta-sts", 7) && d->sts && d->sts_fault != FARM_SF_NO_HOST) {
+        q->kind = FARM_Q_STS_HOST;
+        return 1;
+    }
+    if (n > 9 && !memcmp(name, "_25._tcp.", 9))
+        for (int k = 0; k < d->nmx; k++)
+            if (d->tlsa[k] && !strcmp(d->mx[k].name, name + 9)) {
+                q->kind = FARM_Q_TLSA;
+                q->mx = k;
+                q->host = &d->mx[k];
+                return 1;
+            }
+    return 0;
+}
+
 void farm_lookup(const farm_t *f, const char *name, farm_qname_t *q) {
     memset(q, 0, offsetof(farm_qname_t, dom));
     q->kind = FARM_Q_NONE;
@@ -559,12 +692,15 @@ void farm_lookup(const farm_t *f, const char *name, farm_qname_t *q) {
         if (i < 0)
             continue;
         farm_domain(f, (uint32_t)i, &q->dom);
+        q->signed_zone = q->dom.signed_zone;
         if (s == name) {
             q->kind = FARM_Q_DOMAIN;
             return;
         }
         q->kind = FARM_Q_NXDOMAIN;
         if (q->dom.kind != FARM_D_MX)
+            return;
+        if (policy_name(q, name, (size_t)(s - name) - 1))
             return;
         for (int k = 0; k < q->dom.nmx; k++) {
             const farm_mx_t *mx = &q->dom.mx[k];

@@ -50,9 +50,12 @@ class Farm:
     """mxtls-farm serve in the background; use as a context manager."""
 
     def __init__(self, domains, seed=1, epoch=0, dns_port=None, smtp_port=None, extra=(),
-                 capture_stderr=False):
+                 capture_stderr=False, policy=False):
+        """POLICY: the truth has the columns of a scan with --policy and the farm's DNS as
+        --dnssec-resolver (scan_args() gives them); the policy hosts are served either way."""
         dns_port = dns_port or free_port()
         smtp_port = smtp_port or free_port()
+        self.sts_port = free_port()
         self.dir = tempfile.mkdtemp(prefix="mxtls-farm-")
         self.truth = os.path.join(self.dir, "truth.csv.gz")
         self.ca = os.path.join(self.dir, "ca.pem")
@@ -63,10 +66,18 @@ class Farm:
         self.args = [os.environ["MXTLS_FARM"], "serve", "--domains", str(domains),
                      "--seed", str(seed), "--epoch", str(epoch), "--dns", self.dns,
                      "--smtp-port", str(smtp_port), "--truth", self.truth,
-                     "--ca-out", self.ca, "--ready-file", self.ready] + list(extra)
+                     "--ca-out", self.ca, "--ready-file", self.ready,
+                     "--sts-port", str(self.sts_port)] + list(extra)
+        if policy:
+            self.args += ["--truth-policy", "yes"]
+        self.policy = policy
         self.proc = None
         self.capture = capture_stderr
         self.stderr = ""
+
+    def policy_args(self):
+        """What a scan needs to see the farm's policies as its truth has them."""
+        return ["--policy", "--dnssec-resolver", self.dns, "--sts-port", str(self.sts_port)]
 
     def __enter__(self):
         self.proc = subprocess.Popen(self.args, stderr=subprocess.PIPE if self.capture else None,

@@ -1,7 +1,9 @@
-"""mxtls scan against the farm: 20,000 domains scanned, and every row compared with the farm's
-truth in every column the truth determines, domain by domain and in order; every domain exactly
-once (as one group); every shared host probed once (the manifest's count of probes equals the
-truth's distinct hosts); the manifest says the run finished."""
+"""mxtls scan against the farm: 20,000 domains scanned with --policy (the farm's DNS as the
+validating resolver, its policy hosts over HTTPS), and every row compared with the farm's truth
+in every column the truth determines, the MTA-STS, TLS-RPT, DNSSEC, TLSA and DANE columns
+included, domain by domain and in order; every domain exactly once (as one group); every shared
+host probed once (the manifest's count of probes equals the truth's distinct hosts); the
+manifest says the run finished."""
 import collections
 import json
 import os
@@ -13,14 +15,14 @@ farmlib.require_private_netns()
 c = farmlib.Checker("scan vs farm")
 N = 20000
 
-with farmlib.Farm(N, seed=43) as farm:
+with farmlib.Farm(N, seed=43, policy=True) as farm:
     lst = os.path.join(farm.dir, "list.txt")
     out = os.path.join(farm.dir, "scan.csv.gz")
     with open(lst, "w") as f:
         subprocess.run([os.environ["MXTLS_FARM"], "list", "--domains", str(N), "--seed", "43"],
                        stdout=f, check=True)
-    r = subprocess.run([os.environ["MXTLS_BIN"], "scan", lst, "-o", out, "--resolver", farm.dns,
-                        "--allow", "127.0.0.0/8", "--port", str(farm.smtp_port), "--ehlo",
+    r = subprocess.run([os.environ["MXTLS_BIN"], "scan", lst, "-o", out] + farm.policy_args() +
+                       ["--allow", "127.0.0.0/8", "--port", str(farm.smtp_port), "--ehlo",
                         "scanner.example", "--ca-file", farm.ca, "--timeout-read", "15",
                         "--deadline", "40", "--dns-timeout", "1", "--dns-tries", "2",
                         "--rate", "1000", "--concurrency", "500", "--csv-dialect", "plain"],
