@@ -2,6 +2,8 @@
 population), shaped like the model (every share within sampling error of data/farm-model.conf's
 defaults), and changing across epochs by the model's known rates."""
 import collections
+import csv
+import io
 import math
 import os
 import subprocess
@@ -110,5 +112,63 @@ c.true("some hosts moved from TLS 1.2 to 1.3 (%d)" % upgraded, upgraded > 0)
 downgraded = sum(1 for ip in old if ip in new and old[ip]["tls_version"] == "TLSv1.3" and
                  new[ip]["tls_version"] in ("TLSv1.2", "TLSv1.1", "TLSv1.0"))
 c.eq("no host moved down from TLS 1.3", 0, downgraded)
+
+# Policies (--truth-policy): the model's shares, and their moves over twelve epochs.
+def policy_truth(epoch):
+    path = os.path.join(tmp, "policy-%d.csv.gz" % epoch)
+    run("truth", "--domains", str(N), "--seed", "3", "--epoch", str(epoch), "--truth-policy",
+        "yes", "-o", path)
+    doms = collections.OrderedDict()
+    for r in farmlib.read_csv_gz(path):
+        doms.setdefault(r["domain"], []).append(r)
+    return path, doms
+
+
+p0, pol0 = policy_truth(0)
+mxd = [rs for rs in pol0.values() if rs[0]["dns_status"] == "mx"]
+share_ok("MTA-STS record published", sum(rs[0]["sts_record"] != "none" for rs in mxd), len(mxd),
+         .02)
+recs = [rs for rs in mxd if rs[0]["sts_record"] != "none"]
+share_ok("MTA-STS record invalid", sum(rs[0]["sts_record"] == "invalid" for rs in recs), len(recs),
+         .05)
+share_ok("TLS-RPT published", sum(rs[0]["tlsrpt_record"] != "none" for rs in mxd), len(mxd), .015)
+mail = [rs for rs in pol0.values() if rs[0]["dns_status"] in ("mx", "implicit")]
+share_ok("DNSSEC-signed", sum(rs[0]["mx_dnssec"] == "secure" for rs in mail), len(mail), .04)
+own = {}
+for rs in mxd:
+    for r in rs:
+        if r["mx_dnssec"] == "secure" and r["mx_host"].startswith("mx.") and r["mx_status"] == "ok":
+            own[r["mx_host"]] = r
+share_ok("TLSA on a signed zone's own MX host", sum(r["tlsa"] == "present" for r in own.values()),
+         len(own), .50)
+c.true("every dane value is one of the schema's",
+       {r["dane"] for rs in pol0.values() for r in rs} <= {"", "none", "insecure", "unusable",
+                                                            "match", "mismatch"})
+
+
+def dane_of(rows):
+    """A domain's DANE as mxtls stats defines it (README), from its host rows."""
+    v = {r["dane"] for r in rows}
+    for cat, name in (("mismatch", "mismatch"), ("match", "match"), ("unusable", "unusable"),
+                      ("insecure", "not validated"), ("none", "no TLSA")):
+        if cat in v:
+            return name
+    return ""
+
+
+p12, pol12 = policy_truth(12)
+testing = [d for d, rs in pol0.items() if rs[0]["sts_mode"] == "testing"]
+to_enforce = sum(1 for d in testing if pol12[d][0]["sts_mode"] == "enforce")
+share_ok("testing -> enforce in twelve epochs", to_enforce, len(testing), 1 - (1 - .05) ** 12)
+stale = sum(1 for d in pol0 if dane_of(pol0[d]) == "match" and dane_of(pol12[d]) == "mismatch")
+c.true("TLSA records went stale after renewals (%d domains)" % stale, stale > 0)
+r = subprocess.run([os.environ["MXTLS_BIN"], "diff", "--format", "csv", p0, "--", p12],
+                   capture_output=True, text=True)
+table = {(row["section"], row["metric"]): row["new_numerator"]
+         for row in csv.DictReader(io.StringIO(r.stdout))}
+c.eq("mxtls diff: testing -> enforce", str(to_enforce),
+     table.get(("changes (domains in both)", "MTA-STS testing -> enforce")))
+c.eq("mxtls diff: stale TLSA records", str(stale),
+     table.get(("changes (domains in both)", "DANE match -> mismatch (a stale TLSA record)")))
 subprocess.call(["rm", "-rf", tmp])
 c.finish()
