@@ -222,14 +222,55 @@ static void categorical(mx_stats_t *s, const char *section, const char *const *b
     num(s, section, b, metric);
 }
 
+/* The sts_policy tokens (docs/schema.md), as the constants metrics must be. */
+static const char *const sts_faults[] = {"dns_nxdomain",
+                                         "dns_nodata",
+                                         "dns_servfail",
+                                         "dns_refused",
+                                         "dns_timeout",
+                                         "excluded",
+                                         "connect_refused",
+                                         "connect_timeout",
+                                         "connect_error",
+                                         "tls",
+                                         "cert_invalid",
+                                         "cert_name",
+                                         "timeout",
+                                         "http_syntax",
+                                         "http_truncated",
+                                         "http_too_large",
+                                         "http_redirect",
+                                         "http_status",
+                                         "content_type",
+                                         "policy_syntax",
+                                         "policy_version",
+                                         "policy_mode",
+                                         "policy_max_age",
+                                         "policy_mx",
+                                         "local_overload",
+                                         "out_of_memory",
+                                         NULL};
+
+/* The entry of TABLE equal to S (a metric is counted by its constant's address), or "other". */
+static const char *constant(const char *const *table, const char *s) {
+    for (; *table; table++)
+        if (!strcmp(*table, s))
+            return *table;
+    return "other";
+}
+
 /* The MTA-STS, TLS-RPT, DNSSEC and DANE metrics of a mail domain, from the columns of
  * --policy (a file made without it has none). */
 static void policy_metrics(mx_stats_t *s, const mx_domsum_t *d, const char *const *b) {
     const char *sts = mx_domsum_sts(d), *dane = mx_domsum_dane(d), *rpt = d->rpt_record;
     if (sts)
-        categorical(s, S_D_STS, b, sts);
+        categorical(s, S_D_STS, b,
+                    !strcmp(sts, "enforce")   ? "mode enforce"
+                    : !strcmp(sts, "testing") ? "mode testing"
+                    : !strcmp(sts, "none")    ? "mode none"
+                                              : sts);
     if (sts && !strcmp(sts, "policy not read"))
-        categorical(s, S_D_STS_FAIL, b, d->sts_policy);
+        categorical(s, S_D_STS_FAIL, b, constant(sts_faults, d->sts_policy));
     if (sts && (!strcmp(sts, "enforce") || !strcmp(sts, "testing")) && d->sts_hosts) {
         categorical(s, S_D_STS_MX, b,
                     d->sts_match == d->sts_hosts ? "every MX matches"
