@@ -13,8 +13,8 @@ typedef struct {
     int nresolvers;
     unsigned timeout_ms, tries, concurrency, max_mx, max_addrs;
     int ipv6;
-    int policy; /* --policy: MTA-STS and TLS-RPT records, TLSA records (off by default until
-                 * the farm serves them; --no-policy turns it off again) */
+    int policy; /* MTA-STS and TLS-RPT records and policies, TLSA records and DANE (the
+                 * default; --no-policy skips all of it) */
     int dnssec; /* --dnssec-resolver: the one resolver validates; its AD bit is believed */
 } mx_dns_opts_t;
 

@@ -14,6 +14,7 @@ void mx_dns_opts_init(mx_dns_opts_t *o) {
     o->concurrency = 2000;
     o->max_mx = 10;
     o->max_addrs = 4;
+    o->policy = 1;
 }
 
 void mx_probe_opts_init(mx_probe_opts_t *o) {
