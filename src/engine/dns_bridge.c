@@ -152,9 +152,9 @@ void mx__dns_bridge_resolved(worker_t *w, dom_t *d) {
                 mx__scan_fail(s, "out of memory for the host table");
         }
     }
-    uv_mutex_unlock(&s->mu);
     if (s->cfg->dns.policy)
-        mx__policies_start(w, d);
+        mx__policies_need(w, d);
+    uv_mutex_unlock(&s->mu);
     mx__scan_dom_step(w, d);
 }
 

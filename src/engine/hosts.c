@@ -69,6 +69,7 @@ void mx__hosts_free(scan_t *s) {
             continue;
         free(h->key);
         free(h->res);
+        free(h->sts);
         free(h->waiters);
         free(h);
     }

@@ -112,7 +112,7 @@ int mx__limits_claim(worker_t *w, host_t **out) {
         h->next = NULL;
         h->state = HOST_PROBING;
         s->open++;
-        s->hosts_probed++;
+        s->hosts_probed += !h->fetch;
         s->tokens -= 1;
         count_add(s, h->ipk, 1);
         count_add(s, h->netk, 1);

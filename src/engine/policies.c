@@ -1,6 +1,9 @@
-/* The MTA-STS policy fetch of each domain that publishes a valid record (scan_int.h). The
- * policy host is mta-sts.DOMAIN, which no other domain shares: one fetch per domain is one per
- * policy host. Its address obeys --allow, --exclude and the reserved ranges as a probe's does. */
+/* The MTA-STS policy fetch of each domain that publishes a valid record (scan_int.h). A fetch
+ * is a host of the table like a probe, keyed by its address and domain: it waits in the same
+ * queue and passes the same limits (--rate, one connection per address, --net-limit, the
+ * admission window); its address obeys --allow, --exclude and the reserved ranges as a
+ * probe's does. The policy host is mta-sts.DOMAIN, which no other domain shares: one fetch
+ * per domain is one per policy host. */
 #include "engine/scan_int.h"
 
 #include <stdlib.h>
@@ -11,7 +14,7 @@
 
 typedef struct {
     worker_t *w;
-    dom_t *d;
+    host_t *h;
 } fctx_t;
 
 /* The sts_policy token of a failed lookup of the policy host. */
@@ -26,20 +29,7 @@ static const char *dns_token(const char *status) {
     return "dns_timeout";
 }
 
-static void fetch_done(void *ud, const mx_sts_fetch_result_t *res) {
-    fctx_t *c = ud;
-    dom_t *d = c->d;
-    worker_t *w = c->w;
-    free(c);
-    d->sts_status = res->status;
-    if (!strcmp(res->status, "ok") && (d->sts = malloc(sizeof(*d->sts))))
-        *d->sts = res->pol;
-    else if (!strcmp(res->status, "ok"))
-        d->sts_status = "out_of_memory";
-    mx__scan_dom_step(w, d);
-}
-
-void mx__policies_start(worker_t *w, dom_t *d) {
+void mx__policies_need(worker_t *w, dom_t *d) {
     scan_t *s = w->s;
     const mx_dns_answer_t *a = d->ans;
     mx_sts_txt_t rec;
@@ -51,22 +41,40 @@ void mx__policies_start(worker_t *w, dom_t *d) {
     }
     struct sockaddr_storage sa;
     uint64_t ipk, netk;
-    if (!mx__limits_keys(a->sts_addr, (int)w->sts.port, &sa, &ipk, &netk) ||
+    if (!mx__limits_keys(a->sts_addr, s->cfg->probe.sts_port, &sa, &ipk, &netk) ||
         !mx_net_permitted(&s->cfg->allow, &s->cfg->exclude, &s->cfg->reserved,
                           (struct sockaddr *)&sa)) {
         d->sts_status = "excluded"; /* no packet */
         return;
     }
+    char key[300];
+    snprintf(key, sizeof(key), "!%s", d->name);
+    if (!(d->sts_host = mx__hosts_need(w, d, key, a->sts_addr, NULL)))
+        mx__scan_fail(s, "out of memory for the host table");
+    else
+        d->sts_host->fetch = 1;
+}
+
+static void fetch_done(void *ud, const mx_sts_fetch_result_t *res) {
+    fctx_t *c = ud;
+    host_t *h = c->h;
+    worker_t *w = c->w;
+    free(c);
+    h->sts_status = res->status;
+    if (!strcmp(res->status, "ok") && !(h->sts = malloc(sizeof(*h->sts))))
+        h->sts_status = "out_of_memory";
+    else if (h->sts)
+        *h->sts = res->pol;
+    mx__probes_host_done(w, h);
+}
+
+int mx__policies_start(worker_t *w, host_t *h, const struct sockaddr *addr) {
     fctx_t *c = malloc(sizeof(*c));
-    int rc = MX_E_NOMEM;
-    if (c) {
-        *c = (fctx_t){w, d};
-        rc = mx_sts_fetch_start(&w->loop, &w->sts, d->name, (struct sockaddr *)&sa, fetch_done, c);
-    }
-    if (rc < 0) {
+    if (!c)
+        return MX_E_NOMEM;
+    *c = (fctx_t){w, h};
+    int rc = mx_sts_fetch_start(&w->loop, &w->sts, strchr(h->key, '!') + 1, addr, fetch_done, c);
+    if (rc < 0)
         free(c);
-        d->sts_status = mx_err_local_shortage(rc) ? MX_LOCAL_OVERLOAD : "connect_error";
-        return;
-    }
-    d->pending++;
+    return rc;
 }

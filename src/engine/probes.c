@@ -66,6 +66,8 @@ static unsigned hand_waiters(worker_t *w, dom_t **waiters, int n, int *nlocal) {
 /* H's probe has ended (RELEASE: it held a connection). The connection is released in the same
  * critical section that hands the domains over, so that no worker can see "no probe open"
  * while a domain is still in transit to its inbox. */
+static void finish_locked(worker_t *w, host_t *h);
+
 static void host_complete(worker_t *w, host_t *h, const mx_probe_result_t *res) {
     scan_t *s = w->s;
     mx_host_result_t *hr = malloc(sizeof(*hr));
@@ -78,9 +80,21 @@ static void host_complete(worker_t *w, host_t *h, const mx_probe_result_t *res) 
         mx__scan_fail(s, "out of memory for host results");
     }
     h->res = hr;
+    s->hosts_done++;
+    finish_locked(w, h);
+}
+
+void mx__probes_host_done(worker_t *w, host_t *h) {
+    uv_mutex_lock(&w->s->mu);
+    mx__limits_release(w->s, h);
+    finish_locked(w, h);
+}
+
+/* H is done: its domains go on. Entered under mu, which it lets go. */
+static void finish_locked(worker_t *w, host_t *h) {
+    scan_t *s = w->s;
     h->tlsa = NULL; /* its domain may go now */
     h->state = HOST_DONE;
-    s->hosts_done++;
     dom_t **waiters = h->waiters;
     int n = h->nwait, nlocal;
     h->waiters = NULL;
@@ -174,7 +188,7 @@ static void wait_for_descriptor(worker_t *w, host_t *h) {
     scan_t *s = w->s;
     uv_mutex_lock(&s->mu);
     mx__limits_release(s, h);
-    s->hosts_probed--;
+    s->hosts_probed -= !h->fetch;
     s->health->descriptor_waits++;
     s->descriptors_short = 1;
     /* With no probe of ours open, none will give a descriptor back: something else holds them
@@ -202,7 +216,20 @@ static int start(worker_t *w, host_t *h) {
     const char *sp = strchr(h->key, ' ');
     char ip[64];
     snprintf(ip, sizeof(ip), "%.*s", (int)(sp - h->key), h->key);
-    mx__limits_keys(ip, w->s->cfg->probe.port, &sa, &ipk, &netk);
+    const mx_probe_opts_t *po = &w->s->cfg->probe;
+    mx__limits_keys(ip, h->fetch ? po->sts_port : po->port, &sa, &ipk, &netk);
+    if (h->fetch) {
+        int frc = mx__policies_start(w, h, (struct sockaddr *)&sa);
+        if (mx_err_local_shortage(frc)) {
+            wait_for_descriptor(w, h);
+            return 0;
+        }
+        if (frc < 0) {
+            h->sts_status = "connect_error";
+            mx__probes_host_done(w, h);
+        }
+        return 1;
+    }
     pctx_t *p = malloc(sizeof(*p));
     int rc = MX_E_NOMEM;
     if (p)

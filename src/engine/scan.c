@@ -94,9 +94,16 @@ static void write_domain(scan_t *s, dom_t *d) {
     emit_ctx_t ctx = {s, d};
     if (!complete(d))
         return;
-    mx_rows_domain_t rd = {d->name,       d->rank,    d->line,   d->ans,
-                           host_result,   s->strings, d->dns_at, s->cfg->dns.dnssec,
-                           d->sts_status, d->sts};
+    mx_rows_domain_t rd = {d->name,
+                           d->rank,
+                           d->line,
+                           d->ans,
+                           host_result,
+                           s->strings,
+                           d->dns_at,
+                           s->cfg->dns.dnssec,
+                           d->sts_host ? d->sts_host->sts_status : d->sts_status,
+                           d->sts_host ? d->sts_host->sts : NULL};
     mx_rows_domain(&rd, emit_row, &ctx);
     group_end(s);
 }
@@ -129,7 +136,6 @@ static void dom_free(scan_t *s, dom_t *d) {
             free(d->hosts[i]);
     free(d->hosts);
     free(d->ans);
-    free(d->sts);
     free(d->name);
     free(d);
 }

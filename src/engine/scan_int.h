@@ -45,8 +45,13 @@ typedef struct scan scan_t;
 typedef enum { HOST_QUEUED, HOST_PROBING, HOST_DONE } host_state_t;
 
 typedef struct host {
-    char *key;             /* "IP MXHOST": the address never contains a space */
+    char *key;             /* "IP MXHOST": the address never contains a space; "IP !DOMAIN" for
+                            * the MTA-STS policy fetch of DOMAIN (its policy host's address) */
     mx_host_result_t *res; /* the result, once done */
+    /* A policy fetch: the connection passes the same limits as a probe; its outcome, once done
+     * (sts_policy), and the policy when one was read. */
+    const char *sts_status;
+    mx_sts_policy_t *sts;
     /* TLSA records to judge the chain against, in the answer of the domain that made the host
      * (it waits on the host, so they outlive the probe); NULL: not judged */
     const mx_dns_rdata_t *tlsa;
@@ -57,6 +62,7 @@ typedef struct host {
     uint8_t state; /* host_state_t, under mu */
     uint8_t tries;
     uint8_t local_tries; /* times the scanner failed it (local_overload) */
+    uint8_t fetch;       /* a policy fetch, not a probe */
     struct host *next;   /* the owner's FIFO of queued probes, or its retry list */
 } host_t;
 
@@ -71,8 +77,8 @@ struct dom {
     int pending;                 /* touched by its own worker only */
     int dns_doubts, dns_retries; /* times asked again; of which in answered times */
     uint64_t dns_retry_at;       /* when to ask again (the DNS loop's time) */
-    const char *sts_status;      /* the policy fetch's outcome (sts_policy); NULL: none */
-    mx_sts_policy_t *sts;        /* the policy, when one was read */
+    const char *sts_status;      /* why no policy was fetched (sts_policy); NULL: none */
+    host_t *sts_host;            /* the policy fetch, when one was made */
     dom_t *prev, *next;          /* the scan's domains in flight (under mu) */
 };
 
@@ -200,13 +206,17 @@ host_t *mx__hosts_need(worker_t *w, dom_t *d, const char *mx_host, const char *i
 void mx__hosts_free(scan_t *s);
 
 /* probes.c */
+/* H's probe or fetch has ended: the limits released, H done, its domains stepped. */
+void mx__probes_host_done(worker_t *w, host_t *h);
 /* Starts what W's queue and the limits allow. */
 void mx__probes_pump(worker_t *w);
 
 /* policies.c */
-/* On D's worker, once its answer is in: its MTA-STS policy is fetched when it publishes one
- * (D then waits for it too), or why not is noted. */
-void mx__policies_start(worker_t *w, dom_t *d);
+/* On D's worker, once its answer is in: its MTA-STS policy fetch is queued as a host of the
+ * table when it publishes one (D then waits for it too), or why not is noted. Under mu. */
+void mx__policies_need(worker_t *w, dom_t *d);
+/* Starts fetch H's connection (mx__probes_pump); 0 and rc as mx_sts_fetch_start. */
+int mx__policies_start(worker_t *w, host_t *h, const struct sockaddr *addr);
 
 /* dns_bridge.c */
 int mx__dns_bridge_start(scan_t *s);

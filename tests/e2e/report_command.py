@@ -24,7 +24,7 @@ truths = []
 for epoch in (0, 3, 6):
     p = os.path.join(tmp, "epoch%d.csv.gz" % epoch)
     subprocess.run([FARM, "truth", "--domains", "6000", "--seed", "11", "--epoch", str(epoch),
-                    "-o", p], check=True, stderr=subprocess.DEVNULL)
+                    "--truth-policy", "yes", "-o", p], check=True, stderr=subprocess.DEVNULL)
     truths.append(p)
 AT = ["--at", "2026-11-28"]
 page = os.path.join(tmp, "report.html")
@@ -100,6 +100,9 @@ with open(page, encoding="utf-8") as f:
 p = Tables()
 p.feed(text)
 c.true("the page has comparison tables (%d cells)" % len(p.cells), len(p.cells) > 200)
+c.true("the page has the policy metrics (MTA-STS, DANE tables)",
+       any(k[1] == "domains: MTA-STS (RFC 8461)" for k in p.cells) and
+       any(k[1] == "domains: DANE on the MX hosts (RFC 7672)" for k in p.cells))
 
 
 def same(got, m):
