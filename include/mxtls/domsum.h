@@ -27,6 +27,7 @@ typedef struct {
     char sts_record[12], sts_policy[24], sts_mode[8], rpt_record[12], mx_dnssec[10];
     int sts_hosts, sts_match; /* MX hosts (rows) judged against the policy; of which matching */
     int sts_deliver;          /* a matching host completes TLS, verifies and matches its name */
+    int sts_failing;          /* matching host rows that do not */
     int dane[5];              /* host rows by dane: none, insecure, unusable, match, mismatch */
 } mx_domsum_t;
 

@@ -93,6 +93,8 @@ static void policy_row(mx_domsum_t *d, const mx_record_t *r) {
         !strcmp(mx_record_get(r, MX_COL_CERT_VALID), "ok") &&
         !strcmp(mx_record_get(r, MX_COL_CERT_NAME_MATCH), "yes"))
         d->sts_deliver = 1;
+    else
+        d->sts_failing++;
 }
 
 void mx_domsum_row(mx_domsum_acc_t *a, const mx_record_t *r) {
@@ -107,7 +109,7 @@ void mx_domsum_row(mx_domsum_acc_t *a, const mx_record_t *r) {
         d->prim_known = d->prim_tls_all = 0;
         d->prim_host[0] = d->cert[0] = d->cert_cn[0] = d->cert_key[0] = d->cert_issuer[0] = 0;
         d->mx_set[0] = 0;
-        d->sts_hosts = d->sts_match = d->sts_deliver = 0;
+        d->sts_hosts = d->sts_match = d->sts_deliver = d->sts_failing = 0;
         memset(d->dane, 0, sizeof(d->dane));
         put(d->sts_record, sizeof(d->sts_record), mx_record_get(r, MX_COL_STS_RECORD));
         put(d->sts_policy, sizeof(d->sts_policy), mx_record_get(r, MX_COL_STS_POLICY));

@@ -276,7 +276,10 @@ static void policy_metrics(mx_stats_t *s, const mx_domsum_t *d, const char *cons
                     d->sts_match == d->sts_hosts ? "every MX matches"
                     : d->sts_match               ? "some MX match"
                                                  : "no MX matches");
-        flag(s, S_D_STS_DELIVER, b, "a matching MX verifies for its name", d->sts_deliver);
+        den(s, S_D_STS_DELIVER, b);
+        mark(s, S_D_STS_DELIVER, b, "a matching MX verifies for its name", d->sts_deliver);
+        mark(s, S_D_STS_DELIVER, b, "every matching MX verifies for its name",
+             d->sts_match && !d->sts_failing);
     }
     if (!strcmp(rpt, "ok") || !strcmp(rpt, "none") || !strcmp(rpt, "invalid") ||
         !strcmp(rpt, "multiple"))

@@ -4,6 +4,7 @@ defaults), and changing across epochs by the model's known rates."""
 import collections
 import csv
 import io
+import json
 import math
 import os
 import subprocess
@@ -170,5 +171,21 @@ c.eq("mxtls diff: testing -> enforce", str(to_enforce),
      table.get(("changes (domains in both)", "MTA-STS testing -> enforce")))
 c.eq("mxtls diff: stale TLSA records", str(stale),
      table.get(("changes (domains in both)", "DANE match -> mismatch (a stale TLSA record)")))
+# mxtls stats on the policy truth: the sender's verdicts counted here from the rows (RFC 8461
+# 4.2: a matching MX whose certificate verifies for its name).
+ok = lambda r: r["tls"] == "ok" and r["cert_valid"] == "ok" and r["cert_name_match"] == "yes"
+strict = [rs for rs in pol0.values()
+          if rs[0]["sts_mode"] in ("testing", "enforce") and any(r["sts_match"] for r in rs)]
+some = sum(1 for rs in strict if any(r["sts_match"] == "yes" and ok(r) for r in rs))
+every = sum(1 for rs in strict if any(r["sts_match"] == "yes" for r in rs) and
+            all(ok(r) for r in rs if r["sts_match"] == "yes"))
+st = json.loads(subprocess.run([os.environ["MXTLS_BIN"], "stats", "--format", "json", p0],
+                               capture_output=True, text=True, check=True).stdout)
+got = {m["metric"]: (m["numerator"], m["denominator"]) for m in st["metrics"]
+       if m["bucket"] == "all" and m["section"].startswith("domains: a strict MTA-STS sender")}
+c.eq("stats: a matching MX verifies", (some, len(strict)),
+     got.get("a matching MX verifies for its name"))
+c.eq("stats: every matching MX verifies", (every, len(strict)),
+     got.get("every matching MX verifies for its name"))
 subprocess.call(["rm", "-rf", tmp])
 c.finish()
