@@ -6,6 +6,8 @@
  * resolvers must. Parsing is defensive: anything malformed is dropped. */
 #include "farm/dns_server.h"
 
+#include "farm/listen.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -397,14 +399,6 @@ static void tcp_accept(uv_stream_t *server, int status) {
         uv_close((uv_handle_t *)&c->tcp, tcp_closed);
 }
 
-static int reuseport(uv_handle_t *h) {
-    uv_os_fd_t fd;
-    int one = 1;
-    if (uv_fileno(h, &fd) < 0)
-        return -1;
-    return setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one));
-}
-
 int farm_dns_start(farm_dns_t *d, uv_loop_t *loop, const farm_t *farm, const farm_certs_t *certs,
                    const struct sockaddr *addr) {
     int rc;
@@ -414,7 +408,7 @@ int farm_dns_start(farm_dns_t *d, uv_loop_t *loop, const farm_t *farm, const far
     if ((rc = uv_udp_init_ex(loop, &d->udp, addr->sa_family)) < 0)
         return rc;
     d->udp.data = d;
-    if (reuseport((uv_handle_t *)&d->udp) < 0)
+    if (farm_reuseport((uv_handle_t *)&d->udp) < 0)
         return UV_EINVAL;
     if ((rc = uv_udp_bind(&d->udp, addr, 0)) < 0 ||
         (rc = uv_udp_recv_start(&d->udp, udp_alloc, udp_recv)) < 0)
@@ -424,15 +418,9 @@ int farm_dns_start(farm_dns_t *d, uv_loop_t *loop, const farm_t *farm, const far
     uv_recv_buffer_size((uv_handle_t *)&d->udp, &size);
     size = 8 * 1024 * 1024;
     uv_send_buffer_size((uv_handle_t *)&d->udp, &size);
-    if ((rc = uv_tcp_init_ex(loop, &d->tcp, addr->sa_family)) < 0)
-        return rc;
-    d->tcp.data = d;
-    if (reuseport((uv_handle_t *)&d->tcp) < 0)
-        return UV_EINVAL;
-    if ((rc = uv_tcp_bind(&d->tcp, addr, 0)) < 0 ||
-        (rc = uv_listen((uv_stream_t *)&d->tcp, 1024, tcp_accept)) < 0)
-        return rc;
-    return 0;
+    rc = farm_tcp_listen(loop, &d->tcp, addr, 1024, tcp_accept);
+    d->tcp.data = d; /* read by the first accept, from the loop */
+    return rc;
 }
 
 void farm_dns_stop(farm_dns_t *d) {

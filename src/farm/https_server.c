@@ -6,6 +6,8 @@
  * in the SMTP server. */
 #include "farm/https_server.h"
 
+#include "farm/listen.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -236,20 +238,12 @@ static void on_connection(uv_stream_t *server, int status) {
 
 int farm_https_start(farm_https_t *s, uv_loop_t *loop, const farm_t *farm, farm_certs_t *certs,
                      const struct sockaddr *addr) {
-    int rc, one = 1;
-    uv_os_fd_t fd;
     s->loop = loop;
     s->farm = farm;
     s->certs = certs;
-    if ((rc = uv_tcp_init_ex(loop, &s->listener, AF_INET)) < 0)
-        return rc;
-    s->listener.data = s;
-    if (uv_fileno((uv_handle_t *)&s->listener, &fd) < 0 ||
-        setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one)) < 0)
-        return UV_EINVAL;
-    if ((rc = uv_tcp_bind(&s->listener, addr, 0)) < 0)
-        return rc;
-    return uv_listen((uv_stream_t *)&s->listener, 1024, on_connection);
+    int rc = farm_tcp_listen(loop, &s->listener, addr, 1024, on_connection);
+    s->listener.data = s; /* read by the first accept, from the loop */
+    return rc;
 }
 
 void farm_https_stop(farm_https_t *s) {

@@ -6,6 +6,8 @@
  * OpenSSL object over memory BIOs: OpenSSL never touches the socket. */
 #include "farm/smtp_server.h"
 
+#include "farm/listen.h"
+
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -466,8 +468,6 @@ static void on_turn(uv_check_t *h) {
 
 int farm_smtp_start(farm_smtp_t *s, uv_loop_t *loop, const farm_t *farm, farm_certs_t *certs,
                     const struct sockaddr *addr) {
-    int rc, one = 1;
-    uv_os_fd_t fd;
     s->loop = loop;
     uv_check_init(loop, &s->turns);
     s->turns.data = s;
@@ -475,15 +475,9 @@ int farm_smtp_start(farm_smtp_t *s, uv_loop_t *loop, const farm_t *farm, farm_ce
     uv_unref((uv_handle_t *)&s->turns);
     s->farm = farm;
     s->certs = certs;
-    if ((rc = uv_tcp_init_ex(loop, &s->listener, AF_INET)) < 0)
-        return rc;
-    s->listener.data = s;
-    if (uv_fileno((uv_handle_t *)&s->listener, &fd) < 0 ||
-        setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one)) < 0)
-        return UV_EINVAL;
-    if ((rc = uv_tcp_bind(&s->listener, addr, 0)) < 0)
-        return rc;
-    return uv_listen((uv_stream_t *)&s->listener, 4096, on_connection);
+    int rc = farm_tcp_listen(loop, &s->listener, addr, 4096, on_connection);
+    s->listener.data = s; /* read by the first accept, from the loop */
+    return rc;
 }
 
 void farm_smtp_stop(farm_smtp_t *s) {

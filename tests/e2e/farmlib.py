@@ -242,6 +242,18 @@ class DnsRelay:
         self.proc.wait()
 
 
+def wait_dns(port, name, rtype="A"):
+    """dig's answer for NAME once the server on 127.0.0.1:PORT gives NOERROR (at most 10 s),
+    else ""."""
+    for _ in range(100):
+        r = subprocess.run(["dig", "+tries=1", "+time=1", "-p", str(port), "@127.0.0.1", name,
+                            rtype], capture_output=True, text=True).stdout
+        if "NOERROR" in r:
+            return r
+        time.sleep(0.1)
+    return ""
+
+
 def start_nsd(tmp, port, zone):
     """Debian's nsd serving ZONE from TMP/zone on 127.0.0.1:PORT, in the foreground (stop it by
     its Popen), with every file it keeps inside TMP."""

@@ -91,15 +91,6 @@ stub-zone:
     return subprocess.Popen(["unbound", "-d", "-c", conf])
 
 
-def wait_answer(port, name, rtype):
-    for _ in range(100):
-        r = run("dig", "+tries=1", "+time=1", "-p", str(port), "@127.0.0.1", name, rtype).stdout
-        if "NOERROR" in r:
-            return r
-        time.sleep(0.1)
-    return ""
-
-
 def scan(what, resolver_port, smtp_port, cert):
     lst, out = os.path.join(tmp, "list.txt"), os.path.join(tmp, what + ".csv.gz")
     open(lst, "w").write(Z + "\n")
@@ -130,7 +121,7 @@ try:
     procs.append(nsd)
     unbound = start_unbound(ub_port, nsd_port, anchor)
     procs.append(unbound)
-    dig = wait_answer(ub_port, "_25._tcp." + MX, "TLSA")
+    dig = farmlib.wait_dns(ub_port, "_25._tcp." + MX, "TLSA")
     flags = dig.split("flags:")[1].split(";")[0] if "flags:" in dig else ""
     c.true("unbound validates the signed zone (dig's flags:%s)" % flags, " ad" in flags)
 
@@ -171,7 +162,7 @@ try:
     procs.append(farmlib.start_nsd(tmp, nsd_port, Z))
     ub_port = farmlib.free_port()
     procs.append(start_unbound(ub_port, nsd_port, None))
-    wait_answer(ub_port, "_25._tcp." + MX, "TLSA")
+    farmlib.wait_dns(ub_port, "_25._tcp." + MX, "TLSA")
     row = scan("unsigned", ub_port, smtp_port, postfix.cert)
     for col, val in (("mx_dnssec", "insecure"), ("tlsa", "present"),
                      ("tlsa_dnssec", "insecure"), ("dane", "insecure")):

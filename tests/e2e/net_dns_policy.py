@@ -11,7 +11,6 @@ import re
 import signal
 import subprocess
 import tempfile
-import time
 
 import farmlib
 
@@ -54,12 +53,7 @@ def resolve(*extra):
 
 
 try:
-    for _ in range(100):
-        r = subprocess.run(["dig", "+tries=1", "+time=1", "-p", str(port), "@127.0.0.1",
-                            "ns." + Z, "A"], capture_output=True, text=True).stdout
-        if "NOERROR" in r:
-            break
-        time.sleep(0.1)
+    farmlib.wait_dns(port, "ns." + Z)
     rows = resolve("--policy")
     want = {
         "good": {"sts_record": "ok", "sts_id": "20261202T1200", "tlsrpt_record": "ok",

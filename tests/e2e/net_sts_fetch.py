@@ -90,17 +90,22 @@ def ip(label):
 requests = {}
 
 
+async def read_head(reader):
+    """The request up to its empty line (at most 8 KiB)."""
+    head = b""
+    while b"\r\n\r\n" not in head and len(head) < 8192:
+        data = await reader.read(1024)
+        if not data:
+            break
+        head += data
+    return head
+
+
 async def serve(label, reader, writer):
     behaviour = HOSTS[label][1]
     requests[label] = requests.get(label, 0) + 1
     try:
-        head = b""
-        while b"\r\n\r\n" not in head and len(head) < 8192:
-            data = await reader.read(1024)
-            if not data:
-                break
-            head += data
-        lines = head.decode("latin-1").split("\r\n")
+        lines = (await read_head(reader)).decode("latin-1").split("\r\n")
         host = [l.split(":", 1)[1].strip() for l in lines[1:] if l.lower().startswith("host:")]
         if lines[0] != "GET /.well-known/mta-sts.txt HTTP/1.1" or host != ["mta-sts.%s.%s" % (label, Z)]:
             writer.write(b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n")
@@ -155,12 +160,7 @@ async def shared_server(reader, writer):
     shared["asked"] += 1
     shared["most"] = max(shared["most"], shared["active"])
     try:
-        head = b""
-        while b"\r\n\r\n" not in head and len(head) < 8192:
-            data = await reader.read(1024)
-            if not data:
-                break
-            head += data
+        await read_head(reader)
         await asyncio.sleep(0.5)
         writer.write(("HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: %d\r\n\r\n%s"
                       % (len(POLICY), POLICY)).encode())
@@ -230,12 +230,7 @@ ready = threading.Event()
 threading.Thread(target=run_servers, args=(loop, https_port, ready), daemon=True).start()
 try:
     ready.wait(20)
-    for _ in range(100):
-        r = subprocess.run(["dig", "+tries=1", "+time=1", "-p", str(dns_port), "@127.0.0.1",
-                            "ns." + Z, "A"], capture_output=True, text=True).stdout
-        if "NOERROR" in r:
-            break
-        time.sleep(0.1)
+    farmlib.wait_dns(dns_port, "ns." + Z)
     lst, out = os.path.join(tmp, "list.txt"), os.path.join(tmp, "out.csv.gz")
     names = sorted(HOSTS) + ["norecord", "badrecord"]
     open(lst, "w").write("".join("%s.%s\n" % (n, Z) for n in names))
