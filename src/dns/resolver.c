@@ -8,6 +8,7 @@
 #include "mxtls/dns.h"
 
 #include <arpa/inet.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -45,7 +46,7 @@ typedef struct {
     const char *status;
     int naddrs, nprobe;
     char addrs[MX_DNS_MAX_ADDRS][46];
-    rdata_t *tlsa; /* the host's, copied (with --policy) */
+    rdata_t *tlsa; /* the host's, copied at its size (with --policy) */
 } job_mx_t;
 
 typedef struct {
@@ -59,13 +60,15 @@ typedef struct {
 } job_result_t;
 
 struct host {
+    mx_dns_t *dns;
     char *name;
     const char *status; /* NULL while in flight */
     int naddrs;
     char (*addrs)[46];
     int pending; /* queries outstanding (A, AAAA, TLSA) */
     waiter_t *waiters;
-    rdata_t *tlsa; /* with --policy (DANE); NULL otherwise */
+    rdata_t *tlsa; /* with --policy (DANE), allocated to its records' size (the cache holds
+                    * every MX host of a scan); NULL until answered */
 };
 
 struct job {
@@ -107,6 +110,7 @@ struct mx_dns {
                         * call (c-ares may answer synchronously: no server reachable) */
     job_t *done_head, *done_tail;
     mx_dns_stats_t st;
+    rdata_t scratch; /* a TLSA answer as it is read, before it is kept at its size */
 };
 
 /* ---- c-ares on libuv ---- */
@@ -427,6 +431,15 @@ static void job_step(job_t *j) {
     }
 }
 
+/* A copy of R as large as its records (NULL when memory is out): R's data array is sized for
+ * the largest answer kept, and most answers hold a few bytes or none. */
+static rdata_t *rdata_dup(const rdata_t *r) {
+    rdata_t *c = malloc(offsetof(rdata_t, data) + r->len);
+    if (c)
+        memcpy(c, r, offsetof(rdata_t, data) + r->len);
+    return c;
+}
+
 /* Copies host H's answer into MX entry I of job J. */
 static void fill(job_t *j, int i, const host_t *h) {
     job_mx_t *m = &j->res.mx[i];
@@ -435,8 +448,10 @@ static void fill(job_t *j, int i, const host_t *h) {
     if (h->naddrs)
         memcpy(m->addrs, h->addrs, sizeof(m->addrs[0]) * (size_t)h->naddrs);
     m->nprobe = h->naddrs < (int)j->d->cfg.max_addrs ? h->naddrs : (int)j->d->cfg.max_addrs;
-    if (h->tlsa && (m->tlsa || (m->tlsa = malloc(sizeof(*m->tlsa)))))
-        *m->tlsa = *h->tlsa; /* out of memory: left out, as if not asked */
+    if (h->tlsa) { /* out of memory: left out, as if not asked */
+        free(m->tlsa);
+        m->tlsa = rdata_dup(h->tlsa);
+    }
 }
 
 /* Appends the addresses of an A or AAAA answer to H; the array grows to what is needed, since
@@ -475,8 +490,11 @@ static void host_settle(host_t *h);
 
 static void host_tlsa(void *arg, int status, int timeouts, unsigned char *abuf, int alen) {
     host_t *h = arg;
+    rdata_t *r = &h->dns->scratch;
     (void)timeouts;
-    read_rdata(h->tlsa, 52, status, abuf, alen);
+    read_rdata(r, 52, status, abuf, alen);
+    free(h->tlsa);
+    h->tlsa = rdata_dup(r);
     host_settle(h);
 }
 
@@ -523,10 +541,14 @@ static int same_name(const void *item, const void *name) {
 /* Sends H's address queries. */
 static void ask_host(mx_dns_t *d, host_t *h) {
     char name[300];
-    int tlsa =
-        d->cfg.policy && h->tlsa && snprintf(name, sizeof(name), "_25._tcp.%s", h->name) < 254;
-    if (h->tlsa && !tlsa) /* a name too long to have TLSA records */
-        *h->tlsa = (rdata_t){"nxdomain", 0, 0, 0, {0}};
+    int tlsa = d->cfg.policy && snprintf(name, sizeof(name), "_25._tcp.%s", h->name) < 254;
+    if (d->cfg.policy && !tlsa) { /* a name too long to have TLSA records */
+        d->scratch.status = "nxdomain";
+        d->scratch.ad = d->scratch.n = 0;
+        d->scratch.len = 0;
+        free(h->tlsa);
+        h->tlsa = rdata_dup(&d->scratch);
+    }
     h->pending = (d->cfg.ipv6 ? 2 : 1) + tlsa;
     if (tlsa) /* first: its answer completes the host, and TLSA is asked once per host */
         submit(d, name, 52 /* TLSA */, host_tlsa, h);
@@ -572,7 +594,7 @@ static void lookup_host(job_t *j, int i) {
     }
     host_t *h = calloc(1, sizeof(*h)), **slot = NULL;
     if (!h || !(h->name = strdup(m->host)) ||
-        (d->cfg.policy && !(h->tlsa = calloc(1, sizeof(*h->tlsa)))) ||
+
         !(slot = mx_table_add(&d->hosts, hash))) {
         if (h) {
             free(h->name);
@@ -585,6 +607,7 @@ static void lookup_host(job_t *j, int i) {
         return;
     }
     *slot = h;
+    h->dns = d;
     w->next = NULL;
     h->waiters = w;
     ask_host(d, h);
