@@ -35,8 +35,8 @@ mx_session_t *mx_session_new(const mx_probe_config_t *cfg, const mx_session_io_t
                              const char *mx_host, mx_probe_cb cb, void *ud);
 void mx_session_free(mx_session_t *s);
 
-/* The host's TLSA records (copied), against which the chain is judged (mx_probe_result_t's
- * dane). Returns 0, or MX_E_NOMEM. */
+/* The host's TLSA records (the usable ones copied), against which the chain is judged
+ * (mx_probe_result_t's dane; none usable: not judged). Returns 0, or MX_E_NOMEM. */
 int mx_session_set_tlsa(mx_session_t *s, const mx_tlsa_set_t *set);
 
 /* The dial has begun: the connect timeout runs from now. */

@@ -33,7 +33,8 @@ typedef struct {
  * failed), cert_invalid (the chain does not verify), cert_name (it is not for the policy
  * host), timeout (no complete answer in time), http_syntax, http_truncated, http_too_large,
  * http_redirect (3xx: not followed), http_status (another non-200), content_type (not
- * text/plain), then the policy parser's (policy_syntax, policy_version ...). */
+ * text/plain), then the policy parser's (policy_syntax, policy_version ...); local_overload
+ * when the scanner had no local port or memory for it. */
 typedef struct {
     const char *status;
     int http_code;       /* 0 when no response came */

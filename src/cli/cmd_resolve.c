@@ -8,17 +8,15 @@
 #include "mxtls/resolve_run.h"
 
 static void usage(FILE *f) {
-    fprintf(
-        f,
-        "usage: mxtls resolve [--resolver ADDR[:PORT]] [--dns-timeout S] [--dns-tries N]\n"
-        "                     [--dns-concurrency N] [--max-mx N] [--max-addrs N] [--ipv6]\n"
-        "                     [--no-policy] [--dnssec-resolver ADDR[:PORT]] LIST\n"
-        "  the system's resolver unless --resolver names one; resolvers are for DNS only,\n"
-        "  and resolve sends nothing else (--allow is accepted, as scan takes it, and has\n"
-        "  nothing to govern here); each domain's MTA-STS and TLS-RPT records and each\n"
-        "  MX host's TLSA records are read too, but with --no-policy; --dnssec-resolver names the\n"
-        "  one resolver, a validating one whose AD bit is believed (mx_dnssec,\n"
-        "  tlsa_dnssec)\n");
+    fprintf(f, "usage: mxtls resolve [--resolver ADDR[:PORT]] [--dns-timeout S] [--dns-tries N]\n"
+               "                     [--dns-concurrency N] [--max-mx N] [--max-addrs N] [--ipv6]\n"
+               "                     [--no-policy] [--dnssec-resolver ADDR[:PORT]] LIST\n"
+               "  the system's resolver unless --resolver names one; resolvers are for DNS only,\n"
+               "  and resolve sends nothing else (--allow is accepted, as scan takes it, and has\n"
+               "  nothing to govern here); each domain's MTA-STS and TLS-RPT records and each\n"
+               "  MX host's TLSA records are read too (not with --no-policy); --dnssec-resolver\n"
+               "  names the one resolver, a validating one whose AD bit is believed\n"
+               "  (mx_dnssec, tlsa_dnssec)\n");
 }
 
 static int report(int rc, const mx_resolve_summary_t *s, const char *err) {

@@ -11,6 +11,7 @@
 
 #include "mxtls/error.h"
 #include "mxtls/http.h"
+#include "mxtls/record.h"
 
 enum { F_CONNECT, F_TLS, F_HTTP };
 
@@ -217,15 +218,19 @@ static void on_connect(uv_connect_t *req, int status) {
     fetch_t *f = req->data;
     if (f->done)
         return;
-    if (status < 0) {
-        finish(f, status == UV_ECONNREFUSED ? "connect_refused"
-                  : status == UV_ETIMEDOUT  ? "connect_timeout"
-                                            : "connect_error");
+    if (status < 0) { /* no local port or buffer is the scanner's trouble, not the host's */
+        finish(f, mx_err_local_shortage(status) ? MX_LOCAL_OVERLOAD
+                  : status == UV_ECONNREFUSED   ? "connect_refused"
+                  : status == UV_ETIMEDOUT      ? "connect_timeout"
+                                                : "connect_error");
         return;
     }
     f->state = F_TLS;
-    if (!(f->tls = mx_tls_conn_new(f->cfg->tls, f->host, 0, tls_send, f)) ||
-        uv_read_start((uv_stream_t *)&f->tcp, on_alloc, on_read) < 0 ||
+    if (!(f->tls = mx_tls_conn_new(f->cfg->tls, f->host, 0, tls_send, f))) {
+        finish(f, MX_LOCAL_OVERLOAD); /* out of memory */
+        return;
+    }
+    if (uv_read_start((uv_stream_t *)&f->tcp, on_alloc, on_read) < 0 ||
         mx_tls_conn_step(f->tls) == MX_TLS_E_FAIL) {
         finish(f, "tls");
         return;

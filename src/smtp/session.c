@@ -554,9 +554,12 @@ mx_session_t *mx_session_new(const mx_probe_config_t *cfg, const mx_session_io_t
 
 int mx_session_set_tlsa(mx_session_t *s, const mx_tlsa_set_t *set) {
     mx_tlsa_t recs[MX_TLSA_MAX];
-    int n = mx_tlsa_set_read(set, recs);
+    int n = 0, read = mx_tlsa_set_read(set, recs);
+    for (int i = 0; i < read; i++) /* only these bind a DANE sender (RFC 7672 3.1.3) */
+        if (mx_tlsa_usable(&recs[i]))
+            recs[n++] = recs[i];
     if (!n)
-        return 0;
+        return 0; /* unusable records: the row builder says so, no probe is needed for it */
     size_t head = (size_t)n * sizeof(*recs);
     if (!(s->tlsa = malloc(head + set->len)))
         return MX_E_NOMEM;
