@@ -5,10 +5,12 @@ Each configuration is a set of shard processes (`--threads 1`, as bench/shards45
 process may hold at most 20,000 descriptors here) scanning a fresh four-process farm (cheap
 model) whose every SMTP reply comes after the given latency, for SECONDS; then SIGINT. From
 the farm's accept log: hosts finished per second after the warm-up (the first WARM seconds, in
-which no probe can finish), and connections held at the end of the warm-up. From the scanners:
-CPU per finished host (utime + stime of the processes), the manifest's longest local wait and
-throttled time, and the rows written with error=timeout or local_overload (the farm's cheap
-model has none of either: each is the scanner's doing).
+which no probe can finish; a host is finished when a connection that completed its TLS
+handshake closes), and connections held at the end of the warm-up. From the scanners: CPU per
+finished host (utime + stime of the processes), the manifests' longest local wait (of all
+probes, and of those started after the first probe ended, once admission knew a probe's time),
+throttled time and probes deferred before STARTTLS, and the rows written with error=timeout or
+local_overload (the farm's cheap model has none of either: each is the scanner's doing).
 
 Run inside a private network namespace:
   unshare -n sh -c 'ip link set lo up; python3 bench/overload.py build 10000 200 \
@@ -76,13 +78,15 @@ def run(total, shards, admission):
             p.send_signal(signal.SIGINT)
         for p in procs:
             p.communicate(timeout=300)
-        wait = throttled = 0
+        wait = later = throttled = deferred = 0
         rows = {"timeout": 0, "local_overload": 0, "all": 0}
         stages = {}
         for i in range(shards):
             meta = json.load(open(os.path.join(farm.dir, "s%d.meta.json" % i)))
             wait = max(wait, meta["health"]["longest_wait_ms"])
+            later = max(later, meta["health"].get("longest_wait_after_first_fill_ms", 0))
             throttled = max(throttled, meta["health"]["throttled_ms"])
+            deferred += meta["health"].get("deferred", 0)
             with gzip.open(os.path.join(farm.dir, "s%d.csv.gz" % i), "rt", newline="") as f:
                 try:
                     for r in csv.DictReader(f):
@@ -94,13 +98,21 @@ def run(total, shards, admission):
                             stages[k] = stages.get(k, 0) + 1
                 except EOFError:
                     pass
+    # A host is finished when a connection that completed its handshake (H) closes: a probe
+    # deferred before STARTTLS closes without one. One connection per address at a time, and
+    # each farm process logs its own connections in order.
     closes, first = [], None
     for path in glob.glob(log + "*"):
+        shook = {}
         for line in open(path):
-            k, ms, _, _ = line.split()
-            if k == "O" and (first is None or int(ms) < first):
-                first = int(ms)
-            elif k == "C":
+            k, ms, _, ip = line.split()
+            if k == "O":
+                shook[ip] = False
+                if first is None or int(ms) < first:
+                    first = int(ms)
+            elif k == "H":
+                shook[ip] = True
+            elif k == "C" and shook.pop(ip, False):
                 closes.append(int(ms))
         os.unlink(path)
     a = first + WARM * 1000
@@ -111,20 +123,21 @@ def run(total, shards, admission):
     late = sum(h <= x < b for x in closes) / ((b - h) / 1000)
     if stages:
         print("  (%s)" % ", ".join("%s: %d" % kv for kv in sorted(stages.items())), flush=True)
-    return rate, late, cpu / max(1, len(closes)), wait, throttled, held, rows
+    return rate, late, cpu / max(1, len(closes)), (wait, later), throttled, held, rows, deferred
 
 
 hog = subprocess.Popen([sys.executable, "-c", "while True: pass"])
 try:
     print("| in flight asked | shards | admission | held at %.0f s | hosts/s after warm-up | "
-          "hosts/s, second half | scanner CPU ms / host | longest local wait | throttled | rows "
-          "| timeout rows | local_overload rows |" % WARM)
-    print("|---|---|---|---|---|---|---|---|---|---|---|---|")
+          "hosts/s, second half | scanner CPU ms / host | longest local wait | after the first "
+          "fill | throttled | deferred | rows | timeout rows | local_overload rows |" % WARM)
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
     for total, shards, admission in configs:
-        rate, late, cpu, wait, thr, held, rows = run(int(total), int(shards), admission)
-        print("| %s | %s | %s | %d | %.1f | %.1f | %.2f | %.1f s | %.0f s | %d | %d | %d |" % (
-            total, shards, admission, held, rate, late, 1000 * cpu, wait / 1000, thr / 1000,
-            rows["all"], rows["timeout"], rows["local_overload"]), flush=True)
+        rate, late, cpu, wait, thr, held, rows, dfr = run(int(total), int(shards), admission)
+        print("| %s | %s | %s | %d | %.1f | %.1f | %.2f | %.1f s | %.1f s | %.0f s | %d | %d | %d | "
+              "%d |" % (total, shards, admission, held, rate, late, 1000 * cpu, wait[0] / 1000,
+                        wait[1] / 1000, thr / 1000, dfr, rows["all"], rows["timeout"],
+                        rows["local_overload"]), flush=True)
 finally:
     hog.kill()
     hog.wait()

@@ -8,6 +8,8 @@
 #ifndef MXTLS_GATE_H
 #define MXTLS_GATE_H
 
+#include <stdint.h>
+
 #include <uv.h>
 
 typedef struct mx_gate_entry mx_gate_entry_t;
@@ -34,6 +36,14 @@ typedef struct {
     unsigned nwaiting;       /* how many: the backlog admission control watches */
     mx_gate_queue_t ready;   /* handshakes with work to do */
     uv_idle_t idle;          /* does that work */
+    /* The rate at which handshakes end while entries wait: what a newcomer's wait is made of. */
+    unsigned coming;                /* probes that sent STARTTLS and wait for its reply */
+    unsigned long long entered;     /* entries that asked for a handshake */
+    unsigned long long served;      /* handshakes ended */
+    unsigned long long served_then; /* at measured_at */
+    uint64_t measured_at;           /* uv_now() of the last sample */
+    int queued_then;                /* entries waited at measured_at */
+    double rate;                    /* per second, 0 until measured */
 } mx_gate_t;
 
 /* Sets up GATE on LOOP for at most LIMIT handshakes at once (0: no limit). Returns 0 or a
@@ -49,6 +59,18 @@ int mx_gate_enter(mx_gate_t *g, mx_gate_entry_t *e);
 /* How long the oldest waiting entry has waited (ms at NOW, uv_now()), 0 when none waits: the
  * scan's admission control reads it as the CPUs' backlog. */
 uint64_t mx_gate_oldest_wait(const mx_gate_t *g, uint64_t now);
+
+/* Samples the rate handshakes end at, once a second at most (NOW: uv_now()); only over a second
+ * in which entries waited at both ends, so that an idle gate does not read as a slow one. */
+void mx_gate_measure(mx_gate_t *g, uint64_t now);
+
+/* How long an entry arriving IN ms after NOW would wait (ms): the backlog ahead of it (those
+ * waiting and those coming), less what the gate serves meanwhile, at the measured rate; before
+ * any rate is known, the oldest entry's wait. 0 when a handshake will be free. */
+uint64_t mx_gate_forecast(const mx_gate_t *g, uint64_t now, uint64_t in);
+
+/* One more (DELTA 1) or one fewer (-1) entry coming: it asked the server to start TLS. */
+void mx_gate_coming(mx_gate_t *g, int delta);
 
 /* E's handshake has work (input, or the ClientHello's key generation): E->work fires on a
  * later turn of the loop. */

@@ -17,9 +17,12 @@ typedef struct {
 /* How healthy the scanning machine was during the run: what local trouble cost, so that a
  * reader can tell a snapshot measured under strain (shared/SCHEMA.md, Manifest). */
 typedef struct {
-    unsigned long long local_waits;      /* probes that waited at the handshake gate */
-    unsigned long long longest_wait_ms;  /* the longest of those waits */
-    unsigned long long reprobes;         /* probes tried again after the scanner failed them */
+    unsigned long long local_waits;           /* probes that waited at the handshake gate */
+    unsigned long long longest_wait_ms;       /* the longest of those waits */
+    unsigned long long longest_wait_later_ms; /* of probes started after the first one ended,
+                                               * once admission knew a probe's time */
+    unsigned long long reprobes;              /* probes tried again after the scanner failed them */
+    unsigned long long deferred;         /* probes that quit before STARTTLS, the gate too full */
     unsigned long long overload_rows;    /* rows written with error=local_overload */
     unsigned long long descriptor_waits; /* probes that waited for a file descriptor */
     unsigned long long dns_retried;      /* domains asked again: their DNS timeouts came while

@@ -29,6 +29,11 @@ typedef struct {
     mx_tls_config_t *tls;        /* the worker's TLS configuration */
     mx_gate_t *gate;             /* the loop's handshake gate; NULL: none */
     mx_probe_set_t *set;         /* where the probes in flight are kept; NULL: nowhere */
+    /* Asked with the probe's UD before it sends STARTTLS, its reply due in about RTT_MS (as the
+     * EHLO's took): nonzero when the scanner's handshakes are so far behind that this probe would
+     * wait too long for its turn. It then quits (QUIT, no TLS) and ends with result.deferred, to
+     * be probed again later. NULL: never. */
+    int (*defer_tls)(void *ud, uint64_t rtt_ms);
 } mx_probe_config_t;
 
 /* What one probe found; strings are empty when unknown, never NULL. The texts of a reply are
@@ -52,6 +57,7 @@ typedef struct {
     int64_t t_connect_ms, t_banner_ms, t_tls_ms, t_total_ms; /* -1 when not reached */
     int64_t local_wait_ms; /* time the scanner made it wait (the gate), not the server */
     int local_overload;    /* the scanner could not measure it: error=local_overload */
+    int deferred;          /* quit before STARTTLS for the scanner's backlog: not a result */
     const char *dane;      /* the chain against the host's usable TLSA records: "match" or
                             * "mismatch" (no TLS was had); NULL when not judged */
     char scanned_at[21];

@@ -20,6 +20,7 @@
     X(REFUSED, "refused")                                                                          \
     X(TLS_FAILED, "TLS failed")                                                                    \
     X(OVERLOAD, "overload")                                                                        \
+    X(DEFERRED, "deferred")                                                                        \
     X(OTHER, "other")
 typedef enum {
 #define X(id, name) MX_ENDED_##id,

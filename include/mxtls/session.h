@@ -19,14 +19,15 @@ typedef struct mx_session mx_session_t;
  * NULL (no gate: a handshake starts at once and its work runs from the input). */
 typedef struct {
     int (*send)(void *io, const void *data, size_t len); /* 0 or a negative code */
-    void (*arm)(void *io, uint64_t ms); /* (re)arms the one timer: mx_session_timeout() */
-    void (*redial)(void *io);           /* closes the connection, dials again: connected() */
-    void (*close)(void *io);            /* closes the connection for good */
-    uint64_t (*now)(void *io);          /* milliseconds, monotonic */
-    int (*gate_enter)(void *io);        /* 1: handshake now; 0: mx_session_admitted() later */
-    void (*gate_ready)(void *io);       /* handshake work pending: mx_session_work() later */
-    void (*gate_unready)(void *io);     /* the pending work was done from the input */
-    void (*gate_leave)(void *io);       /* the handshake is over (or never started) */
+    void (*arm)(void *io, uint64_t ms);       /* (re)arms the one timer: mx_session_timeout() */
+    void (*redial)(void *io);                 /* closes the connection, dials again: connected() */
+    void (*close)(void *io);                  /* closes the connection for good */
+    uint64_t (*now)(void *io);                /* milliseconds, monotonic */
+    int (*gate_enter)(void *io);              /* 1: handshake now; 0: mx_session_admitted() later */
+    void (*gate_ready)(void *io);             /* handshake work pending: mx_session_work() later */
+    void (*gate_unready)(void *io);           /* the pending work was done from the input */
+    void (*gate_leave)(void *io);             /* the handshake is over (or never started) */
+    void (*gate_coming)(void *io, int delta); /* 1: STARTTLS sent; -1: its reply came (or none) */
 } mx_session_io_t;
 
 /* A session probing MX_HOST (copied) with CFG, which must outlive it. CB gets the result once,

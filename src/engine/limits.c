@@ -83,7 +83,8 @@ int mx__limits_keys(const char *ip, int port, struct sockaddr_storage *sa, uint6
 
 static void refill(scan_t *s) {
     uint64_t now = mx__scan_now_ms();
-    double rate = s->cfg->rate, burst = rate / 20.0 < 1 ? 1 : rate / 20.0;
+    double rate = s->pace > 0 && s->pace < s->cfg->rate ? s->pace : s->cfg->rate;
+    double burst = rate / 20.0 < 1 ? 1 : rate / 20.0;
     s->tokens += (double)(now - s->last_refill) * rate / 1000.0;
     if (s->tokens > burst)
         s->tokens = burst;
@@ -113,6 +114,7 @@ int mx__limits_claim(worker_t *w, host_t **out) {
         h->state = HOST_PROBING;
         s->open++;
         s->hosts_probed += !h->fetch;
+        h->first_fill = s->hosts_done == 0;
         s->tokens -= 1;
         count_add(s, h->ipk, 1);
         count_add(s, h->netk, 1);
@@ -161,6 +163,50 @@ static double feedback_ms(const scan_t *s, uint64_t now) {
     return d < 1000 ? 1000 : d > 60000 ? 60000 : d;
 }
 
+#define PACE_BACKLOG_MS 1000 /* the gates' backlog pacing aims at: enough to keep the CPUs busy */
+#define PACE_FREE_MS 2000    /* no gate queued this long: the CPUs' pace lets go, slowly */
+
+static double feedback_ms(const scan_t *s, uint64_t now);
+
+/* Admission's pace, the lower of two rates (0: --rate alone).
+ * The window's: a quarter above window / probe time, so that the window stays full but its
+ * probes start spread over a probe's time. Without it, probes that ended together are
+ * replaced together, reach the gate together a feedback delay later, and the burst repeats
+ * every probe time (servers that answer alike keep a scan's probes in step).
+ * The CPUs': the rate the gates end handshakes at while probes wait there, divided by the share
+ * of probes that reach a gate at all, 10 % above it while the backlog is short and 10 % below
+ * while it is long, so that a queue stands (an empty gate idles the CPUs) but stays short. With
+ * no queue for a while it grows by a quarter per feedback delay, and lets go at --rate.
+ * Deferral (probes.c) absorbs what the pace misjudges. Under mu. */
+static void pace(scan_t *s, uint64_t now, uint64_t elapsed) {
+    double mu = 0;
+    uint64_t expect = 0;
+    int queued = 0;
+    unsigned long long entered = 0;
+    for (unsigned i = 0; i < s->nw; i++) {
+        mu += s->w[i].gate_rate;
+        queued |= s->w[i].gate_queue > 0;
+        expect = s->w[i].gate_expect > expect ? s->w[i].gate_expect : expect;
+        entered += s->w[i].gate_entered;
+    }
+    if (s->cfg->fixed_admission) {
+        s->pace = 0;
+        return;
+    }
+    double share = s->hosts_done > 100 ? (double)entered / (double)s->hosts_done : 1.0;
+    share = share < 0.2 ? 0.2 : share > 1 ? 1 : share;
+    if (queued && mu > 0) {
+        s->queued_seen = now;
+        s->cpu_pace = mu / share * (expect < PACE_BACKLOG_MS ? 1.1 : 0.9);
+    } else if (s->cpu_pace > 0 && now - s->queued_seen > PACE_FREE_MS) {
+        s->cpu_pace *= 1 + 0.25 * (double)elapsed / feedback_ms(s, now);
+        if (s->cpu_pace >= s->cfg->rate)
+            s->cpu_pace = 0;
+    }
+    double wpace = s->probe_ms > 0 ? 1.25 * s->window * 1000.0 / s->probe_ms : 0;
+    s->pace = s->cpu_pace > 0 && (wpace <= 0 || s->cpu_pace < wpace) ? s->cpu_pace : wpace;
+}
+
 void mx__limits_control(scan_t *s, uint64_t now) {
     uint64_t wait = 0, lag = 0;
     unsigned long long queue = 0;
@@ -175,13 +221,17 @@ void mx__limits_control(scan_t *s, uint64_t now) {
         s->w[i].lag_recent = 0;
     }
     int growing = queue > s->queue_then;
+    pace(s, now, elapsed);
+    /* While probes are deferred the gates are full: the window does not grow. */
+    int deferred = s->deferred_recent > 0;
+    s->deferred_recent = 0;
     if (now - s->queue_at >= TREND_MS) {
         s->queue_then = queue;
         s->queue_at = now;
     }
     /* A long wait at the gate whose backlog shrinks is the past draining, not the present. */
     int congested = (wait > WAIT_BOUND_MS && growing) || lag > LAG_BOUND_MS || s->descriptors_short;
-    int backlog = wait > WAIT_BOUND_MS || lag > LAG_BOUND_MS;
+    int backlog = wait > WAIT_BOUND_MS || deferred || lag > LAG_BOUND_MS;
     if (s->cfg->fixed_admission)
         congested = backlog = 0; /* the window stays at --concurrency: the benchmark's reference */
     double delay = feedback_ms(s, now);
@@ -195,7 +245,8 @@ void mx__limits_control(scan_t *s, uint64_t now) {
         step = step > 4 ? step : 4;
         s->window = s->window + step < s->cfg->concurrency ? s->window + step : s->cfg->concurrency;
     }
-    s->throttled = s->window < s->cfg->concurrency;
+    s->throttled =
+        s->window < s->cfg->concurrency || (s->cpu_pace > 0 && s->cpu_pace < s->cfg->rate);
     if (s->throttled)
         s->health->throttled_ms += elapsed;
 }

@@ -26,7 +26,7 @@ static mx_probe_ended_t outcome_of(const mx_probe_result_t *r) {
 }
 
 /* What a result says of the machine's health. Under mu. */
-static void count_health(scan_t *s, const mx_probe_result_t *r) {
+static void count_health(scan_t *s, const host_t *h, const mx_probe_result_t *r) {
     mx_probe_ended_t ended = outcome_of(r);
     s->outcomes[ended]++;
     /* How long admission takes to show: a probe's own time, its local waits set aside (they
@@ -39,6 +39,9 @@ static void count_health(scan_t *s, const mx_probe_result_t *r) {
         s->health->local_waits++;
         if ((unsigned long long)r->local_wait_ms > s->health->longest_wait_ms)
             s->health->longest_wait_ms = (unsigned long long)r->local_wait_ms;
+        if (!h->first_fill &&
+            (unsigned long long)r->local_wait_ms > s->health->longest_wait_later_ms)
+            s->health->longest_wait_later_ms = (unsigned long long)r->local_wait_ms;
     }
 }
 
@@ -73,7 +76,7 @@ static void host_complete(worker_t *w, host_t *h, const mx_probe_result_t *res) 
     mx_host_result_t *hr = malloc(sizeof(*hr));
     uv_mutex_lock(&s->mu);
     mx__limits_release(s, h);
-    count_health(s, res);
+    count_health(s, h, res);
     if (!hr || mx_host_result_make(hr, res, s->strings) < 0) {
         free(hr); /* the scan stops; the domains of this host are not written */
         hr = NULL;
@@ -117,7 +120,7 @@ static int retry_later(worker_t *w, host_t *h, const mx_probe_result_t *res, int
     int stopping = s->stopping;
     if (!stopping) {
         mx__limits_release(s, h);
-        count_health(s, res);
+        count_health(s, h, res);
         s->retries++;
         if (local)
             s->health->reprobes++;
@@ -136,11 +139,46 @@ static int retry_later(worker_t *w, host_t *h, const mx_probe_result_t *res, int
     return 1;
 }
 
+/* Would H's probe, about to send STARTTLS, wait at the gate past the bound? Then it quits and
+ * is probed again later: waiting for our CPUs is fine for nobody. A host deferred DEFER_MAX
+ * times waits its turn like any other (the local-wait bound still holds it); so does every
+ * probe of a fixed admission, the benchmarks' reference. */
+int mx__probes_defer_tls(void *ud, uint64_t rtt_ms) {
+    pctx_t *p = ud;
+    worker_t *w = p->w;
+    if (w->s->cfg->fixed_admission || p->h->defers >= DEFER_MAX)
+        return 0;
+    return mx_gate_forecast(&w->gate, uv_now(&w->loop), rtt_ms) > DEFER_WAIT_MS;
+}
+
+/* H's probe quit before STARTTLS for our backlog (mx__probes_defer_tls): no result, the
+ * connection goes back to admission (as a loss: the window shrinks), H is queued again. */
+static void defer_later(worker_t *w, host_t *h) {
+    scan_t *s = w->s;
+    uv_mutex_lock(&s->mu);
+    mx__limits_release(s, h);
+    s->hosts_probed--;
+    s->health->deferred++;
+    s->outcomes[MX_ENDED_DEFERRED]++;
+    s->deferred_recent++;
+    h->state = HOST_QUEUED;
+    uv_mutex_unlock(&s->mu);
+    h->defers++;
+    h->due_ms = mx__scan_now_ms() + DEFER_RETRY_MS;
+    h->next = w->retry;
+    w->retry = h;
+}
+
 static void probe_done(void *ud, const mx_probe_result_t *res) {
     pctx_t *p = ud;
     worker_t *w = p->w;
     host_t *h = p->h;
     free(p);
+    if (res->deferred) {
+        defer_later(w, h);
+        mx__probes_pump(w);
+        return;
+    }
     /* The scanner's own failure is tried once more, at a quieter moment (admission will have
      * shrunk by then); a second one stands, as local_overload, which stats counts as unknown. */
     int local = res->local_overload && h->local_tries < 1;

@@ -262,10 +262,16 @@ static void on_tick(uv_timer_t *t) {
     uint64_t now = mx__scan_now_ms();
     uint64_t lag = measure_lag(w, now);
     mx__probes_pump(w);
-    uint64_t gate_wait = mx_gate_oldest_wait(&w->gate, uv_now(&w->loop));
+    uint64_t lnow = uv_now(&w->loop);
+    mx_gate_measure(&w->gate, lnow);
+    uint64_t gate_wait = mx_gate_oldest_wait(&w->gate, lnow);
+    uint64_t gate_expect = mx_gate_forecast(&w->gate, lnow, 0);
     uv_mutex_lock(&s->mu);
     w->gate_wait = gate_wait;
     w->gate_queue = w->gate.nwaiting;
+    w->gate_expect = gate_expect;
+    w->gate_rate = w->gate.rate;
+    w->gate_entered = w->gate.entered;
     if (lag > w->lag_recent)
         w->lag_recent = lag;
     if (w->id == 0) {
@@ -330,7 +336,8 @@ static int worker_init(scan_t *s, worker_t *w, unsigned id) {
                                    .local_wait_ms = LOCAL_WAIT_MS,
                                    .tls = w->tls,
                                    .gate = &w->gate,
-                                   .set = &w->probes};
+                                   .set = &w->probes,
+                                   .defer_tls = mx__probes_defer_tls};
     w->sts = (mx_sts_fetch_config_t){.timeout_connect_ms = cfg->probe.timeout_connect_ms,
                                      .timeout_read_ms = cfg->probe.timeout_read_ms,
                                      .deadline_ms = cfg->probe.deadline_ms,

@@ -35,6 +35,13 @@
  * the gate's waits to seconds, so this bounds only what admission failed to prevent. */
 #define LOCAL_WAIT_MS 60000
 #define LOCAL_RETRY_MS 15000 /* a host the scanner failed is tried again this much later */
+/* A probe whose wait at the gate would pass DEFER_WAIT_MS quits before STARTTLS and is tried
+ * again DEFER_RETRY_MS later, at most DEFER_MAX times. The bound is kept well below the 5 s a
+ * local wait may last: the wait is predicted from the rate handshakes end at, which can fall
+ * while the probe waits. */
+#define DEFER_WAIT_MS 2000
+#define DEFER_RETRY_MS 5000
+#define DEFER_MAX 3
 #define STARVED_MS 30000
 #define LAG_BUCKETS 1000 /* loop-lag histogram, 1 ms each; the last holds the rest */
 
@@ -62,6 +69,8 @@ typedef struct host {
     uint8_t state; /* host_state_t, under mu */
     uint8_t tries;
     uint8_t local_tries; /* times the scanner failed it (local_overload) */
+    uint8_t defers;      /* times its probe quit before STARTTLS for our backlog */
+    uint8_t first_fill;  /* its probe started before any had ended: admission was blind */
     uint8_t fetch;       /* a policy fetch, not a probe */
     struct host *next;   /* the owner's FIFO of queued probes, or its retry list */
 } host_t;
@@ -112,10 +121,13 @@ struct worker {
     uint64_t last_tick;
     uint32_t lag_hist[LAG_BUCKETS]; /* its own thread's */
     uint64_t lag_max;
-    uint64_t lag_recent, gate_wait; /* under mu: for admission control */
-    unsigned gate_queue;            /* under mu: probes waiting at the gate */
-    dom_list_t inbox;               /* under mu: domains whose host another worker completed */
-    dom_list_t resolved;            /* under mu: domains whose DNS answer is in */
+    uint64_t lag_recent, gate_wait;  /* under mu: for admission control */
+    unsigned gate_queue;             /* under mu: probes waiting at the gate */
+    uint64_t gate_expect;            /* under mu: the wait a probe arriving now would have */
+    double gate_rate;                /* under mu: handshakes ended per second, while queued */
+    unsigned long long gate_entered; /* under mu: probes that reached the gate */
+    dom_list_t inbox;                /* under mu: domains whose host another worker completed */
+    dom_list_t resolved;             /* under mu: domains whose DNS answer is in */
 };
 
 struct scan {
@@ -150,8 +162,12 @@ struct scan {
     unsigned long long queue_then; /* probes waiting at the gates at queue_at */
     uint64_t queue_at;
     int descriptors_short, throttled;
-    uint64_t starved_since;    /* no descriptor for a probe while none of ours was open */
-    int dns_down;              /* the resolvers answer nothing: no new domain is fed */
+    unsigned long long deferred_recent; /* probes deferred since the last control step */
+    double pace;                        /* admission's rate (limits.c); 0: --rate alone */
+    double cpu_pace;                    /* the part of it the gates' measured rate sets; 0: none */
+    uint64_t queued_seen;               /* when a gate last had probes waiting */
+    uint64_t starved_since;             /* no descriptor for a probe while none of ours was open */
+    int dns_down;                       /* the resolvers answer nothing: no new domain is fed */
     dom_list_t dns_doubt;      /* domains whose timeouts came while the resolvers were silent */
     uint64_t dns_silent_since; /* when the resolvers last answered, while they are silent */
     uint64_t dns_last_ping;
@@ -210,6 +226,9 @@ void mx__hosts_free(scan_t *s);
 void mx__probes_host_done(worker_t *w, host_t *h);
 /* Starts what W's queue and the limits allow. */
 void mx__probes_pump(worker_t *w);
+/* The probes' defer_tls (mxtls/probe.h): nonzero when the probe would wait too long at W's
+ * gate. UD: the probe's own. */
+int mx__probes_defer_tls(void *ud, uint64_t rtt_ms);
 
 /* policies.c */
 /* On D's worker, once its answer is in: its MTA-STS policy fetch is queued as a host of the

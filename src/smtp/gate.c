@@ -54,6 +54,7 @@ void mx_gate_close(mx_gate_t *g) {
 }
 
 int mx_gate_enter(mx_gate_t *g, mx_gate_entry_t *e) {
+    g->entered++;
     if (!g->limit)
         return 1;
     if (g->busy < g->limit) {
@@ -71,6 +72,33 @@ int mx_gate_enter(mx_gate_t *g, mx_gate_entry_t *e) {
 uint64_t mx_gate_oldest_wait(const mx_gate_t *g, uint64_t now) {
     const mx_gate_entry_t *e = g->waiting.head;
     return e && now > e->since ? now - e->since : 0;
+}
+
+void mx_gate_measure(mx_gate_t *g, uint64_t now) {
+    if (g->measured_at && now - g->measured_at < 1000)
+        return;
+    if (g->measured_at && g->queued_then && g->nwaiting) {
+        double sample =
+            (double)(g->served - g->served_then) * 1000.0 / (double)(now - g->measured_at);
+        g->rate = g->rate > 0 ? 0.8 * g->rate + 0.2 * sample : sample;
+    }
+    g->measured_at = now;
+    g->served_then = g->served;
+    g->queued_then = g->nwaiting > 0;
+}
+
+uint64_t mx_gate_forecast(const mx_gate_t *g, uint64_t now, uint64_t in) {
+    if (!g->limit)
+        return 0;
+    if (g->rate <= 0)
+        return mx_gate_oldest_wait(g, now);
+    double ahead = (double)g->nwaiting + (double)g->coming + 1.0 - (double)(g->limit - g->busy);
+    double backlog = ahead - g->rate * (double)in / 1000.0;
+    return backlog > 0 ? (uint64_t)(backlog * 1000.0 / g->rate) : 0;
+}
+
+void mx_gate_coming(mx_gate_t *g, int delta) {
+    g->coming = (unsigned)((int)g->coming + delta);
 }
 
 void mx_gate_ready(mx_gate_t *g, mx_gate_entry_t *e) {
@@ -99,6 +127,7 @@ void mx_gate_leave(mx_gate_t *g, mx_gate_entry_t *e) {
         return;
     e->gated = 0;
     g->busy--;
+    g->served++;
     if (g->draining) /* an outer call hands them out: no recursion through admit */
         return;
     g->draining = 1;

@@ -244,11 +244,16 @@ static void io_gate_leave(void *io) {
     mx_gate_leave(p->gate, &p->entry);
 }
 
-static const mx_session_io_t gated_io = {io_send,       io_arm,          io_redial,
-                                         io_close,      io_now,          io_gate_enter,
-                                         io_gate_ready, io_gate_unready, io_gate_leave};
+static void io_gate_coming(void *io, int delta) {
+    probe_t *p = io;
+    mx_gate_coming(p->gate, delta);
+}
+
+static const mx_session_io_t gated_io = {
+    io_send,       io_arm,        io_redial,       io_close,      io_now,
+    io_gate_enter, io_gate_ready, io_gate_unready, io_gate_leave, io_gate_coming};
 static const mx_session_io_t plain_io = {io_send, io_arm, io_redial, io_close, io_now,
-                                         NULL,    NULL,   NULL,      NULL};
+                                         NULL,    NULL,   NULL,      NULL,     NULL};
 
 int mx_probe_start(uv_loop_t *loop, const mx_probe_config_t *cfg, const char *mx_host,
                    const struct sockaddr *addr, const mx_tlsa_set_t *tlsa, mx_probe_cb cb,

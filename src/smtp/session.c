@@ -57,10 +57,19 @@ void mx__session_tls_free(mx_session_t *s) {
 }
 
 /* The one way out: delivers the result and closes the connection. */
+/* The gate's count of probes on their way to it (ON 1: this one now is, 0: no longer). */
+static void coming(mx_session_t *s, int on) {
+    if (s->coming == on || !s->io->gate_coming)
+        return;
+    s->coming = on;
+    s->io->gate_coming(s->ioud, on ? 1 : -1);
+}
+
 void mx__session_finish(mx_session_t *s) {
     if (s->done)
         return;
     s->done = 1;
+    coming(s, 0);
     s->res.t_total_ms = (int64_t)(mx__session_now_ms(s) - s->t0_ms);
     /* Injection after STARTTLS is a finding, not where the probe ended: it is the error only
      * when nothing else went wrong. */
@@ -99,9 +108,9 @@ void mx__session_arm(mx_session_t *s, uint64_t ms) {
     s->io->arm(s->ioud, ms < left ? ms : left);
 }
 
-/* Sends an SMTP command (over TLS once it is up) and waits for its reply. */
-static void send_cmd(mx_session_t *s, const char *cmd, state_t next) {
+void mx__session_send_cmd(mx_session_t *s, const char *cmd, state_t next) {
     mx__session_set_state(s, next);
+    s->t_cmd = mx__session_now_ms(s);
     mx_reply_init(&s->reply);
     int rc = s->tls_up ? mx_tls_conn_write(s->tls, cmd, strlen(cmd))
                        : s->io->send(s->ioud, cmd, strlen(cmd));
@@ -114,30 +123,16 @@ static void send_cmd(mx_session_t *s, const char *cmd, state_t next) {
 }
 
 static void send_quit(mx_session_t *s) {
-    send_cmd(s, "QUIT\r\n", S_QUIT);
+    mx__session_send_cmd(s, "QUIT\r\n", S_QUIT);
 }
 
 void mx__session_send_ehlo(mx_session_t *s, state_t st) {
     char cmd[300];
     snprintf(cmd, sizeof(cmd), "%s %s\r\n", st == S_HELO ? "HELO" : "EHLO", s->cfg->ehlo);
-    send_cmd(s, cmd, st);
+    mx__session_send_cmd(s, cmd, st);
 }
 
 /* ---- replies ---- */
-
-/* The second connection only has to reach STARTTLS again. */
-static void on_legacy_reply(mx_session_t *s, int code, const char *buf) {
-    int64_t size;
-    if (s->state == S_GREETING && code == 220)
-        mx__session_send_ehlo(s, S_EHLO);
-    else if (s->state == S_EHLO && code == 250 &&
-             (mx_ehlo_caps(&s->reply, buf, NULL, 0, &size) & 1))
-        send_cmd(s, "STARTTLS\r\n", S_STARTTLS);
-    else if (s->state == S_STARTTLS && code == 220)
-        mx__session_legacy_hello(s);
-    else
-        mx__session_finish(s);
-}
 
 static void on_greeting(mx_session_t *s, int code, const char *buf) {
     const char *text;
@@ -172,7 +167,15 @@ static void on_ehlo(mx_session_t *s, int code, const char *buf) {
         s->res.size_limit = size;
         s->res.starttls = flags & 1;
         if (s->res.starttls) {
-            send_cmd(s, "STARTTLS\r\n", S_STARTTLS);
+            /* The server sees a whole session that ends with QUIT, not one stalled after its
+             * 220 to STARTTLS while our CPUs catch up. */
+            if (s->cfg->defer_tls && s->cfg->defer_tls(s->ud, mx__session_now_ms(s) - s->t_cmd)) {
+                s->res.deferred = 1;
+                send_quit(s);
+                return;
+            }
+            mx__session_send_cmd(s, "STARTTLS\r\n", S_STARTTLS);
+            coming(s, 1);
             return;
         }
         s->res.tls = MX_TLS_NOT_OFFERED;
@@ -198,6 +201,7 @@ static void on_helo(mx_session_t *s, int code) {
 }
 
 static void on_starttls(mx_session_t *s, int code) {
+    coming(s, 0);
     s->res.starttls_code = code;
     if (code == 220) {
         /* Bytes after the 220 and before our ClientHello are a protocol violation (and a known
@@ -224,7 +228,7 @@ static void on_ehlo_tls(mx_session_t *s, int code, const char *buf) {
 
 static void on_reply(mx_session_t *s, int code, const char *buf) {
     if (s->legacy) {
-        on_legacy_reply(s, code, buf);
+        mx__session_legacy_reply(s, code, buf);
         return;
     }
     switch (s->state) {

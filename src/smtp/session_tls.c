@@ -122,6 +122,19 @@ void mx__session_legacy_done(mx_session_t *s) {
     mx__session_finish(s);
 }
 
+void mx__session_legacy_reply(mx_session_t *s, int code, const char *buf) {
+    int64_t size;
+    if (s->state == S_GREETING && code == 220)
+        mx__session_send_ehlo(s, S_EHLO);
+    else if (s->state == S_EHLO && code == 250 &&
+             (mx_ehlo_caps(&s->reply, buf, NULL, 0, &size) & 1))
+        mx__session_send_cmd(s, "STARTTLS\r\n", S_STARTTLS);
+    else if (s->state == S_STARTTLS && code == 220)
+        mx__session_legacy_hello(s);
+    else
+        mx__session_finish(s);
+}
+
 void mx__session_legacy_hello(mx_session_t *s) {
     mx__session_set_state(s, S_TLS);
     free(s->in);

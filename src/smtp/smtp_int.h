@@ -40,7 +40,9 @@ struct mx_session {
     int done;
     int got_bytes; /* any byte received (a reset before that is conn=reset) */
     uint64_t t0_ms, deadline_at, t_starttls, t_wait0;
-    char *in; /* raw bytes before TLS */
+    uint64_t t_cmd; /* when the pending command was sent */
+    int coming;     /* counted as coming to the gate (STARTTLS sent, no reply yet) */
+    char *in;       /* raw bytes before TLS */
     size_t in_len, in_cap;
     char *rbuf;  /* where the driver was told to read into */
     char *plain; /* decrypted bytes after the handshake */
@@ -71,6 +73,8 @@ void mx__session_finish(mx_session_t *s);
 void mx__session_fail(mx_session_t *s, const char *error);
 /* Arms the timer for MS, never past the probe's deadline. */
 void mx__session_arm(mx_session_t *s, uint64_t ms);
+/* Sends an SMTP command (over TLS once it is up) and waits for its reply, in state NEXT. */
+void mx__session_send_cmd(mx_session_t *s, const char *cmd, state_t next);
 void mx__session_send_ehlo(mx_session_t *s, state_t st);
 /* Parses replies out of BUF (the raw input before TLS, the plaintext after). */
 void mx__session_replies(mx_session_t *s, char *buf, size_t *len);
@@ -94,6 +98,8 @@ size_t mx__session_before_tls(mx_session_t *s, size_t n);
 void mx__session_not_tls(mx_session_t *s);
 /* Closes this connection and opens another for the legacy probe; the result so far stays. */
 void mx__session_legacy_restart(mx_session_t *s);
+/* A reply on the legacy probe's second connection: it only has to reach STARTTLS again. */
+void mx__session_legacy_reply(mx_session_t *s, int code, const char *buf);
 /* The legacy probe's raw ClientHello, after the second connection's 220 to STARTTLS. */
 void mx__session_legacy_hello(mx_session_t *s);
 /* The server's answer to the raw ClientHello is in (or the connection ended). */

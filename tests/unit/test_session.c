@@ -27,7 +27,7 @@ static mx_tls_config_t *tls;
 typedef struct {
     mx_session_t *s;
     uint64_t now, due; /* virtual ms; due 0: no timer */
-    int closed, redials, have_result;
+    int closed, redials, have_result, deferred;
     int redial_status; /* what the second connection's dial gives; 0: the server refuses it */
     mx_record_t rec;
     char *fields;               /* copies of the record's strings */
@@ -101,6 +101,7 @@ static void on_result(void *ud, const mx_probe_result_t *res) {
     mx_rows_host("hostile.example", "192.0.2.1", &h, strings, keep_row, p);
     mx_intern_free(strings);
     p->have_result = 1;
+    p->deferred = res->deferred;
 }
 
 /* ---- time and bytes towards the session ---- */
@@ -354,6 +355,53 @@ static void test_transcripts(void **state) {
     assert_true(n >= 14);
 }
 
+static int defer_answer;
+
+static int defer_tls(void *ud, uint64_t rtt_ms) {
+    play_t *p = ud;
+    assert_false(p->have_result);
+    assert_int_equal(rtt_ms, 300); /* as the EHLO's reply took */
+    return defer_answer;
+}
+
+/* Asked before STARTTLS whether our backlog is too long: yes, and the server sees a whole
+ * session ending in QUIT, not a STARTTLS, and the result is marked deferred; no, and STARTTLS
+ * goes out as ever. */
+static void test_defer(void **state) {
+    (void)state;
+    for (defer_answer = 1; defer_answer >= 0; defer_answer--) {
+        mx_probe_config_t cfg = {.ehlo = "scanner.example",
+                                 .timeout_connect_ms = 10000,
+                                 .timeout_read_ms = 2000,
+                                 .deadline_ms = 10000,
+                                 .tls = tls,
+                                 .defer_tls = defer_tls};
+        play_t *p = calloc(1, sizeof(*p));
+        unsigned char b[256];
+        p->now = 1000;
+        p->s = mx_session_new(&cfg, &io, p, "hostile.example", on_result, p);
+        mx_session_start(p->s);
+        mx_session_connected(p->s, 0);
+        deliver(p, b, unescape("220 mx.example\\r\\n", b));
+        assert_true(wait_for(p, "EHLO"));
+        advance(p, p->now + 300);
+        deliver(p, b, unescape("250-mx.example\\r\\n250 STARTTLS\\r\\n", b));
+        char line[64] = "";
+        assert_true(take_line(p, line, sizeof(line)));
+        assert_string_equal(line, defer_answer ? "QUIT\r\n" : "STARTTLS\r\n");
+        if (defer_answer) {
+            deliver(p, b, unescape("221 bye\\r\\n", b));
+            assert_true(p->have_result && p->deferred && p->closed);
+        } else {
+            mx_session_received(p->s, UV_EOF);
+            assert_true(p->have_result && !p->deferred);
+        }
+        mx_session_free(p->s);
+        free(p->fields);
+        free(p);
+    }
+}
+
 int main(void) {
     char err[256];
     tls_identity_make(&id, 1, "hostile.example");
@@ -367,7 +415,8 @@ int main(void) {
                    "server config");
     mbedtls_ssl_conf_rng(&scfg, mbedtls_ctr_drbg_random, tls_pair_drbg());
     tls_pair_check(mbedtls_ssl_conf_own_cert(&scfg, &id.crt, &id.key), "own_cert");
-    const struct CMUnitTest tests[] = {cmocka_unit_test(test_transcripts)};
+    const struct CMUnitTest tests[] = {cmocka_unit_test(test_transcripts),
+                                       cmocka_unit_test(test_defer)};
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
     mbedtls_ssl_config_free(&scfg);
     mx_tls_config_free(tls);

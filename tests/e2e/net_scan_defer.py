@@ -1,0 +1,44 @@
+"""Deferral before STARTTLS (issue: honest numbers under local trouble). With one handshake at a
+time (--handshakes 1) the gate serves far fewer handshakes than the default rate admits, so
+probes about to send STARTTLS find it forecast past its bound: they quit (QUIT after EHLO, no
+TLS) and are probed again later. That must cost nothing but time: every row equals the farm's
+truth, the manifest counts the deferrals, and, from the farm's accept log, no address ever sees
+more connections than its probe, the legacy probe's second one and three deferrals."""
+import collections
+import glob
+import json
+import os
+
+import farmlib
+
+farmlib.require_private_netns()
+c = farmlib.Checker("deferral before STARTTLS")
+N = 3000
+log = os.path.join("/tmp", "mxtls-defer-accept-%d" % os.getpid())
+
+with farmlib.Farm(N, seed=61, extra=["--accept-log", log]) as farm:
+    lst = os.path.join(farm.dir, "list.txt")
+    out = os.path.join(farm.dir, "scan.csv.gz")
+    farmlib.write_list(farm, N, 61, lst)
+    r = farmlib.scan(farm, lst, out, "--threads", "1", "--handshakes", "1", "--concurrency",
+                     str(N), timeout=900)
+    c.eq("exit status", 0, r.returncode)
+    health = json.load(open(os.path.join(farm.dir, "scan.meta.json")))["health"]
+    c.true("probes were deferred (%d)" % health["deferred"], health["deferred"] > 0)
+    cols = farmlib.truth_columns(farm)
+    want = farmlib.rows_by_domain(farm.truth, cols)
+    got = farmlib.rows_by_domain(out, cols)
+    bad = [d for d in want if want[d] != got.get(d)]
+    c.eq("domains whose rows differ from the truth", 0, len(bad))
+    for d in bad[:2]:
+        c.eq(d, want[d], got.get(d))
+opens = collections.Counter()
+for path in glob.glob(log + "*"):
+    with open(path) as f:
+        for line in f:
+            kind, _, _, ip = line.split()
+            opens[ip] += kind == "O"
+    os.unlink(path)
+most = max(opens.values())
+c.true("most connections to one address (%d) <= 1 + 1 + 3" % most, most <= 5)
+c.finish()

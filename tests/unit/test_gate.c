@@ -1,0 +1,97 @@
+/* The handshake gate's queue and its wait forecast (mxtls/gate.h): entries beyond the limit
+ * wait in order, a leaving handshake admits the oldest, and the wait a newcomer would have is
+ * the backlog at the rate handshakes ended while entries waited, never the rate of an idle
+ * gate, with those on their way counted and what is served before the newcomer arrives taken
+ * off. The engine defers probes on that forecast, so a wrong one is a wrong deferral. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <string.h>
+
+#include <cmocka.h>
+#include <uv.h>
+
+#include "mxtls/gate.h"
+
+static int admitted[16];
+static mx_gate_entry_t ent[16];
+
+static void admit_index(mx_gate_entry_t *e) {
+    admitted[e - ent] = 1;
+}
+
+static void no_work(mx_gate_entry_t *e) {
+    (void)e;
+}
+
+static void entries(void) {
+    memset(ent, 0, sizeof(ent));
+    memset(admitted, 0, sizeof(admitted));
+    for (int i = 0; i < 16; i++) {
+        ent[i].admit = admit_index;
+        ent[i].work = no_work;
+    }
+}
+
+static void test_queue_and_forecast(void **state) {
+    (void)state;
+    uv_loop_t loop;
+    mx_gate_t g;
+    assert_int_equal(uv_loop_init(&loop), 0);
+    assert_int_equal(mx_gate_init(&g, &loop, 2), 0);
+    entries();
+    uint64_t t0 = uv_now(&loop);
+    /* A free handshake: no wait. */
+    assert_int_equal(mx_gate_forecast(&g, t0, 0), 0);
+    assert_int_equal(mx_gate_enter(&g, &ent[0]), 1);
+    assert_int_equal(mx_gate_enter(&g, &ent[1]), 1);
+    for (int i = 2; i < 8; i++)
+        assert_int_equal(mx_gate_enter(&g, &ent[i]), 0);
+    assert_int_equal(g.nwaiting, 6);
+    /* Before any rate is known, the forecast is the oldest entry's wait. */
+    assert_int_equal(mx_gate_forecast(&g, t0 + 1500, 0), 1500);
+    mx_gate_measure(&g, t0 + 1500);
+    /* Four handshakes end in the next two seconds while entries wait: 2 per second. */
+    for (int i = 0; i < 4; i++)
+        mx_gate_leave(&g, &ent[i]);
+    assert_true(admitted[2] && admitted[3] && admitted[4] && admitted[5] && !admitted[6]);
+    assert_int_equal(g.nwaiting, 2);
+    mx_gate_measure(&g, t0 + 2000); /* too soon after the last sample: ignored */
+    assert_true(g.rate == 0);
+    mx_gate_measure(&g, t0 + 3500);
+    assert_true(g.rate > 1.99 && g.rate < 2.01);
+    /* Two wait, the newcomer is third: 1.5 s at 2 per second. */
+    assert_int_equal(mx_gate_forecast(&g, t0 + 3500, 0), 1500);
+    /* Two more have sent STARTTLS: they are ahead too. Arriving a second from now, two of the
+     * five ahead will have been served. */
+    mx_gate_coming(&g, 1);
+    mx_gate_coming(&g, 1);
+    assert_int_equal(mx_gate_forecast(&g, t0 + 3500, 0), 2500);
+    assert_int_equal(mx_gate_forecast(&g, t0 + 3500, 1000), 1500);
+    assert_int_equal(mx_gate_forecast(&g, t0 + 3500, 5000), 0);
+    mx_gate_coming(&g, -1);
+    mx_gate_coming(&g, -1);
+    assert_int_equal(g.coming, 0);
+
+    /* The queue empties and the gate idles: a second with no wait says nothing of its speed. */
+    mx_gate_leave(&g, &ent[4]);
+    mx_gate_leave(&g, &ent[5]);
+    assert_int_equal(g.nwaiting, 0);
+    mx_gate_measure(&g, t0 + 4500); /* entries waited at its start only: no sample */
+    mx_gate_measure(&g, t0 + 9500); /* none at its start: no sample either */
+    assert_true(g.rate > 1.99 && g.rate < 2.01);
+    /* Both handshakes taken, none waiting: a newcomer waits for one to end. */
+    assert_int_equal(mx_gate_forecast(&g, t0 + 9500, 0), 500);
+    mx_gate_leave(&g, &ent[6]);
+    assert_int_equal(mx_gate_forecast(&g, t0 + 9500, 0), 0);
+    mx_gate_leave(&g, &ent[7]);
+    assert_int_equal(g.busy, 0);
+    mx_gate_close(&g);
+    uv_run(&loop, UV_RUN_DEFAULT);
+    assert_int_equal(uv_loop_close(&loop), 0);
+}
+
+int main(void) {
+    const struct CMUnitTest tests[] = {cmocka_unit_test(test_queue_and_forecast)};
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
