@@ -144,7 +144,11 @@ void mx__limits_release(scan_t *s, const host_t *h) {
  * the last one, and is made only while the gates' backlog still grows: probes admitted before
  * a decrease keep arriving at the gate after it, and cutting again for them would take the
  * window down to its floor while the CPU goes idle (a first version did: 146 hosts/s where a
- * fixed window gave 334). The window grows by about 15 % in a feedback delay. */
+ * fixed window gave 334). The window grows by about 15 % in a feedback delay.
+ *
+ * Under the window, admission is paced (pace() below), and a probe whose gate wait is forecast
+ * past a bound quits before STARTTLS (probes.c): the only step that acts within the feedback
+ * delay (docs/local-trouble.md). */
 
 #define CONTROL_MS 500
 #define WAIT_BOUND_MS 4000 /* gate backlog that counts as congestion (the bound is 5 s) */
