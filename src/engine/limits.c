@@ -167,30 +167,27 @@ static double feedback_ms(const scan_t *s, uint64_t now) {
     return d < 1000 ? 1000 : d > 60000 ? 60000 : d;
 }
 
-#define PACE_BACKLOG_MS 1000 /* the gates' backlog pacing aims at: enough to keep the CPUs busy */
-#define PACE_FREE_MS 2000    /* no gate queued this long: the CPUs' pace lets go, slowly */
+#define PACE_FREE_MS 2000 /* no gate queued this long: the CPUs' pace lets go, slowly */
 
 static double feedback_ms(const scan_t *s, uint64_t now);
 
 /* Admission's pace, the lower of two rates (0: --rate alone).
- * The window's: a quarter above window / probe time, so that the window stays full but its
+ * The window's: half above window / probe time, so that the window stays full but its
  * probes start spread over a probe's time. Without it, probes that ended together are
  * replaced together, reach the gate together a feedback delay later, and the burst repeats
  * every probe time (servers that answer alike keep a scan's probes in step).
  * The CPUs': the rate the gates end handshakes at while probes wait there, divided by the share
- * of probes that reach a gate at all, 10 % above it while the backlog is short and 10 % below
- * while it is long, so that a queue stands (an empty gate idles the CPUs) but stays short. With
- * no queue for a while it grows by a quarter per feedback delay, and lets go at --rate.
- * Deferral (probes.c) absorbs what the pace misjudges. Under mu. */
+ * of probes that reach a gate at all, and 15 % above it: a queue must always stand (an empty
+ * gate idles the CPUs, and pacing at the rate itself, or below it while the queue is long, lost
+ * a sixth of the throughput), and deferral (probes.c) trims it to its bound. With no queue for
+ * a while it grows by a quarter per feedback delay, and lets go at --rate. Under mu. */
 static void pace(scan_t *s, uint64_t now, uint64_t elapsed) {
     double mu = 0;
-    uint64_t expect = 0;
     int queued = 0;
     unsigned long long entered = 0;
     for (unsigned i = 0; i < s->nw; i++) {
         mu += s->w[i].gate_rate;
         queued |= s->w[i].gate_queue > 0;
-        expect = s->w[i].gate_expect > expect ? s->w[i].gate_expect : expect;
         entered += s->w[i].gate_entered;
     }
     if (s->cfg->fixed_admission) {
@@ -201,13 +198,13 @@ static void pace(scan_t *s, uint64_t now, uint64_t elapsed) {
     share = share < 0.2 ? 0.2 : share > 1 ? 1 : share;
     if (queued && mu > 0) {
         s->queued_seen = now;
-        s->cpu_pace = mu / share * (expect < PACE_BACKLOG_MS ? 1.1 : 0.9);
+        s->cpu_pace = mu / share * 1.15;
     } else if (s->cpu_pace > 0 && now - s->queued_seen > PACE_FREE_MS) {
         s->cpu_pace *= 1 + 0.25 * (double)elapsed / feedback_ms(s, now);
         if (s->cpu_pace >= s->cfg->rate)
             s->cpu_pace = 0;
     }
-    double wpace = s->probe_ms > 0 ? 1.25 * s->window * 1000.0 / s->probe_ms : 0;
+    double wpace = s->probe_ms > 0 ? 1.5 * s->window * 1000.0 / s->probe_ms : 0;
     s->pace = s->cpu_pace > 0 && (wpace <= 0 || s->cpu_pace < wpace) ? s->cpu_pace : wpace;
 }
 

@@ -265,11 +265,9 @@ static void on_tick(uv_timer_t *t) {
     uint64_t lnow = uv_now(&w->loop);
     mx_gate_measure(&w->gate, lnow);
     uint64_t gate_wait = mx_gate_oldest_wait(&w->gate, lnow);
-    uint64_t gate_expect = mx_gate_forecast(&w->gate, lnow, 0);
     uv_mutex_lock(&s->mu);
     w->gate_wait = gate_wait;
     w->gate_queue = w->gate.nwaiting;
-    w->gate_expect = gate_expect;
     w->gate_rate = w->gate.rate;
     w->gate_entered = w->gate.entered;
     if (lag > w->lag_recent)

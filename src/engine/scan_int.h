@@ -123,7 +123,6 @@ struct worker {
     uint64_t lag_max;
     uint64_t lag_recent, gate_wait;  /* under mu: for admission control */
     unsigned gate_queue;             /* under mu: probes waiting at the gate */
-    uint64_t gate_expect;            /* under mu: the wait a probe arriving now would have */
     double gate_rate;                /* under mu: handshakes ended per second, while queued */
     unsigned long long gate_entered; /* under mu: probes that reached the gate */
     dom_list_t inbox;                /* under mu: domains whose host another worker completed */
