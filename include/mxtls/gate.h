@@ -36,7 +36,8 @@ typedef struct {
     unsigned nwaiting;       /* how many: the backlog admission control watches */
     mx_gate_queue_t ready;   /* handshakes with work to do */
     uv_idle_t idle;          /* does that work */
-    /* The rate at which handshakes end while entries wait: what a newcomer's wait is made of. */
+    /* What a newcomer's wait is made of: those coming and waiting ahead of it, and the rate
+     * handshakes end at while entries wait. */
     unsigned coming;                /* probes that sent STARTTLS and wait for its reply */
     unsigned long long entered;     /* entries that asked for a handshake */
     unsigned long long served;      /* handshakes ended */

@@ -169,8 +169,6 @@ static double feedback_ms(const scan_t *s, uint64_t now) {
 
 #define PACE_FREE_MS 2000 /* no gate queued this long: the CPUs' pace lets go, slowly */
 
-static double feedback_ms(const scan_t *s, uint64_t now);
-
 /* Admission's pace, the lower of two rates (0: --rate alone).
  * The window's: half above window / probe time, so that the window stays full but its
  * probes start spread over a probe's time. Without it, probes that ended together are
@@ -182,6 +180,10 @@ static double feedback_ms(const scan_t *s, uint64_t now);
  * a sixth of the throughput), and deferral (probes.c) trims it to its bound. With no queue for
  * a while it grows by a quarter per feedback delay, and lets go at --rate. Under mu. */
 static void pace(scan_t *s, uint64_t now, uint64_t elapsed) {
+    if (s->cfg->fixed_admission) {
+        s->pace = 0;
+        return;
+    }
     double mu = 0;
     int queued = 0;
     unsigned long long entered = 0;
@@ -189,10 +191,6 @@ static void pace(scan_t *s, uint64_t now, uint64_t elapsed) {
         mu += s->w[i].gate_rate;
         queued |= s->w[i].gate_queue > 0;
         entered += s->w[i].gate_entered;
-    }
-    if (s->cfg->fixed_admission) {
-        s->pace = 0;
-        return;
     }
     double share = s->hosts_done > 100 ? (double)entered / (double)s->hosts_done : 1.0;
     share = share < 0.2 ? 0.2 : share > 1 ? 1 : share;

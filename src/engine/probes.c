@@ -152,7 +152,7 @@ int mx__probes_defer_tls(void *ud, uint64_t rtt_ms) {
 }
 
 /* H's probe quit before STARTTLS for our backlog (mx__probes_defer_tls): no result, the
- * connection goes back to admission (as a loss: the window shrinks), H is queued again. */
+ * connection goes back to admission (the window stops growing meanwhile), H is queued again. */
 static void defer_later(worker_t *w, host_t *h) {
     scan_t *s = w->s;
     uv_mutex_lock(&s->mu);

@@ -56,7 +56,6 @@ void mx__session_tls_free(mx_session_t *s) {
     s->tls = NULL;
 }
 
-/* The one way out: delivers the result and closes the connection. */
 /* The gate's count of probes on their way to it (ON 1: this one now is, 0: no longer). */
 static void coming(mx_session_t *s, int on) {
     if (s->coming == on || !s->io->gate_coming)
@@ -65,6 +64,7 @@ static void coming(mx_session_t *s, int on) {
     s->io->gate_coming(s->ioud, on ? 1 : -1);
 }
 
+/* The one way out: delivers the result and closes the connection. */
 void mx__session_finish(mx_session_t *s) {
     if (s->done)
         return;
