@@ -2,7 +2,8 @@
  * wait in order, a leaving handshake admits the oldest, and the wait a newcomer would have is
  * the backlog at the rate handshakes ended while entries waited, never the rate of an idle
  * gate, with those on their way counted and what is served before the newcomer arrives taken
- * off. The engine defers probes on that forecast, so a wrong one is a wrong deferral. */
+ * off; before any rate, a prior that lets a blind first fill through only a gate's worth at a
+ * time. The engine defers probes on that forecast, so a wrong one is a wrong deferral. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -48,8 +49,12 @@ static void test_queue_and_forecast(void **state) {
     for (int i = 2; i < 8; i++)
         assert_int_equal(mx_gate_enter(&g, &ent[i]), 0);
     assert_int_equal(g.nwaiting, 6);
-    /* Before any rate is known, the forecast is the oldest entry's wait. */
-    assert_int_equal(mx_gate_forecast(&g, t0 + 1500, 0), 1500);
+    /* Before any rate is known or any handshake has ended, the first fill is blind: a second
+     * per handshake for the seven ahead of a newcomer, two at a time, and nothing taken off
+     * for its round trip; the oldest entry's wait when that is longer. */
+    assert_int_equal(mx_gate_forecast(&g, t0 + 1500, 0), 3500);
+    assert_int_equal(mx_gate_forecast(&g, t0 + 1500, 5000), 3500);
+    assert_int_equal(mx_gate_forecast(&g, t0 + 9000, 0), 9000);
     mx_gate_measure(&g, t0 + 1500);
     /* Four handshakes end in the next two seconds while entries wait: 2 per second. */
     for (int i = 0; i < 4; i++)
@@ -58,6 +63,8 @@ static void test_queue_and_forecast(void **state) {
     assert_int_equal(g.nwaiting, 2);
     mx_gate_measure(&g, t0 + 2000); /* too soon after the last sample: ignored */
     assert_true(g.rate == 0);
+    /* A gate's worth of handshakes has ended, no rate yet: the oldest entry's wait. */
+    assert_int_equal(mx_gate_forecast(&g, t0 + 2000, 0), 2000);
     mx_gate_measure(&g, t0 + 3500);
     assert_true(g.rate > 1.99 && g.rate < 2.01);
     /* Two wait, the newcomer is third: 1.5 s at 2 per second. */
