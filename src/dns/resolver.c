@@ -8,6 +8,8 @@
 #include "mxtls/dns.h"
 
 #include <arpa/inet.h>
+#include <poll.h>
+#include <sys/select.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -182,8 +184,40 @@ static void sock_state(void *data, ares_socket_t fd, int readable, int writable)
  * timeouts of seconds. */
 #define TICK_MS 50
 
+/* Reads the answers waiting in the sockets before c-ares expires queries. After the process
+ * has been held up (its CPUs busy, a stop), libuv runs due timers before it polls for input,
+ * and a query whose answer sat in the socket all along would be taken for the server's
+ * timeout: the scanner's stall written as someone else's. One ares_process() reads every
+ * socket before it looks at timeouts; a descriptor past FD_SETSIZE, which fd_set cannot hold,
+ * is read on its own (its timeouts looked at after it). */
+static void read_waiting(mx_dns_t *d) {
+    struct pollfd pf[64];
+    size_t n = 0;
+    for (size_t i = 0; i < d->nsocks && n < 64; i++)
+        pf[n++] = (struct pollfd){.fd = d->socks[i]->fd, .events = POLLIN};
+    if (n == 0 || poll(pf, n, 0) <= 0)
+        return;
+    fd_set rd, wr;
+    FD_ZERO(&rd);
+    FD_ZERO(&wr);
+    int any = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (!(pf[i].revents & (POLLIN | POLLERR | POLLHUP)))
+            continue;
+        if (pf[i].fd < FD_SETSIZE) {
+            FD_SET(pf[i].fd, &rd);
+            any = 1;
+        } else {
+            ares_process_fd(d->channel, pf[i].fd, ARES_SOCKET_BAD);
+        }
+    }
+    if (any)
+        ares_process(d->channel, &rd, &wr);
+}
+
 static void on_timer(uv_timer_t *t) {
     mx_dns_t *d = t->data;
+    read_waiting(d);
     ares_process_fd(d->channel, ARES_SOCKET_BAD, ARES_SOCKET_BAD);
     if (!d->st.inflight)
         uv_timer_stop(&d->timer);
