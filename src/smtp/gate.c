@@ -93,10 +93,11 @@ uint64_t mx_gate_forecast(const mx_gate_t *g, uint64_t now, uint64_t in) {
     double ahead = (double)g->nwaiting + (double)g->coming + 1.0 - (double)(g->limit - g->busy);
     if (g->rate <= 0) {
         uint64_t oldest = mx_gate_oldest_wait(g, now);
-        if (g->served >= g->limit || ahead <= 0)
+        if ((g->served >= g->limit && !g->nwaiting) || ahead <= 0)
             return oldest;
-        /* Blind: nothing is known of this machine's speed yet, and whatever was let through
-         * arrives at once a round trip later. Each handshake is taken to hold its place for a
+        /* Blind: nothing is known of this machine's speed yet (a queue with no rate measured
+         * still knows nothing), and whatever was let through arrives at once a round trip
+         * later. Each handshake is taken to hold its place for a
          * second (its CPU and the server's two round trips), with nothing served meanwhile. */
         uint64_t prior = (uint64_t)(ahead * 1000.0 / (double)g->limit);
         return prior > oldest ? prior : oldest;

@@ -63,7 +63,9 @@ static void test_queue_and_forecast(void **state) {
     assert_int_equal(g.nwaiting, 2);
     mx_gate_measure(&g, t0 + 2000); /* too soon after the last sample: ignored */
     assert_true(g.rate == 0);
-    /* A gate's worth of handshakes has ended, no rate yet: the oldest entry's wait. */
+    /* A gate's worth of handshakes has ended, no rate yet, entries still wait: still blind
+     * (three ahead at a second per handshake, two at a time, or the oldest wait). */
+    assert_int_equal(mx_gate_forecast(&g, t0 + 1000, 0), 1500);
     assert_int_equal(mx_gate_forecast(&g, t0 + 2000, 0), 2000);
     mx_gate_measure(&g, t0 + 3500);
     assert_true(g.rate > 1.99 && g.rate < 2.01);
@@ -98,7 +100,34 @@ static void test_queue_and_forecast(void **state) {
     assert_int_equal(uv_loop_close(&loop), 0);
 }
 
+/* A gate that serves faster than probes come never queues and never measures a rate: once a
+ * gate's worth of handshakes has ended with none waiting, it is not blind, and those coming
+ * are not made to wait at the prior's pace. */
+static void test_fast_gate_leaves_the_prior(void **state) {
+    (void)state;
+    uv_loop_t loop;
+    mx_gate_t g;
+    assert_int_equal(uv_loop_init(&loop), 0);
+    assert_int_equal(mx_gate_init(&g, &loop, 2), 0);
+    entries();
+    uint64_t t0 = uv_now(&loop);
+    for (int i = 0; i < 5; i++)
+        mx_gate_coming(&g, 1);
+    /* Five coming, two free, none served: four ahead of a newcomer at two a second. */
+    assert_int_equal(mx_gate_forecast(&g, t0, 0), 2000);
+    for (int i = 0; i < 2; i++) {
+        assert_int_equal(mx_gate_enter(&g, &ent[i]), 1);
+        mx_gate_leave(&g, &ent[i]);
+    }
+    assert_true(g.rate == 0 && g.nwaiting == 0);
+    assert_int_equal(mx_gate_forecast(&g, t0, 0), 0);
+    mx_gate_close(&g);
+    uv_run(&loop, UV_RUN_DEFAULT);
+    assert_int_equal(uv_loop_close(&loop), 0);
+}
+
 int main(void) {
-    const struct CMUnitTest tests[] = {cmocka_unit_test(test_queue_and_forecast)};
+    const struct CMUnitTest tests[] = {cmocka_unit_test(test_queue_and_forecast),
+                                       cmocka_unit_test(test_fast_gate_leaves_the_prior)};
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
