@@ -34,13 +34,24 @@ static void entries(void) {
     }
 }
 
+/* A gate of two handshakes on its own loop, and fresh entries. */
+static void gate_open(uv_loop_t *loop, mx_gate_t *g) {
+    assert_int_equal(uv_loop_init(loop), 0);
+    assert_int_equal(mx_gate_init(g, loop, 2), 0);
+    entries();
+}
+
+static void gate_close(uv_loop_t *loop, mx_gate_t *g) {
+    mx_gate_close(g);
+    uv_run(loop, UV_RUN_DEFAULT);
+    assert_int_equal(uv_loop_close(loop), 0);
+}
+
 static void test_queue_and_forecast(void **state) {
     (void)state;
     uv_loop_t loop;
     mx_gate_t g;
-    assert_int_equal(uv_loop_init(&loop), 0);
-    assert_int_equal(mx_gate_init(&g, &loop, 2), 0);
-    entries();
+    gate_open(&loop, &g);
     uint64_t t0 = uv_now(&loop);
     /* A free handshake: no wait. */
     assert_int_equal(mx_gate_forecast(&g, t0, 0), 0);
@@ -95,9 +106,7 @@ static void test_queue_and_forecast(void **state) {
     assert_int_equal(mx_gate_forecast(&g, t0 + 9500, 0), 0);
     mx_gate_leave(&g, &ent[7]);
     assert_int_equal(g.busy, 0);
-    mx_gate_close(&g);
-    uv_run(&loop, UV_RUN_DEFAULT);
-    assert_int_equal(uv_loop_close(&loop), 0);
+    gate_close(&loop, &g);
 }
 
 /* A gate that serves faster than probes come never queues and never measures a rate: once a
@@ -107,9 +116,7 @@ static void test_fast_gate_leaves_the_prior(void **state) {
     (void)state;
     uv_loop_t loop;
     mx_gate_t g;
-    assert_int_equal(uv_loop_init(&loop), 0);
-    assert_int_equal(mx_gate_init(&g, &loop, 2), 0);
-    entries();
+    gate_open(&loop, &g);
     uint64_t t0 = uv_now(&loop);
     for (int i = 0; i < 5; i++)
         mx_gate_coming(&g, 1);
@@ -121,9 +128,7 @@ static void test_fast_gate_leaves_the_prior(void **state) {
     }
     assert_true(g.rate == 0 && g.nwaiting == 0);
     assert_int_equal(mx_gate_forecast(&g, t0, 0), 0);
-    mx_gate_close(&g);
-    uv_run(&loop, UV_RUN_DEFAULT);
-    assert_int_equal(uv_loop_close(&loop), 0);
+    gate_close(&loop, &g);
 }
 
 int main(void) {
