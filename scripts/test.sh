@@ -35,7 +35,7 @@ inner='set -e
 ip link set lo up
 if ip -o link show | grep -vq " lo:"; then echo "test.sh: namespace has a non-loopback interface" >&2; exit 1; fi
 cd "$1"; shift
-ctest --output-on-failure -j 4 "$@"
+ctest --output-on-failure -j 2 "$@"
 # The unit tests and fuzz corpora again under ASan+UBSan, leaks included.
 cd "../$(basename "$PWD")-asan"
 ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 MXTLS_CUT_SPARSE=1 \
