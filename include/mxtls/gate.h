@@ -69,8 +69,7 @@ void mx_gate_measure(mx_gate_t *g, uint64_t now);
  * waiting and those coming), less what the gate serves meanwhile, at the measured rate. Before
  * any rate is known: until LIMIT handshakes have ended and while entries wait, the backlog at
  * a second per handshake with nothing served meanwhile (the first fill is blind); after, the
- * oldest entry's wait. 0
- * when a handshake will be free. */
+ * oldest entry's wait. 0 when a handshake will be free. */
 uint64_t mx_gate_forecast(const mx_gate_t *g, uint64_t now, uint64_t in);
 
 /* One more (DELTA 1) or one fewer (-1) entry coming: it asked the server to start TLS. */

@@ -97,8 +97,8 @@ uint64_t mx_gate_forecast(const mx_gate_t *g, uint64_t now, uint64_t in) {
             return oldest;
         /* Blind: nothing is known of this machine's speed yet (a queue with no rate measured
          * still knows nothing), and whatever was let through arrives at once a round trip
-         * later. Each handshake is taken to hold its place for a
-         * second (its CPU and the server's two round trips), with nothing served meanwhile. */
+         * later. Each handshake is taken to hold its place for a second (its CPU and the
+         * server's two round trips), with nothing served meanwhile. */
         uint64_t prior = (uint64_t)(ahead * 1000.0 / (double)g->limit);
         return prior > oldest ? prior : oldest;
     }
