@@ -45,6 +45,7 @@ typedef struct {
     uint64_t measured_at;           /* uv_now() of the last sample */
     int queued_then;                /* entries waited at measured_at */
     double rate;                    /* per second, 0 until measured */
+    double rate_low;                /* a lower envelope of the samples: what forecasts count on */
 } mx_gate_t;
 
 /* Sets up GATE on LOOP for at most LIMIT handshakes at once (0: no limit). Returns 0 or a
@@ -66,7 +67,8 @@ uint64_t mx_gate_oldest_wait(const mx_gate_t *g, uint64_t now);
 void mx_gate_measure(mx_gate_t *g, uint64_t now);
 
 /* How long an entry arriving IN ms after NOW would wait (ms): the backlog ahead of it (those
- * waiting and those coming), less what the gate serves meanwhile, at the measured rate. Before
+ * waiting and those coming), less what the gate serves meanwhile, at the lower envelope of the
+ * measured rate (an overestimate lets through what the gate cannot serve in time). Before
  * any rate is known: until LIMIT handshakes have ended and while entries wait, the backlog at
  * a second per handshake with nothing served meanwhile (the first fill is blind); after, the
  * oldest entry's wait. 0 when a handshake will be free. */

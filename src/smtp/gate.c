@@ -80,7 +80,17 @@ void mx_gate_measure(mx_gate_t *g, uint64_t now) {
     if (g->measured_at && g->queued_then && g->nwaiting) {
         double sample =
             (double)(g->served - g->served_then) * 1000.0 / (double)(now - g->measured_at);
-        g->rate = g->rate > 0 ? 0.8 * g->rate + 0.2 * sample : sample;
+        /* The envelope falls with any lower sample and rises slowly: a forecast credits the
+         * rate for a whole round trip (seconds at farm or satellite latency), so a rate read
+         * 30 % high lets through seconds more than the gate then serves. It stays above half
+         * the mean, so that one stalled second does not stop admission for long. */
+        if (g->rate > 0) {
+            g->rate = 0.8 * g->rate + 0.2 * sample;
+            double low = sample < g->rate_low ? sample : 0.9 * g->rate_low + 0.1 * sample;
+            g->rate_low = low > 0.5 * g->rate ? low : 0.5 * g->rate;
+        } else {
+            g->rate = g->rate_low = sample;
+        }
     }
     g->measured_at = now;
     g->served_then = g->served;
@@ -102,8 +112,8 @@ uint64_t mx_gate_forecast(const mx_gate_t *g, uint64_t now, uint64_t in) {
         uint64_t prior = (uint64_t)(ahead * 1000.0 / (double)g->limit);
         return prior > oldest ? prior : oldest;
     }
-    double backlog = ahead - g->rate * (double)in / 1000.0;
-    return backlog > 0 ? (uint64_t)(backlog * 1000.0 / g->rate) : 0;
+    double backlog = ahead - g->rate_low * (double)in / 1000.0;
+    return backlog > 0 ? (uint64_t)(backlog * 1000.0 / g->rate_low) : 0;
 }
 
 void mx_gate_coming(mx_gate_t *g, int delta) {

@@ -131,8 +131,47 @@ static void test_fast_gate_leaves_the_prior(void **state) {
     gate_close(&loop, &g);
 }
 
+/* The forecast counts on the rate's lower envelope: it credits the rate over a whole round
+ * trip, so one fast second must not let through more than the slower ones serve. The envelope
+ * falls to any lower sample, rises a tenth of the way to a higher one, and never below half
+ * the mean (a stalled second). */
+static void test_forecast_counts_on_the_low_rate(void **state) {
+    (void)state;
+    uv_loop_t loop;
+    mx_gate_t g;
+    gate_open(&loop, &g);
+    uint64_t t0 = uv_now(&loop);
+    for (int i = 0; i < 16; i++)
+        mx_gate_enter(&g, &ent[i]);
+    mx_gate_measure(&g, t0);
+    for (int i = 0; i < 4; i++)
+        mx_gate_leave(&g, &ent[i]);
+    mx_gate_measure(&g, t0 + 1000); /* 4 per second */
+    for (int i = 4; i < 6; i++)
+        mx_gate_leave(&g, &ent[i]);
+    mx_gate_measure(&g, t0 + 2000); /* 2 per second: the mean 3.6, the envelope 2 */
+    assert_true(g.rate > 3.59 && g.rate < 3.61 && g.rate_low > 1.99 && g.rate_low < 2.01);
+    /* Eight wait, the newcomer is ninth: 4.5 s at 2 per second (2.5 s at the mean); arriving
+     * a second from now, two will have been served. */
+    assert_int_equal(mx_gate_forecast(&g, t0 + 2000, 0), 4500);
+    assert_int_equal(mx_gate_forecast(&g, t0 + 2000, 1000), 3500);
+    for (int i = 6; i < 10; i++)
+        mx_gate_leave(&g, &ent[i]);
+    mx_gate_measure(&g, t0 + 3000); /* 4 per second: the envelope rises to 2.2 */
+    assert_true(g.rate_low > 2.19 && g.rate_low < 2.21);
+    assert_int_equal(mx_gate_forecast(&g, t0 + 3000, 0), 2272);
+    mx_gate_measure(&g, t0 + 4000); /* nothing served: the envelope stops at half the mean */
+    assert_true(g.rate > 2.94 && g.rate < 2.95 && g.rate_low > 1.47 && g.rate_low < 1.48);
+    assert_int_equal(mx_gate_forecast(&g, t0 + 4000, 0), 3396);
+    for (int i = 10; i < 16; i++)
+        mx_gate_leave(&g, &ent[i]);
+    assert_int_equal(g.busy, 0);
+    gate_close(&loop, &g);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {cmocka_unit_test(test_queue_and_forecast),
+                                       cmocka_unit_test(test_forecast_counts_on_the_low_rate),
                                        cmocka_unit_test(test_fast_gate_leaves_the_prior)};
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
