@@ -10,6 +10,7 @@
 #include <arpa/inet.h>
 #include <poll.h>
 #include <sys/select.h>
+#include <sys/socket.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -168,6 +169,12 @@ static void sock_state(void *data, ares_socket_t fd, int readable, int writable)
             free(s);
             return;
         }
+        /* c-ares asked for 8 MiB and got net.core.rmem_max (208 KiB by default: a few hundred
+         * answers, a moment's worth when the loop is late). Where the process may pass that
+         * cap (CAP_NET_ADMIN), answers a busy loop has not read yet wait instead of being
+         * dropped and written as timeouts. */
+        int size = 8 * 1024 * 1024;
+        (void)setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &size, sizeof(size));
         s->fd = fd;
         s->d = d;
         s->poll.data = s;

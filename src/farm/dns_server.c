@@ -413,9 +413,13 @@ int farm_dns_start(farm_dns_t *d, uv_loop_t *loop, const farm_t *farm, const far
     if ((rc = uv_udp_bind(&d->udp, addr, 0)) < 0 ||
         (rc = uv_udp_recv_start(&d->udp, udp_alloc, udp_recv)) < 0)
         return rc;
-    /* A scanner sends thousands of queries at once; the default buffer holds a few hundred. */
+    /* A scanner sends thousands of queries at once; the default buffer holds a few hundred.
+     * Past net.core.rmem_max where the farm may (CAP_NET_ADMIN in its namespace). */
     int size = 8 * 1024 * 1024;
-    uv_recv_buffer_size((uv_handle_t *)&d->udp, &size);
+    uv_os_fd_t fd;
+    if (uv_fileno((uv_handle_t *)&d->udp, &fd) < 0 ||
+        setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &size, sizeof(size)) < 0)
+        uv_recv_buffer_size((uv_handle_t *)&d->udp, &size);
     size = 8 * 1024 * 1024;
     uv_send_buffer_size((uv_handle_t *)&d->udp, &size);
     rc = farm_tcp_listen(loop, &d->tcp, addr, 1024, tcp_accept);

@@ -174,6 +174,14 @@ down = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
 down.bind(("127.0.0.1", int(sys.argv[1])))
 up = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
 up.connect(("127.0.0.1", int(sys.argv[2])))
+# A scan sends its queries in bursts; on busy cores this relay is off the CPU for tens of ms, and
+# a default receive buffer (a few hundred datagrams) would drop what a real resolver queues.
+# FORCE passes net.core.rmem_max; the namespace's root may (CAP_NET_ADMIN there).
+for s in (down, up):
+    try:
+        s.setsockopt(socket.SOL_SOCKET, 33, 16 << 20)  # SO_RCVBUFFORCE
+    except OSError:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 16 << 20)
 pending, next_id = {}, 0
 print("ready", flush=True)
 import selectors
