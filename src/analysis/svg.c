@@ -156,7 +156,7 @@ static void share_axis(FILE *f, const mx_svg_chart_t *c, double left, double plo
                        double h) {
     for (int t = 0; t <= 100; t += 20) {
         double x = left + plot * t / 100;
-        char tick[8];
+        char tick[12]; /* room for any int: at -O1 gcc does not see that t stays below 101 */
         snprintf(tick, sizeof(tick), "%d", t);
         fprintf(f,
                 "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#ccc\" "
