@@ -26,6 +26,10 @@ static void load(const char *dir) {
         if (!f)
             continue;
         unsigned char *buf = malloc(1 << 20);
+        if (!buf) {
+            fclose(f);
+            break;
+        }
         size_t n = fread(buf, 1, 1 << 20, f);
         fclose(f);
         seeds[nseeds] = buf;
@@ -46,6 +50,8 @@ int main(int argc, char **argv) {
     for (size_t i = 0; i < nseeds; i++)
         LLVMFuzzerTestOneInput(seeds[i], lens[i]);
     unsigned char *buf = malloc(1 << 20);
+    if (!buf)
+        return 1;
     for (long r = 0; r < rounds; r++) {
         x ^= x << 13, x ^= x >> 7, x ^= x << 17;
         size_t s = x % nseeds, n = lens[s];
@@ -75,5 +81,8 @@ int main(int argc, char **argv) {
         LLVMFuzzerTestOneInput(buf, n);
     }
     printf("%zu corpus files and %ld mutations: no crash\n", nseeds, rounds);
+    free(buf);
+    for (size_t i = 0; i < nseeds; i++)
+        free(seeds[i]);
     return 0;
 }
