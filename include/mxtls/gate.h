@@ -38,14 +38,17 @@ typedef struct {
     uv_idle_t idle;          /* does that work */
     /* What a newcomer's wait is made of: those coming and waiting ahead of it, and the rate
      * handshakes end at while entries wait. */
-    unsigned coming;                /* probes that sent STARTTLS and wait for its reply */
-    unsigned long long entered;     /* entries that asked for a handshake */
-    unsigned long long served;      /* handshakes ended */
-    unsigned long long served_then; /* at measured_at */
-    uint64_t measured_at;           /* uv_now() of the last sample */
-    int queued_then;                /* entries waited at measured_at */
-    double rate;                    /* per second, 0 until measured */
-    double rate_low;                /* a lower envelope of the samples: what forecasts count on */
+    unsigned coming;                  /* probes that sent STARTTLS and wait for its reply */
+    unsigned long long entered;       /* entries that asked for a handshake */
+    unsigned long long served;        /* handshakes ended */
+    unsigned long long served_then;   /* at measured_at */
+    uint64_t measured_at;             /* uv_now() of the last call to mx_gate_measure */
+    int queued_then;                  /* entries waited at measured_at */
+    int queued_once;                  /* an entry has ever waited */
+    uint64_t queued_ms;               /* time with a queue since the last sample */
+    unsigned long long queued_served; /* handshakes ended in that time */
+    double rate;                      /* per second, 0 until measured */
+    double rate_low;                  /* a lower envelope of the samples: what forecasts count on */
 } mx_gate_t;
 
 /* Sets up GATE on LOOP for at most LIMIT handshakes at once (0: no limit). Returns 0 or a
@@ -62,16 +65,18 @@ int mx_gate_enter(mx_gate_t *g, mx_gate_entry_t *e);
  * scan's admission control reads it as the CPUs' backlog. */
 uint64_t mx_gate_oldest_wait(const mx_gate_t *g, uint64_t now);
 
-/* Samples the rate handshakes end at, once a second at most (NOW: uv_now()); only over a second
- * in which entries waited at both ends, so that an idle gate does not read as a slow one. */
+/* Samples the rate handshakes end at (NOW: uv_now(); call it often): over time in which entries
+ * waited at both ends of a call, so that an idle gate does not read as a slow one, a sample per
+ * half second of such time. */
 void mx_gate_measure(mx_gate_t *g, uint64_t now);
 
 /* How long an entry arriving IN ms after NOW would wait (ms): the backlog ahead of it (those
  * waiting and those coming), less what the gate serves meanwhile, at the lower envelope of the
  * measured rate (an overestimate lets through what the gate cannot serve in time). Before
- * any rate is known: until LIMIT handshakes have ended and while entries wait, the backlog at
- * a second per handshake with nothing served meanwhile (the first fill is blind); after, the
- * oldest entry's wait. 0 when a handshake will be free. */
+ * any rate is known: until LIMIT handshakes have ended, or once any entry has waited, the
+ * backlog at a second per handshake with nothing served meanwhile (the first fill is blind);
+ * for a gate that has served LIMIT and never queued, the oldest entry's wait. 0 when a
+ * handshake will be free. */
 uint64_t mx_gate_forecast(const mx_gate_t *g, uint64_t now, uint64_t in);
 
 /* One more (DELTA 1) or one fewer (-1) entry coming: it asked the server to start TLS. */

@@ -5,6 +5,8 @@
 
 /* The handshakes' CPU work, at most BUDGET_NS per turn of the loop, oldest first. */
 #define BUDGET_NS 10000000u
+/* A rate sample: this much time with entries waiting, in one stretch or several. */
+#define SAMPLE_MS 500u
 
 #define QUEUE_FNS(name, prev, next)                                                                \
     static void name##_push(mx_gate_queue_t *q, mx_gate_entry_t *e) {                              \
@@ -63,6 +65,7 @@ int mx_gate_enter(mx_gate_t *g, mx_gate_entry_t *e) {
         return 1;
     }
     e->waiting = 1;
+    g->queued_once = 1;
     e->since = uv_now(g->idle.loop);
     wq_push(&g->waiting, e);
     g->nwaiting++;
@@ -75,26 +78,33 @@ uint64_t mx_gate_oldest_wait(const mx_gate_t *g, uint64_t now) {
 }
 
 void mx_gate_measure(mx_gate_t *g, uint64_t now) {
-    if (g->measured_at && now - g->measured_at < 1000)
-        return;
-    if (g->measured_at && g->queued_then && g->nwaiting) {
-        double sample =
-            (double)(g->served - g->served_then) * 1000.0 / (double)(now - g->measured_at);
-        /* The envelope falls with any lower sample and rises slowly: a forecast credits the
-         * rate for a whole round trip (seconds at farm or satellite latency), so a rate read
-         * 30 % high lets through seconds more than the gate then serves. It stays above half
-         * the mean, so that one stalled second does not stop admission for long. */
-        if (g->rate > 0) {
-            g->rate = 0.8 * g->rate + 0.2 * sample;
-            double low = sample < g->rate_low ? sample : 0.9 * g->rate_low + 0.1 * sample;
-            g->rate_low = low > 0.5 * g->rate ? low : 0.5 * g->rate;
-        } else {
-            g->rate = g->rate_low = sample;
+    int queued = g->nwaiting > 0;
+    /* Only time with a queue at both ends of a call counts: an idle gate is not a slow one. It
+     * adds up across calls and queues (the engine calls every 10 ms), so that the first waves,
+     * each drained in under a second, still give a rate. */
+    if (g->measured_at && g->queued_then && queued && now > g->measured_at) {
+        g->queued_ms += now - g->measured_at;
+        g->queued_served += g->served - g->served_then;
+        if (g->queued_ms >= SAMPLE_MS) {
+            double sample = (double)g->queued_served * 1000.0 / (double)g->queued_ms;
+            g->queued_ms = 0;
+            g->queued_served = 0;
+            /* The envelope falls with any lower sample and rises slowly: a forecast credits
+             * the rate for a whole round trip (seconds at farm or satellite latency), so a rate
+             * read 30 % high lets through seconds more than the gate then serves. It stays above
+             * half the mean, so that one stalled sample does not stop admission for long. */
+            if (g->rate > 0) {
+                g->rate = 0.8 * g->rate + 0.2 * sample;
+                double low = sample < g->rate_low ? sample : 0.9 * g->rate_low + 0.1 * sample;
+                g->rate_low = low > 0.5 * g->rate ? low : 0.5 * g->rate;
+            } else {
+                g->rate = g->rate_low = sample;
+            }
         }
     }
     g->measured_at = now;
     g->served_then = g->served;
-    g->queued_then = g->nwaiting > 0;
+    g->queued_then = queued;
 }
 
 uint64_t mx_gate_forecast(const mx_gate_t *g, uint64_t now, uint64_t in) {
@@ -103,12 +113,13 @@ uint64_t mx_gate_forecast(const mx_gate_t *g, uint64_t now, uint64_t in) {
     double ahead = (double)g->nwaiting + (double)g->coming + 1.0 - (double)(g->limit - g->busy);
     if (g->rate <= 0) {
         uint64_t oldest = mx_gate_oldest_wait(g, now);
-        if ((g->served >= g->limit && !g->nwaiting) || ahead <= 0)
+        if ((g->served >= g->limit && !g->queued_once) || ahead <= 0)
             return oldest;
-        /* Blind: nothing is known of this machine's speed yet (a queue with no rate measured
-         * still knows nothing), and whatever was let through arrives at once a round trip
-         * later. Each handshake is taken to hold its place for a second (its CPU and the
-         * server's two round trips), with nothing served meanwhile. */
+        /* Blind: nothing is known of this machine's speed yet (a gate that has queued but not
+         * long enough for a rate still knows nothing: it stays blind until it has one), and
+         * whatever was let through arrives at once a round trip later. Each handshake is taken
+         * to hold its place for a second (its CPU and the server's two round trips), with
+         * nothing served meanwhile. */
         uint64_t prior = (uint64_t)(ahead * 1000.0 / (double)g->limit);
         return prior > oldest ? prior : oldest;
     }

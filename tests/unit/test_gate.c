@@ -72,7 +72,7 @@ static void test_queue_and_forecast(void **state) {
         mx_gate_leave(&g, &ent[i]);
     assert_true(admitted[2] && admitted[3] && admitted[4] && admitted[5] && !admitted[6]);
     assert_int_equal(g.nwaiting, 2);
-    mx_gate_measure(&g, t0 + 2000); /* too soon after the last sample: ignored */
+    mx_gate_measure(&g, t0 + 1600); /* 100 ms with a queue: too little for a sample */
     assert_true(g.rate == 0);
     /* A gate's worth of handshakes has ended, no rate yet, entries still wait: still blind
      * (three ahead at a second per handshake, two at a time, or the oldest wait). */
@@ -169,9 +169,49 @@ static void test_forecast_counts_on_the_low_rate(void **state) {
     gate_close(&loop, &g);
 }
 
+/* Queues shorter than a sample add up to one: the first waves of a scan, each drained in under a
+ * second, still give a rate. A gate that has queued stays blind until it has one (its first
+ * wave ended fast because the prior held it back, not because the gate is fast). */
+static void test_short_queues_add_up(void **state) {
+    (void)state;
+    uv_loop_t loop;
+    mx_gate_t g;
+    gate_open(&loop, &g);
+    uint64_t t0 = uv_now(&loop);
+    for (int i = 0; i < 4; i++)
+        mx_gate_enter(&g, &ent[i]);
+    mx_gate_measure(&g, t0);
+    mx_gate_leave(&g, &ent[0]);
+    mx_gate_measure(&g, t0 + 300); /* 300 ms with a queue, one served */
+    mx_gate_leave(&g, &ent[1]);
+    mx_gate_measure(&g, t0 + 400); /* the queue is gone: not counted */
+    mx_gate_leave(&g, &ent[2]);
+    mx_gate_leave(&g, &ent[3]);
+    assert_true(g.rate == 0 && g.served == 4 && g.busy == 0);
+    /* A gate's worth ended and none waits, but the gate has queued: three coming, two free,
+     * two ahead of a newcomer at the prior's two a second. */
+    for (int i = 0; i < 3; i++)
+        mx_gate_coming(&g, 1);
+    assert_int_equal(mx_gate_forecast(&g, t0 + 400, 0), 1000);
+    for (int i = 0; i < 3; i++)
+        mx_gate_coming(&g, -1);
+    /* The second wave queues 200 ms and serves one: 500 ms and two served in all. */
+    for (int i = 4; i < 8; i++)
+        mx_gate_enter(&g, &ent[i]);
+    mx_gate_measure(&g, t0 + 5000);
+    mx_gate_leave(&g, &ent[4]);
+    mx_gate_measure(&g, t0 + 5200);
+    assert_true(g.rate > 3.99 && g.rate < 4.01);
+    for (int i = 5; i < 8; i++)
+        mx_gate_leave(&g, &ent[i]);
+    assert_int_equal(g.busy, 0);
+    gate_close(&loop, &g);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {cmocka_unit_test(test_queue_and_forecast),
                                        cmocka_unit_test(test_forecast_counts_on_the_low_rate),
+                                       cmocka_unit_test(test_short_queues_add_up),
                                        cmocka_unit_test(test_fast_gate_leaves_the_prior)};
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
