@@ -34,11 +34,31 @@ static void entries(void) {
     }
 }
 
-/* A gate of two handshakes on its own loop, and fresh entries. */
-static void gate_open(uv_loop_t *loop, mx_gate_t *g) {
+/* A gate of two handshakes on its own loop, and fresh entries; returns the loop's time. */
+static uint64_t gate_open(uv_loop_t *loop, mx_gate_t *g) {
     assert_int_equal(uv_loop_init(loop), 0);
     assert_int_equal(mx_gate_init(g, loop, 2), 0);
     entries();
+    return uv_now(loop);
+}
+
+/* Entries FROM to TO (excluded) ask for a handshake, or leave, in order. */
+static void enter_range(mx_gate_t *g, int from, int to) {
+    for (int i = from; i < to; i++)
+        mx_gate_enter(g, &ent[i]);
+}
+
+static void leave_range(mx_gate_t *g, int from, int to) {
+    for (int i = from; i < to; i++)
+        mx_gate_leave(g, &ent[i]);
+}
+
+/* N more probes coming (N < 0: fewer). */
+static void coming(mx_gate_t *g, int n) {
+    for (; n > 0; n--)
+        mx_gate_coming(g, 1);
+    for (; n < 0; n++)
+        mx_gate_coming(g, -1);
 }
 
 static void gate_close(uv_loop_t *loop, mx_gate_t *g) {
@@ -51,8 +71,7 @@ static void test_queue_and_forecast(void **state) {
     (void)state;
     uv_loop_t loop;
     mx_gate_t g;
-    gate_open(&loop, &g);
-    uint64_t t0 = uv_now(&loop);
+    uint64_t t0 = gate_open(&loop, &g);
     /* A free handshake: no wait. */
     assert_int_equal(mx_gate_forecast(&g, t0, 0), 0);
     assert_int_equal(mx_gate_enter(&g, &ent[0]), 1);
@@ -68,8 +87,7 @@ static void test_queue_and_forecast(void **state) {
     assert_int_equal(mx_gate_forecast(&g, t0 + 9000, 0), 9000);
     mx_gate_measure(&g, t0 + 1500);
     /* Four handshakes end in the next two seconds while entries wait: 2 per second. */
-    for (int i = 0; i < 4; i++)
-        mx_gate_leave(&g, &ent[i]);
+    leave_range(&g, 0, 4);
     assert_true(admitted[2] && admitted[3] && admitted[4] && admitted[5] && !admitted[6]);
     assert_int_equal(g.nwaiting, 2);
     mx_gate_measure(&g, t0 + 1600); /* 100 ms with a queue: too little for a sample */
@@ -84,18 +102,15 @@ static void test_queue_and_forecast(void **state) {
     assert_int_equal(mx_gate_forecast(&g, t0 + 3500, 0), 1500);
     /* Two more have sent STARTTLS: they are ahead too. Arriving a second from now, two of the
      * five ahead will have been served. */
-    mx_gate_coming(&g, 1);
-    mx_gate_coming(&g, 1);
+    coming(&g, 2);
     assert_int_equal(mx_gate_forecast(&g, t0 + 3500, 0), 2500);
     assert_int_equal(mx_gate_forecast(&g, t0 + 3500, 1000), 1500);
     assert_int_equal(mx_gate_forecast(&g, t0 + 3500, 5000), 0);
-    mx_gate_coming(&g, -1);
-    mx_gate_coming(&g, -1);
+    coming(&g, -2);
     assert_int_equal(g.coming, 0);
 
     /* The queue empties and the gate idles: a second with no wait says nothing of its speed. */
-    mx_gate_leave(&g, &ent[4]);
-    mx_gate_leave(&g, &ent[5]);
+    leave_range(&g, 4, 6);
     assert_int_equal(g.nwaiting, 0);
     mx_gate_measure(&g, t0 + 4500); /* entries waited at its start only: no sample */
     mx_gate_measure(&g, t0 + 9500); /* none at its start: no sample either */
@@ -116,10 +131,8 @@ static void test_fast_gate_leaves_the_prior(void **state) {
     (void)state;
     uv_loop_t loop;
     mx_gate_t g;
-    gate_open(&loop, &g);
-    uint64_t t0 = uv_now(&loop);
-    for (int i = 0; i < 5; i++)
-        mx_gate_coming(&g, 1);
+    uint64_t t0 = gate_open(&loop, &g);
+    coming(&g, 5);
     /* Five coming, two free, none served: four ahead of a newcomer at two a second. */
     assert_int_equal(mx_gate_forecast(&g, t0, 0), 2000);
     for (int i = 0; i < 2; i++) {
@@ -139,32 +152,26 @@ static void test_forecast_counts_on_the_low_rate(void **state) {
     (void)state;
     uv_loop_t loop;
     mx_gate_t g;
-    gate_open(&loop, &g);
-    uint64_t t0 = uv_now(&loop);
-    for (int i = 0; i < 16; i++)
-        mx_gate_enter(&g, &ent[i]);
+    uint64_t t0 = gate_open(&loop, &g);
+    enter_range(&g, 0, 16);
     mx_gate_measure(&g, t0);
-    for (int i = 0; i < 4; i++)
-        mx_gate_leave(&g, &ent[i]);
+    leave_range(&g, 0, 4);
     mx_gate_measure(&g, t0 + 1000); /* 4 per second */
-    for (int i = 4; i < 6; i++)
-        mx_gate_leave(&g, &ent[i]);
+    leave_range(&g, 4, 6);
     mx_gate_measure(&g, t0 + 2000); /* 2 per second: the mean 3.6, the envelope 2 */
     assert_true(g.rate > 3.59 && g.rate < 3.61 && g.rate_low > 1.99 && g.rate_low < 2.01);
     /* Eight wait, the newcomer is ninth: 4.5 s at 2 per second (2.5 s at the mean); arriving
      * a second from now, two will have been served. */
     assert_int_equal(mx_gate_forecast(&g, t0 + 2000, 0), 4500);
     assert_int_equal(mx_gate_forecast(&g, t0 + 2000, 1000), 3500);
-    for (int i = 6; i < 10; i++)
-        mx_gate_leave(&g, &ent[i]);
+    leave_range(&g, 6, 10);
     mx_gate_measure(&g, t0 + 3000); /* 4 per second: the envelope rises to 2.2 */
     assert_true(g.rate_low > 2.19 && g.rate_low < 2.21);
     assert_int_equal(mx_gate_forecast(&g, t0 + 3000, 0), 2272);
     mx_gate_measure(&g, t0 + 4000); /* nothing served: the envelope stops at half the mean */
     assert_true(g.rate > 2.94 && g.rate < 2.95 && g.rate_low > 1.47 && g.rate_low < 1.48);
     assert_int_equal(mx_gate_forecast(&g, t0 + 4000, 0), 3396);
-    for (int i = 10; i < 16; i++)
-        mx_gate_leave(&g, &ent[i]);
+    leave_range(&g, 10, 16);
     assert_int_equal(g.busy, 0);
     gate_close(&loop, &g);
 }
@@ -176,34 +183,27 @@ static void test_short_queues_add_up(void **state) {
     (void)state;
     uv_loop_t loop;
     mx_gate_t g;
-    gate_open(&loop, &g);
-    uint64_t t0 = uv_now(&loop);
-    for (int i = 0; i < 4; i++)
-        mx_gate_enter(&g, &ent[i]);
+    uint64_t t0 = gate_open(&loop, &g);
+    enter_range(&g, 0, 4);
     mx_gate_measure(&g, t0);
     mx_gate_leave(&g, &ent[0]);
     mx_gate_measure(&g, t0 + 300); /* 300 ms with a queue, one served */
     mx_gate_leave(&g, &ent[1]);
     mx_gate_measure(&g, t0 + 400); /* the queue is gone: not counted */
-    mx_gate_leave(&g, &ent[2]);
-    mx_gate_leave(&g, &ent[3]);
+    leave_range(&g, 2, 4);
     assert_true(g.rate == 0 && g.served == 4 && g.busy == 0);
     /* A gate's worth ended and none waits, but the gate has queued: three coming, two free,
      * two ahead of a newcomer at the prior's two a second. */
-    for (int i = 0; i < 3; i++)
-        mx_gate_coming(&g, 1);
+    coming(&g, 3);
     assert_int_equal(mx_gate_forecast(&g, t0 + 400, 0), 1000);
-    for (int i = 0; i < 3; i++)
-        mx_gate_coming(&g, -1);
+    coming(&g, -3);
     /* The second wave queues 200 ms and serves one: 500 ms and two served in all. */
-    for (int i = 4; i < 8; i++)
-        mx_gate_enter(&g, &ent[i]);
+    enter_range(&g, 4, 8);
     mx_gate_measure(&g, t0 + 5000);
     mx_gate_leave(&g, &ent[4]);
     mx_gate_measure(&g, t0 + 5200);
     assert_true(g.rate > 3.99 && g.rate < 4.01);
-    for (int i = 5; i < 8; i++)
-        mx_gate_leave(&g, &ent[i]);
+    leave_range(&g, 5, 8);
     assert_int_equal(g.busy, 0);
     gate_close(&loop, &g);
 }
