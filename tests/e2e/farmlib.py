@@ -179,7 +179,7 @@ up.connect(("127.0.0.1", int(sys.argv[2])))
 # FORCE passes net.core.rmem_max; the namespace's root may (CAP_NET_ADMIN there).
 for s in (down, up):
     try:
-        s.setsockopt(socket.SOL_SOCKET, 33, 16 << 20)  # SO_RCVBUFFORCE
+        s.setsockopt(socket.SOL_SOCKET, getattr(socket, "SO_RCVBUFFORCE", 33), 16 << 20)
     except OSError:
         s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 16 << 20)
 pending, next_id = {}, 0
