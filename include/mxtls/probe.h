@@ -30,9 +30,11 @@ typedef struct {
     mx_gate_t *gate;             /* the loop's handshake gate; NULL: none */
     mx_probe_set_t *set;         /* where the probes in flight are kept; NULL: nowhere */
     /* Asked with the probe's UD before it sends STARTTLS, its reply due in about RTT_MS (as the
-     * EHLO's took): nonzero when the scanner's handshakes are so far behind that this probe would
-     * wait too long for its turn. It then quits (QUIT, no TLS) and ends with result.deferred, to
-     * be probed again later. NULL: never. */
+     * last reply took): nonzero when the scanner's handshakes are so far behind that this probe
+     * would wait too long for its turn. The probe then holds: a NOOP (a second or more after that
+     * reply), and the question again at its reply; after HOLD_MAX holds (smtp_int.h), or if the
+     * server does not take the NOOP, it quits (QUIT, no TLS) and ends with result.deferred, to be
+     * probed again later. NULL: never. */
     int (*defer_tls)(void *ud, uint64_t rtt_ms);
 } mx_probe_config_t;
 
@@ -58,6 +60,7 @@ typedef struct {
     int64_t local_wait_ms; /* time the scanner made it wait (the gate), not the server */
     int local_overload;    /* the scanner could not measure it: error=local_overload */
     int deferred;          /* quit before STARTTLS for the scanner's backlog: not a result */
+    int holds;             /* NOOPs sent before STARTTLS for the scanner's backlog */
     const char *dane;      /* the chain against the host's usable TLSA records: "match" or
                             * "mismatch" (no TLS was had); NULL when not judged */
     char scanned_at[21];

@@ -139,16 +139,23 @@ static int retry_later(worker_t *w, host_t *h, const mx_probe_result_t *res, int
     return 1;
 }
 
-/* Would H's probe, about to send STARTTLS, wait at the gate past the bound? Then it quits and
- * is probed again later: waiting for our CPUs is fine for nobody. A host deferred DEFER_MAX
+/* Would H's probe, about to send STARTTLS, wait at the gate past the bound? Then it holds (a
+ * NOOP, and the question again) or quits and is probed again later: waiting for our CPUs is
+ * fine for nobody. A host deferred DEFER_MAX
  * times waits its turn like any other (the local-wait bound still holds it); so does every
  * probe of a fixed admission, the benchmarks' reference. */
 int mx__probes_defer_tls(void *ud, uint64_t rtt_ms) {
     pctx_t *p = ud;
     worker_t *w = p->w;
-    if (w->s->cfg->fixed_admission || p->h->defers >= DEFER_MAX)
+    scan_t *s = w->s;
+    if (s->cfg->fixed_admission || p->h->defers >= DEFER_MAX)
         return 0;
-    return mx_gate_forecast(&w->gate, uv_now(&w->loop), rtt_ms) > DEFER_WAIT_MS;
+    if (mx_gate_forecast(&w->gate, uv_now(&w->loop), rtt_ms) <= DEFER_WAIT_MS)
+        return 0;
+    uv_mutex_lock(&s->mu);
+    s->deferred_recent++; /* the gates are full now, not when the probe ends */
+    uv_mutex_unlock(&s->mu);
+    return 1;
 }
 
 /* H's probe quit before STARTTLS for our backlog (mx__probes_defer_tls): no result, the
@@ -160,7 +167,6 @@ static void defer_later(worker_t *w, host_t *h) {
     s->hosts_probed--;
     s->health->deferred++;
     s->outcomes[MX_ENDED_DEFERRED]++;
-    s->deferred_recent++;
     h->state = HOST_QUEUED;
     uv_mutex_unlock(&s->mu);
     h->defers++;
@@ -174,6 +180,11 @@ static void probe_done(void *ud, const mx_probe_result_t *res) {
     worker_t *w = p->w;
     host_t *h = p->h;
     free(p);
+    if (res->holds) {
+        uv_mutex_lock(&w->s->mu);
+        w->s->health->holds += (unsigned long long)res->holds;
+        uv_mutex_unlock(&w->s->mu);
+    }
     if (res->deferred) {
         defer_later(w, h);
         mx__probes_pump(w);

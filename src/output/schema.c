@@ -198,8 +198,9 @@ static const char MD_TAIL[] =
     "line, input file and its SHA-256, shard (`i/N`), start, end and status of each run\n"
     "(resumed runs append), resolvers, EHLO name, CA bundle and its SHA-256, counts (domains,\n"
     "invalid and duplicate lines, rows, hosts probed, per `conn` and per `tls`), the scan's\n"
-    "health (local waits and the longest, also after the first fill, probes deferred before\n"
-    "STARTTLS, re-probes, rows marked `local_overload`, loop lag, why a run failed)\n"
+    "health (local waits and the longest, also after the first fill, probes held (NOOPs) and\n"
+    "deferred before STARTTLS, re-probes, rows marked `local_overload`, loop lag, why a run "
+    "failed)\n"
     "and whether the scan finished.\n";
 
 static void write_md(FILE *out) {

@@ -92,6 +92,12 @@ void mx__session_finish(mx_session_t *s) {
 
 /* Records a failure at the current state (the first one wins). */
 void mx__session_fail(mx_session_t *s, const char *error) {
+    if (s->state == S_HOLD) {
+        /* We held the session for our own backlog: whatever ends it then is probed again, not
+         * written as the server's. */
+        s->res.deferred = 1;
+        return;
+    }
     if (!s->res.error) {
         s->res.error = error;
         s->res.stage = mx__session_stages[s->state];
@@ -157,6 +163,47 @@ static void on_greeting(mx_session_t *s, int code, const char *buf) {
     send_quit(s);
 }
 
+/* Sends STARTTLS, unless the scanner's handshakes are too far behind for this probe's turn to
+ * come soon after its reply. The server never waits on us: it sees NOOPs a second or more apart
+ * (a hold costs a round trip, not a new session), or a session that ends with QUIT; never one
+ * stalled after its 220 to STARTTLS while our CPUs catch up. */
+static void starttls_or_hold(mx_session_t *s) {
+    uint64_t now = mx__session_now_ms(s), rtt = now - s->t_cmd;
+    if (s->cfg->defer_tls && s->cfg->defer_tls(s->ud, rtt)) {
+        if (s->res.holds >= HOLD_MAX) {
+            s->res.deferred = 1;
+            send_quit(s);
+            return;
+        }
+        s->res.holds++;
+        s->t_hold = now;
+        mx__session_set_state(s, S_HOLD);
+        if (rtt < HOLD_MIN_MS) {
+            s->pausing = 1;
+            mx_reply_init(&s->reply); /* what the server says meanwhile is read as ever */
+            s->io->arm(s->ioud, HOLD_MIN_MS - rtt);
+            return;
+        }
+        mx__session_send_cmd(s, "NOOP\r\n", S_HOLD);
+        return;
+    }
+    mx__session_send_cmd(s, "STARTTLS\r\n", S_STARTTLS);
+    coming(s, 1);
+}
+
+/* The NOOP's reply: the hold was ours, and the deadline moves by it. A server that does not take
+ * the NOOP, or speaks while we pause, has its session ended politely and is probed again. */
+static void on_hold(mx_session_t *s, int code) {
+    s->deadline_at += mx__session_now_ms(s) - s->t_hold;
+    if (s->pausing || code / 100 != 2) {
+        s->pausing = 0;
+        s->res.deferred = 1;
+        send_quit(s);
+        return;
+    }
+    starttls_or_hold(s);
+}
+
 static void on_ehlo(mx_session_t *s, int code, const char *buf) {
     s->res.ehlo_code = code;
     if (code == 250) {
@@ -167,15 +214,7 @@ static void on_ehlo(mx_session_t *s, int code, const char *buf) {
         s->res.size_limit = size;
         s->res.starttls = flags & 1;
         if (s->res.starttls) {
-            /* The server sees a whole session that ends with QUIT, not one stalled after its
-             * 220 to STARTTLS while our CPUs catch up. */
-            if (s->cfg->defer_tls && s->cfg->defer_tls(s->ud, mx__session_now_ms(s) - s->t_cmd)) {
-                s->res.deferred = 1;
-                send_quit(s);
-                return;
-            }
-            mx__session_send_cmd(s, "STARTTLS\r\n", S_STARTTLS);
-            coming(s, 1);
+            starttls_or_hold(s);
             return;
         }
         s->res.tls = MX_TLS_NOT_OFFERED;
@@ -240,6 +279,9 @@ static void on_reply(mx_session_t *s, int code, const char *buf) {
         return;
     case S_HELO:
         on_helo(s, code);
+        return;
+    case S_HOLD:
+        on_hold(s, code);
         return;
     case S_STARTTLS:
         on_starttls(s, code);
@@ -405,6 +447,11 @@ void mx_session_abort(mx_session_t *s) {
 void mx_session_timeout(mx_session_t *s) {
     if (s->done)
         return;
+    if (s->pausing) { /* a hold's pause is over */
+        s->pausing = 0;
+        mx__session_send_cmd(s, "NOOP\r\n", S_HOLD);
+        return;
+    }
     if (s->waiting) { /* the gate's wait ran out */
         mx__session_local_overload(s);
         return;

@@ -13,6 +13,7 @@
     X(GREETING, "greeting")                                                                        \
     X(EHLO, "ehlo")                                                                                \
     X(HELO, "ehlo")                                                                                \
+    X(HOLD, "ehlo")                                                                                \
     X(STARTTLS, "starttls")                                                                        \
     X(TLS, "tls")                                                                                  \
     X(EHLO_TLS, "ehlo_tls")                                                                        \
@@ -25,6 +26,11 @@ typedef enum {
 } state_t;
 
 #define IN_INITIAL 1024
+/* A probe held before STARTTLS while the scanner's handshakes are behind (session.c): at most
+ * HOLD_MAX NOOPs, each sent at least HOLD_MIN_MS after the reply before it. Servers count NOOPs
+ * among junk commands (Sendmail allows 20, Postfix 100): a few are an ordinary session. */
+#define HOLD_MAX 5
+#define HOLD_MIN_MS 1000
 /* Bytes or a close from a server that waited this long at our gate are its giving up on us. */
 #define LOCAL_PATIENCE_MS 1000
 #define IN_MAX (MX_REPLY_MAX + 4096)
@@ -40,9 +46,11 @@ struct mx_session {
     int done;
     int got_bytes; /* any byte received (a reset before that is conn=reset) */
     uint64_t t0_ms, deadline_at, t_starttls, t_wait0;
-    uint64_t t_cmd; /* when the pending command was sent */
-    int coming;     /* counted as coming to the gate (STARTTLS sent, no reply yet) */
-    char *in;       /* raw bytes before TLS */
+    uint64_t t_cmd;  /* when the pending command was sent */
+    uint64_t t_hold; /* when the present hold began */
+    int pausing;     /* held, the NOOP not sent yet: the timer sends it */
+    int coming;      /* counted as coming to the gate (STARTTLS sent, no reply yet) */
+    char *in;        /* raw bytes before TLS */
     size_t in_len, in_cap;
     char *rbuf;  /* where the driver was told to read into */
     char *plain; /* decrypted bytes after the handshake */

@@ -2,10 +2,11 @@
 time (--handshakes 1), every farm host signing with RSA-4096 (milliseconds of the farm's CPU
 per handshake, whatever the machine) and the whole list admitted in a second, the gate serves
 far fewer handshakes than arrive, so probes about to send STARTTLS find it forecast past its
-bound: they quit (QUIT after EHLO, no
-TLS) and are probed again later. That must cost nothing but time: every row equals the farm's
-truth, the manifest counts the deferrals, and, from the farm's accept log, no address ever sees
-more connections than its probe, the legacy probe's second one and three deferrals."""
+bound: they hold (NOOPs a second apart, asking again at each reply) and, the gate still full
+after five, quit (QUIT, no TLS) and are probed again later. That must cost nothing but time:
+every row equals the farm's truth, the manifest counts the holds and the deferrals, and, from
+the farm's accept log, no address ever sees more connections than its probe, the legacy probe's
+second one and three deferrals."""
 import collections
 import glob
 import json
@@ -35,7 +36,8 @@ with farmlib.Farm(N, seed=61, extra=["--accept-log", log, "--model", model]) as 
                      str(N), "--rate", str(N), timeout=900)
     c.eq("exit status", 0, r.returncode)
     health = json.load(open(os.path.join(farm.dir, "scan.meta.json")))["health"]
-    print("deferred: %d" % health["deferred"])
+    print("held: %d NOOPs, deferred: %d" % (health["holds"], health["deferred"]))
+    c.true("probes were held (%d NOOPs)" % health["holds"], health["holds"] > 0)
     c.true("probes were deferred (%d)" % health["deferred"], health["deferred"] > 0)
     cols = farmlib.truth_columns(farm)
     want = farmlib.rows_by_domain(farm.truth, cols)

@@ -17,6 +17,7 @@
 #include "mxtls/rows.h"
 #include "mxtls/session.h"
 #include "mxtls/writer.h"
+#include "smtp/smtp_int.h"
 #include "testutil.h"
 #include "tls_pair.h"
 
@@ -27,7 +28,7 @@ static mx_tls_config_t *tls;
 typedef struct {
     mx_session_t *s;
     uint64_t now, due; /* virtual ms; due 0: no timer */
-    int closed, redials, have_result, deferred;
+    int closed, redials, have_result, deferred, holds;
     int redial_status; /* what the second connection's dial gives; 0: the server refuses it */
     mx_record_t rec;
     char *fields;               /* copies of the record's strings */
@@ -102,6 +103,7 @@ static void on_result(void *ud, const mx_probe_result_t *res) {
     mx_intern_free(strings);
     p->have_result = 1;
     p->deferred = res->deferred;
+    p->holds = res->holds;
 }
 
 /* ---- time and bytes towards the session ---- */
@@ -355,50 +357,124 @@ static void test_transcripts(void **state) {
     assert_true(n >= 14);
 }
 
-static int defer_answer;
+static int defer_asks, defer_yes; /* questions asked; how many are answered yes */
 
 static int defer_tls(void *ud, uint64_t rtt_ms) {
     play_t *p = ud;
     assert_false(p->have_result);
-    assert_int_equal(rtt_ms, 300); /* as the EHLO's reply took */
-    return defer_answer;
+    assert_int_equal(rtt_ms, 300); /* as the last reply took */
+    return defer_asks++ < defer_yes;
 }
 
-/* Asked before STARTTLS whether our backlog is too long: yes, and the server sees a whole
- * session ending in QUIT, not a STARTTLS, and the result is marked deferred; no, and STARTTLS
- * goes out as ever. */
-static void test_defer(void **state) {
+/* A session asked whether to put off STARTTLS YES times, its server answering every command
+ * 300 ms later, up to its EHLO reply. */
+static play_t *held_session(mx_probe_config_t *cfg, int yes) {
+    *cfg = (mx_probe_config_t){.ehlo = "scanner.example",
+                               .timeout_connect_ms = 10000,
+                               .timeout_read_ms = 2000,
+                               .deadline_ms = 10000,
+                               .tls = tls,
+                               .defer_tls = defer_tls};
+    defer_asks = 0;
+    defer_yes = yes;
+    play_t *p = calloc(1, sizeof(*p));
+    unsigned char b[256];
+    p->now = 1000;
+    p->s = mx_session_new(cfg, &io, p, "hostile.example", on_result, p);
+    mx_session_start(p->s);
+    mx_session_connected(p->s, 0);
+    deliver(p, b, unescape("220 mx.example\\r\\n", b));
+    assert_true(wait_for(p, "EHLO"));
+    advance(p, p->now + 300);
+    deliver(p, b, unescape("250-mx.example\\r\\n250 STARTTLS\\r\\n", b));
+    return p;
+}
+
+/* Each hold: nothing until a second after the reply before it, then a NOOP, answered 300 ms
+ * later with REPLY. Returns the next line the session sends. */
+static void next_line(play_t *p, char *line, size_t cap) {
+    line[0] = 0;
+    if (!take_line(p, line, cap) && p->due) {
+        assert_int_equal(p->due, p->now + HOLD_MIN_MS - 300); /* the pause, less the round trip */
+        advance(p, p->due);
+        assert_true(take_line(p, line, cap));
+    }
+}
+
+static void held_free(play_t *p) {
+    mx_session_free(p->s);
+    free(p->fields);
+    free(p);
+}
+
+/* Asked before STARTTLS whether our backlog is too long: no, and STARTTLS goes out as ever; yes,
+ * and the session holds with NOOPs a second apart, asking again at each reply, then goes on
+ * with STARTTLS, or after HOLD_MAX holds ends in QUIT, marked deferred. The deadline moves by
+ * the holds: a probe held for longer than its deadline still completes. */
+static void test_defer_holds(void **state) {
     (void)state;
-    for (defer_answer = 1; defer_answer >= 0; defer_answer--) {
-        mx_probe_config_t cfg = {.ehlo = "scanner.example",
-                                 .timeout_connect_ms = 10000,
-                                 .timeout_read_ms = 2000,
-                                 .deadline_ms = 10000,
-                                 .tls = tls,
-                                 .defer_tls = defer_tls};
-        play_t *p = calloc(1, sizeof(*p));
+    for (int yes = 0; yes <= HOLD_MAX + 1; yes++) {
+        mx_probe_config_t cfg;
+        play_t *p = held_session(&cfg, yes);
         unsigned char b[256];
-        p->now = 1000;
-        p->s = mx_session_new(&cfg, &io, p, "hostile.example", on_result, p);
-        mx_session_start(p->s);
-        mx_session_connected(p->s, 0);
-        deliver(p, b, unescape("220 mx.example\\r\\n", b));
-        assert_true(wait_for(p, "EHLO"));
-        advance(p, p->now + 300);
-        deliver(p, b, unescape("250-mx.example\\r\\n250 STARTTLS\\r\\n", b));
-        char line[64] = "";
-        assert_true(take_line(p, line, sizeof(line)));
-        assert_string_equal(line, defer_answer ? "QUIT\r\n" : "STARTTLS\r\n");
-        if (defer_answer) {
+        char line[64];
+        int noops = 0;
+        for (next_line(p, line, sizeof(line)); strcmp(line, "NOOP\r\n") == 0;
+             next_line(p, line, sizeof(line))) {
+            noops++;
+            advance(p, p->now + 300);
+            deliver(p, b, unescape("250 ok\\r\\n", b));
+        }
+        int held = yes < HOLD_MAX ? yes : HOLD_MAX;
+        assert_int_equal(noops, held);
+        assert_int_equal(defer_asks, yes <= HOLD_MAX ? yes + 1 : HOLD_MAX + 1);
+        if (yes > HOLD_MAX) {
+            assert_string_equal(line, "QUIT\r\n");
             deliver(p, b, unescape("221 bye\\r\\n", b));
             assert_true(p->have_result && p->deferred && p->closed);
         } else {
+            assert_string_equal(line, "STARTTLS\r\n");
+            advance(p, p->now + 300);
+            deliver(p, b, unescape("454 not now\\r\\n", b));
+            assert_true(wait_for(p, "QUIT"));
             mx_session_received(p->s, UV_EOF);
             assert_true(p->have_result && !p->deferred);
+            assert_string_equal(p->rec.f[MX_COL_STARTTLS_CODE], "454");
         }
-        mx_session_free(p->s);
-        free(p->fields);
-        free(p);
+        assert_int_equal(p->holds, held);
+        held_free(p);
+    }
+}
+
+/* What ends a hold is ours, never the server's: a NOOP refused, the server speaking or closing
+ * while we pause, a NOOP not answered. Each ends the session deferred, without an error row. */
+static void test_defer_hold_ends(void **state) {
+    (void)state;
+    for (int way = 0; way < 4; way++) {
+        mx_probe_config_t cfg;
+        play_t *p = held_session(&cfg, 1);
+        unsigned char b[256];
+        char line[64] = "";
+        if (way == 1) { /* speaks while we pause */
+            deliver(p, b, unescape("421 too slow\\r\\n", b));
+        } else if (way == 2) { /* closes while we pause */
+            mx_session_received(p->s, UV_EOF);
+        } else {
+            next_line(p, line, sizeof(line));
+            assert_string_equal(line, "NOOP\r\n");
+            if (way == 0) {
+                advance(p, p->now + 300);
+                deliver(p, b, unescape("502 no\\r\\n", b));
+            } else {
+                advance(p, p->now + cfg.timeout_read_ms); /* no answer */
+            }
+        }
+        if (!p->have_result) {
+            assert_true(wait_for(p, "QUIT"));
+            mx_session_received(p->s, UV_EOF);
+        }
+        assert_true(p->have_result && p->deferred);
+        held_free(p);
     }
 }
 
@@ -416,7 +492,8 @@ int main(void) {
     mbedtls_ssl_conf_rng(&scfg, mbedtls_ctr_drbg_random, tls_pair_drbg());
     tls_pair_check(mbedtls_ssl_conf_own_cert(&scfg, &id.crt, &id.key), "own_cert");
     const struct CMUnitTest tests[] = {cmocka_unit_test(test_transcripts),
-                                       cmocka_unit_test(test_defer)};
+                                       cmocka_unit_test(test_defer_holds),
+                                       cmocka_unit_test(test_defer_hold_ends)};
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
     mbedtls_ssl_config_free(&scfg);
     mx_tls_config_free(tls);
