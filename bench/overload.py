@@ -9,7 +9,7 @@ which no probe can finish; a host is finished when a connection that completed i
 handshake closes), and connections held at the end of the warm-up. From the scanners: CPU per
 finished host (utime + stime of the processes), the manifests' longest local wait (of all
 probes, and of those started after the first probe ended, once admission knew a probe's time),
-throttled time and probes deferred before STARTTLS, and the rows written with error=timeout or
+throttled time, NOOPs sent to hold probes before STARTTLS and probes deferred (quit) there, and the rows written with error=timeout or
 local_overload (the farm's cheap model has none of either: each is the scanner's doing).
 
 Run inside a private network namespace:
@@ -78,7 +78,7 @@ def run(total, shards, admission):
             p.send_signal(signal.SIGINT)
         for p in procs:
             p.communicate(timeout=300)
-        wait = later = throttled = deferred = 0
+        wait = later = throttled = deferred = holds = 0
         rows = {"timeout": 0, "local_overload": 0, "all": 0}
         stages = {}
         for i in range(shards):
@@ -87,6 +87,7 @@ def run(total, shards, admission):
             later = max(later, meta["health"].get("longest_wait_after_first_fill_ms", 0))
             throttled = max(throttled, meta["health"]["throttled_ms"])
             deferred += meta["health"].get("deferred", 0)
+            holds += meta["health"].get("holds", 0)
             with gzip.open(os.path.join(farm.dir, "s%d.csv.gz" % i), "rt", newline="") as f:
                 try:
                     for r in csv.DictReader(f):
@@ -123,21 +124,22 @@ def run(total, shards, admission):
     late = sum(h <= x < b for x in closes) / ((b - h) / 1000)
     if stages:
         print("  (%s)" % ", ".join("%s: %d" % kv for kv in sorted(stages.items())), flush=True)
-    return rate, late, cpu / max(1, len(closes)), (wait, later), throttled, held, rows, deferred
+    return (rate, late, cpu / max(1, len(closes)), (wait, later), throttled, held, rows,
+            (holds, deferred))
 
 
 hog = subprocess.Popen([sys.executable, "-c", "while True: pass"])
 try:
     print("| in flight asked | shards | admission | held at %.0f s | hosts/s after warm-up | "
           "hosts/s, second half | scanner CPU ms / host | longest local wait | after the first "
-          "fill | throttled | deferred | rows | timeout rows | local_overload rows |" % WARM)
-    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
+          "fill | throttled | NOOP holds | deferred | rows | timeout rows | local_overload rows |" % WARM)
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
     for total, shards, admission in configs:
         rate, late, cpu, wait, thr, held, rows, dfr = run(int(total), int(shards), admission)
         print("| %s | %s | %s | %d | %.1f | %.1f | %.2f | %.1f s | %.1f s | %.0f s | %d | %d | %d | "
-              "%d |" % (total, shards, admission, held, rate, late, 1000 * cpu, wait[0] / 1000,
-                        wait[1] / 1000, thr / 1000, dfr, rows["all"], rows["timeout"],
-                        rows["local_overload"]), flush=True)
+              "%d | %d |" % (total, shards, admission, held, rate, late, 1000 * cpu,
+                             wait[0] / 1000, wait[1] / 1000, thr / 1000, dfr[0], dfr[1],
+                             rows["all"], rows["timeout"], rows["local_overload"]), flush=True)
 finally:
     hog.kill()
     hog.wait()
