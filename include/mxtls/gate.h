@@ -22,6 +22,7 @@ struct mx_gate_entry {
     mx_gate_entry_t *rprev, *rnext;    /* the ready queue */
     uint64_t since;                    /* uv_now() when it began to wait */
     unsigned char gated, waiting, ready;
+    unsigned char rated; /* it sent STARTTLS on a forecast made with a measured rate */
 };
 
 typedef struct {
@@ -44,11 +45,16 @@ typedef struct {
     unsigned long long served_then;   /* at measured_at */
     uint64_t measured_at;             /* uv_now() of the last call to mx_gate_measure */
     int queued_then;                  /* entries waited at measured_at */
-    int queued_once;                  /* an entry has ever waited */
     uint64_t queued_ms;               /* time with a queue since the last sample */
     unsigned long long queued_served; /* handshakes ended in that time */
     double rate;                      /* per second, 0 until measured */
     double rate_low;                  /* a lower envelope of the samples: what forecasts count on */
+    int checked;                      /* a rated entry has had its turn */
+    /* The most handshakes ended in one second, queue or not: a lower bound of the gate's speed
+     * while it has no rate. */
+    unsigned long long second_served; /* served at second_at */
+    uint64_t second_at;               /* uv_now() when the present second began */
+    double served_best;
 } mx_gate_t;
 
 /* Sets up GATE on LOOP for at most LIMIT handshakes at once (0: no limit). Returns 0 or a
@@ -67,20 +73,25 @@ uint64_t mx_gate_oldest_wait(const mx_gate_t *g, uint64_t now);
 
 /* Samples the rate handshakes end at (NOW: uv_now(); call it often): over time in which entries
  * waited at both ends of a call, so that an idle gate does not read as a slow one, a sample per
- * half second of such time. */
+ * half second of such time; and, queue or not, the most handshakes ended in a second. */
 void mx_gate_measure(mx_gate_t *g, uint64_t now);
 
 /* How long an entry arriving IN ms after NOW would wait (ms): the backlog ahead of it (those
  * waiting and those coming), less what the gate serves meanwhile, at the lower envelope of the
  * measured rate (an overestimate lets through what the gate cannot serve in time). Before
- * any rate is known: until LIMIT handshakes have ended, or once any entry has waited, the
- * backlog at a second per handshake with nothing served meanwhile (the first fill is blind);
- * for a gate that has served LIMIT and never queued, the oldest entry's wait. 0 when a
- * handshake will be free. */
+ * any rate is known (the first fill is blind), the backlog with nothing served meanwhile, at a
+ * second per handshake, or, once LIMIT have ended, at the most it has ended in a second. 0 when
+ * a handshake will be free. */
 uint64_t mx_gate_forecast(const mx_gate_t *g, uint64_t now, uint64_t in);
 
-/* One more (DELTA 1) or one fewer (-1) entry coming: it asked the server to start TLS. */
-void mx_gate_coming(mx_gate_t *g, int delta);
+/* One more (DELTA 1) or one fewer (-1) entry coming: E (or an entry not known, NULL) asked the
+ * server to start TLS. */
+void mx_gate_coming(mx_gate_t *g, mx_gate_entry_t *e, int delta);
+
+/* Whether an entry that came on a forecast made with a measured rate has had its turn: until
+ * then the rate is untried (read on small first waves, it can be well above what a large one
+ * gets), and the scan keeps a wider margin. */
+int mx_gate_rate_tried(const mx_gate_t *g);
 
 /* E's handshake has work (input, or the ClientHello's key generation): E->work fires on a
  * later turn of the loop. */

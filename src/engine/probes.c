@@ -150,7 +150,9 @@ int mx__probes_defer_tls(void *ud, uint64_t rtt_ms) {
     scan_t *s = w->s;
     if (s->cfg->fixed_admission || p->h->defers >= DEFER_MAX)
         return 0;
-    if (mx_gate_forecast(&w->gate, uv_now(&w->loop), rtt_ms) <= DEFER_WAIT_MS)
+    int tried = mx_gate_rate_tried(&w->gate);
+    uint64_t in = tried ? rtt_ms : rtt_ms / 2, bound = tried ? DEFER_WAIT_MS : DEFER_UNTRIED_MS;
+    if (mx_gate_forecast(&w->gate, uv_now(&w->loop), in) <= bound)
         return 0;
     uv_mutex_lock(&s->mu);
     s->deferred_recent++; /* the gates are full now, not when the probe ends */

@@ -62,10 +62,10 @@ int mx_gate_enter(mx_gate_t *g, mx_gate_entry_t *e) {
     if (g->busy < g->limit) {
         g->busy++;
         e->gated = 1;
+        g->checked |= e->rated;
         return 1;
     }
     e->waiting = 1;
-    g->queued_once = 1;
     e->since = uv_now(g->idle.loop);
     wq_push(&g->waiting, e);
     g->nwaiting++;
@@ -105,6 +105,13 @@ void mx_gate_measure(mx_gate_t *g, uint64_t now) {
     g->measured_at = now;
     g->served_then = g->served;
     g->queued_then = queued;
+    if (now - g->second_at >= 1000) {
+        double n = (double)(g->served - g->second_served) * 1000.0 / (double)(now - g->second_at);
+        if (g->second_at && n > g->served_best)
+            g->served_best = n;
+        g->second_at = now;
+        g->second_served = g->served;
+    }
 }
 
 uint64_t mx_gate_forecast(const mx_gate_t *g, uint64_t now, uint64_t in) {
@@ -113,22 +120,32 @@ uint64_t mx_gate_forecast(const mx_gate_t *g, uint64_t now, uint64_t in) {
     double ahead = (double)g->nwaiting + (double)g->coming + 1.0 - (double)(g->limit - g->busy);
     if (g->rate <= 0) {
         uint64_t oldest = mx_gate_oldest_wait(g, now);
-        if ((g->served >= g->limit && !g->queued_once) || ahead <= 0)
+        if (ahead <= 0)
             return oldest;
-        /* Blind: nothing is known of this machine's speed yet (a gate that has queued but not
-         * long enough for a rate still knows nothing: it stays blind until it has one), and
-         * whatever was let through arrives at once a round trip later. Each handshake is taken
-         * to hold its place for a second (its CPU and the server's two round trips), with
-         * nothing served meanwhile. */
-        uint64_t prior = (uint64_t)(ahead * 1000.0 / (double)g->limit);
+        /* Blind: nothing is known of this machine's speed yet, and whatever was let through
+         * arrives at once a round trip later. Each handshake is taken to hold its place for a
+         * second (its CPU and the server's two round trips), or, once a gate's worth has ended,
+         * the gate to be as fast as the most it has served in a second: no faster, since it may
+         * have served them only because this forecast held the others back. Nothing is served
+         * meanwhile: a wave many times larger shares the CPUs with the servers' side of it. */
+        double speed = g->limit;
+        if (g->served >= g->limit && g->served_best > speed)
+            speed = g->served_best;
+        uint64_t prior = (uint64_t)(ahead * 1000.0 / speed);
         return prior > oldest ? prior : oldest;
     }
     double backlog = ahead - g->rate_low * (double)in / 1000.0;
     return backlog > 0 ? (uint64_t)(backlog * 1000.0 / g->rate_low) : 0;
 }
 
-void mx_gate_coming(mx_gate_t *g, int delta) {
+void mx_gate_coming(mx_gate_t *g, mx_gate_entry_t *e, int delta) {
+    if (e && delta > 0)
+        e->rated = g->rate > 0;
     g->coming = (unsigned)((int)g->coming + delta);
+}
+
+int mx_gate_rate_tried(const mx_gate_t *g) {
+    return g->checked;
 }
 
 void mx_gate_ready(mx_gate_t *g, mx_gate_entry_t *e) {
@@ -168,6 +185,7 @@ void mx_gate_leave(mx_gate_t *g, mx_gate_entry_t *e) {
         w->waiting = 0;
         w->gated = 1;
         g->busy++;
+        g->checked |= w->rated;
         w->admit(w);
     }
     g->draining = 0;

@@ -56,8 +56,7 @@ void mx__session_tls_free(mx_session_t *s) {
     s->tls = NULL;
 }
 
-/* The gate's count of probes on their way to it (ON 1: this one now is, 0: no longer). */
-static void coming(mx_session_t *s, int on) {
+void mx__session_coming(mx_session_t *s, int on) {
     if (s->coming == on || !s->io->gate_coming)
         return;
     s->coming = on;
@@ -69,7 +68,7 @@ void mx__session_finish(mx_session_t *s) {
     if (s->done)
         return;
     s->done = 1;
-    coming(s, 0);
+    mx__session_coming(s, 0);
     s->res.t_total_ms = (int64_t)(mx__session_now_ms(s) - s->t0_ms);
     /* Injection after STARTTLS is a finding, not where the probe ended: it is the error only
      * when nothing else went wrong. */
@@ -163,47 +162,6 @@ static void on_greeting(mx_session_t *s, int code, const char *buf) {
     send_quit(s);
 }
 
-/* Sends STARTTLS, unless the scanner's handshakes are too far behind for this probe's turn to
- * come soon after its reply. The server never waits on us: it sees NOOPs a second or more apart
- * (a hold costs a round trip, not a new session), or a session that ends with QUIT; never one
- * stalled after its 220 to STARTTLS while our CPUs catch up. */
-static void starttls_or_hold(mx_session_t *s) {
-    uint64_t now = mx__session_now_ms(s), rtt = now - s->t_cmd;
-    if (s->cfg->defer_tls && s->cfg->defer_tls(s->ud, rtt)) {
-        if (s->res.holds >= HOLD_MAX) {
-            s->res.deferred = 1;
-            send_quit(s);
-            return;
-        }
-        s->res.holds++;
-        s->t_hold = now;
-        mx__session_set_state(s, S_HOLD);
-        if (rtt < HOLD_MIN_MS) {
-            s->pausing = 1;
-            mx_reply_init(&s->reply); /* what the server says meanwhile is read as ever */
-            s->io->arm(s->ioud, HOLD_MIN_MS - rtt);
-            return;
-        }
-        mx__session_send_cmd(s, "NOOP\r\n", S_HOLD);
-        return;
-    }
-    mx__session_send_cmd(s, "STARTTLS\r\n", S_STARTTLS);
-    coming(s, 1);
-}
-
-/* The NOOP's reply: the hold was ours, and the deadline moves by it. A server that does not take
- * the NOOP, or speaks while we pause, has its session ended politely and is probed again. */
-static void on_hold(mx_session_t *s, int code) {
-    s->deadline_at += mx__session_now_ms(s) - s->t_hold;
-    if (s->pausing || code / 100 != 2) {
-        s->pausing = 0;
-        s->res.deferred = 1;
-        send_quit(s);
-        return;
-    }
-    starttls_or_hold(s);
-}
-
 static void on_ehlo(mx_session_t *s, int code, const char *buf) {
     s->res.ehlo_code = code;
     if (code == 250) {
@@ -214,7 +172,7 @@ static void on_ehlo(mx_session_t *s, int code, const char *buf) {
         s->res.size_limit = size;
         s->res.starttls = flags & 1;
         if (s->res.starttls) {
-            starttls_or_hold(s);
+            mx__session_starttls_or_hold(s);
             return;
         }
         s->res.tls = MX_TLS_NOT_OFFERED;
@@ -240,7 +198,7 @@ static void on_helo(mx_session_t *s, int code) {
 }
 
 static void on_starttls(mx_session_t *s, int code) {
-    coming(s, 0);
+    mx__session_coming(s, 0);
     s->res.starttls_code = code;
     if (code == 220) {
         /* Bytes after the 220 and before our ClientHello are a protocol violation (and a known
@@ -281,7 +239,7 @@ static void on_reply(mx_session_t *s, int code, const char *buf) {
         on_helo(s, code);
         return;
     case S_HOLD:
-        on_hold(s, code);
+        mx__session_hold_reply(s, code);
         return;
     case S_STARTTLS:
         on_starttls(s, code);
@@ -447,9 +405,8 @@ void mx_session_abort(mx_session_t *s) {
 void mx_session_timeout(mx_session_t *s) {
     if (s->done)
         return;
-    if (s->pausing) { /* a hold's pause is over */
-        s->pausing = 0;
-        mx__session_send_cmd(s, "NOOP\r\n", S_HOLD);
+    if (s->pausing) {
+        mx__session_hold_paused(s);
         return;
     }
     if (s->waiting) { /* the gate's wait ran out */

@@ -84,6 +84,15 @@ void mx__session_arm(mx_session_t *s, uint64_t ms);
 /* Sends an SMTP command (over TLS once it is up) and waits for its reply, in state NEXT. */
 void mx__session_send_cmd(mx_session_t *s, const char *cmd, state_t next);
 void mx__session_send_ehlo(mx_session_t *s, state_t st);
+/* The gate's count of probes on their way to it (ON 1: this one now is, 0: no longer). */
+void mx__session_coming(mx_session_t *s, int on);
+/* After an EHLO (or a hold's NOOP) reply that offers STARTTLS: STARTTLS, a hold, or QUIT for a
+ * probe deferred (session_hold.c). */
+void mx__session_starttls_or_hold(mx_session_t *s);
+/* A reply while held (the NOOP's, or one the server sent while we paused). */
+void mx__session_hold_reply(mx_session_t *s, int code);
+/* The hold's pause is over: the NOOP goes out. */
+void mx__session_hold_paused(mx_session_t *s);
 /* Parses replies out of BUF (the raw input before TLS, the plaintext after). */
 void mx__session_replies(mx_session_t *s, char *buf, size_t *len);
 void mx__session_gate_leave(mx_session_t *s);

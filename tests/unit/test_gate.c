@@ -56,9 +56,9 @@ static void leave_range(mx_gate_t *g, int from, int to) {
 /* N more probes coming (N < 0: fewer). */
 static void coming(mx_gate_t *g, int n) {
     for (; n > 0; n--)
-        mx_gate_coming(g, 1);
+        mx_gate_coming(g, NULL, 1);
     for (; n < 0; n++)
-        mx_gate_coming(g, -1);
+        mx_gate_coming(g, NULL, -1);
 }
 
 static void gate_close(uv_loop_t *loop, mx_gate_t *g) {
@@ -125,22 +125,61 @@ static void test_queue_and_forecast(void **state) {
 }
 
 /* A gate that serves faster than probes come never queues and never measures a rate: once a
- * gate's worth of handshakes has ended with none waiting, it is not blind, and those coming
- * are not made to wait at the prior's pace. */
+ * gate's worth of handshakes has ended, its blind forecast counts on the most it has ended in a
+ * second, not on the prior's second per handshake; still without credit for the round trip
+ * (what it served may have come only as fast as the forecast let it), and queue or not until
+ * a rate is measured. */
 static void test_fast_gate_leaves_the_prior(void **state) {
     (void)state;
     uv_loop_t loop;
     mx_gate_t g;
     uint64_t t0 = gate_open(&loop, &g);
+    mx_gate_measure(&g, t0);
     coming(&g, 5);
     /* Five coming, two free, none served: four ahead of a newcomer at two a second. */
     assert_int_equal(mx_gate_forecast(&g, t0, 0), 2000);
-    for (int i = 0; i < 2; i++) {
+    for (int i = 0; i < 8; i++) {
         assert_int_equal(mx_gate_enter(&g, &ent[i]), 1);
         mx_gate_leave(&g, &ent[i]);
     }
+    mx_gate_measure(&g, t0 + 1000); /* eight in a second, none waited */
     assert_true(g.rate == 0 && g.nwaiting == 0);
-    assert_int_equal(mx_gate_forecast(&g, t0, 0), 0);
+    assert_int_equal(mx_gate_forecast(&g, t0 + 1000, 0), 500);
+    assert_int_equal(mx_gate_forecast(&g, t0 + 1000, 5000), 500);
+    enter_range(&g, 8, 11); /* the third waits: seven ahead of a newcomer */
+    assert_int_equal(mx_gate_forecast(&g, t0, 0), 875);
+    assert_int_equal(mx_gate_forecast(&g, t0 + 1000, 0), 1000); /* the oldest has waited 1 s */
+    leave_range(&g, 8, 11);
+    assert_int_equal(g.busy, 0);
+    gate_close(&loop, &g);
+}
+
+/* The scan keeps a wider margin until a probe that came on a forecast made with a measured rate
+ * has had its turn, at once or after waiting; probes that came blind do not count. */
+static void test_rate_tried(void **state) {
+    (void)state;
+    uv_loop_t loop;
+    mx_gate_t g;
+    uint64_t t0 = gate_open(&loop, &g);
+    mx_gate_coming(&g, &ent[0], 1); /* blind */
+    mx_gate_coming(&g, &ent[0], -1);
+    enter_range(&g, 0, 6);
+    assert_int_equal(mx_gate_rate_tried(&g), 0);
+    mx_gate_measure(&g, t0);
+    leave_range(&g, 0, 2);
+    mx_gate_measure(&g, t0 + 1000); /* a rate: 2 a second */
+    assert_true(g.rate > 1.99);
+    mx_gate_coming(&g, &ent[6], 1);
+    mx_gate_coming(&g, &ent[6], -1);
+    enter_range(&g, 6, 7); /* waits behind 4 and 5, which came blind */
+    leave_range(&g, 2, 4);
+    assert_true(admitted[4] && admitted[5] && !admitted[6]);
+    assert_int_equal(mx_gate_rate_tried(&g), 0);
+    mx_gate_leave(&g, &ent[4]);
+    assert_true(admitted[6]);
+    assert_int_equal(mx_gate_rate_tried(&g), 1);
+    leave_range(&g, 5, 7);
+    assert_int_equal(g.busy, 0);
     gate_close(&loop, &g);
 }
 
@@ -212,6 +251,7 @@ int main(void) {
     const struct CMUnitTest tests[] = {cmocka_unit_test(test_queue_and_forecast),
                                        cmocka_unit_test(test_forecast_counts_on_the_low_rate),
                                        cmocka_unit_test(test_short_queues_add_up),
-                                       cmocka_unit_test(test_fast_gate_leaves_the_prior)};
+                                       cmocka_unit_test(test_fast_gate_leaves_the_prior),
+                                       cmocka_unit_test(test_rate_tried)};
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
