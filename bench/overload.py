@@ -128,6 +128,8 @@ def run(total, shards, admission):
             (holds, deferred))
 
 
+# A SIGTERM (pkill, a timeout) must not leave the busy loop behind: it would load every later run.
+signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))
 hog = subprocess.Popen([sys.executable, "-c", "while True: pass"])
 try:
     print("| in flight asked | shards | admission | held at %.0f s | hosts/s after warm-up | "
