@@ -41,8 +41,8 @@
  * spare of the 5 s a local wait may last. While the rate is untried (mx_gate_rate_tried), 3 s,
  * and the forecast credits the gate for half the round trip only: a rate read on the first
  * small waves was 1.6 times what a large one got. A hold costs the probe a round trip (10 s at
- * farm latency), a wait at the gate up to the bound less: at 2 s throughout, 0.65 of the fixed
- * window's hosts a second against 0.80 at 4 s (bench/RESULTS.md). */
+ * farm latency), a wait at the gate up to the bound less (bench/RESULTS.md, "Holding before
+ * STARTTLS"). */
 #define DEFER_WAIT_MS 4000
 #define DEFER_UNTRIED_MS 2000
 #define DEFER_RETRY_MS 5000
