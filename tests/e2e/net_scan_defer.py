@@ -37,8 +37,9 @@ with farmlib.Farm(N, seed=61, extra=["--accept-log", log, "--model", model]) as 
     c.eq("exit status", 0, r.returncode)
     health = json.load(open(os.path.join(farm.dir, "scan.meta.json")))["health"]
     print("held: %d NOOPs, deferred: %d" % (health["holds"], health["deferred"]))
+    # Whether a probe is still held back after five NOOPs and quits depends on the machine's
+    # speed; holding does not (the unit tests play both, tests/unit/test_session.c).
     c.true("probes were held (%d NOOPs)" % health["holds"], health["holds"] > 0)
-    c.true("probes were deferred (%d)" % health["deferred"], health["deferred"] > 0)
     cols = farmlib.truth_columns(farm)
     want = farmlib.rows_by_domain(farm.truth, cols)
     got = farmlib.rows_by_domain(out, cols)
