@@ -49,7 +49,7 @@ typedef struct {
     unsigned long long queued_served; /* handshakes ended in that time */
     double rate;                      /* per second, 0 until measured */
     double rate_low;                  /* a lower envelope of the samples: what forecasts count on */
-    int checked;                      /* a rated entry has had its turn */
+    int rate_tried;                   /* a rated entry has had its turn */
     /* The most handshakes ended in one second, queue or not: a lower bound of the gate's speed
      * while it has no rate. */
     unsigned long long second_served; /* served at second_at */

@@ -141,9 +141,9 @@ static int retry_later(worker_t *w, host_t *h, const mx_probe_result_t *res, int
 
 /* Would H's probe, about to send STARTTLS, wait at the gate past the bound? Then it holds (a
  * NOOP, and the question again) or quits and is probed again later: waiting for our CPUs is
- * fine for nobody. A host deferred DEFER_MAX
- * times waits its turn like any other (the local-wait bound still holds it); so does every
- * probe of a fixed admission, the benchmarks' reference. */
+ * fine for nobody. A host deferred DEFER_MAX times waits its turn like any other (the
+ * local-wait bound still holds it); so does every probe of a fixed admission, the benchmarks'
+ * reference. */
 int mx__probes_defer_tls(void *ud, uint64_t rtt_ms) {
     pctx_t *p = ud;
     worker_t *w = p->w;

@@ -55,14 +55,19 @@ void mx_gate_close(mx_gate_t *g) {
     uv_close((uv_handle_t *)&g->idle, NULL);
 }
 
+/* E has a handshake now. */
+static void grant(mx_gate_t *g, mx_gate_entry_t *e) {
+    g->busy++;
+    e->gated = 1;
+    g->rate_tried |= e->rated;
+}
+
 int mx_gate_enter(mx_gate_t *g, mx_gate_entry_t *e) {
     g->entered++;
     if (!g->limit)
         return 1;
     if (g->busy < g->limit) {
-        g->busy++;
-        e->gated = 1;
-        g->checked |= e->rated;
+        grant(g, e);
         return 1;
     }
     e->waiting = 1;
@@ -145,7 +150,7 @@ void mx_gate_coming(mx_gate_t *g, mx_gate_entry_t *e, int delta) {
 }
 
 int mx_gate_rate_tried(const mx_gate_t *g) {
-    return g->checked;
+    return g->rate_tried;
 }
 
 void mx_gate_ready(mx_gate_t *g, mx_gate_entry_t *e) {
@@ -183,9 +188,7 @@ void mx_gate_leave(mx_gate_t *g, mx_gate_entry_t *e) {
         wq_unlink(&g->waiting, w);
         g->nwaiting--;
         w->waiting = 0;
-        w->gated = 1;
-        g->busy++;
-        g->checked |= w->rated;
+        grant(g, w);
         w->admit(w);
     }
     g->draining = 0;

@@ -26,7 +26,7 @@ typedef enum {
 } state_t;
 
 #define IN_INITIAL 1024
-/* A probe held before STARTTLS while the scanner's handshakes are behind (session.c): at most
+/* A probe held before STARTTLS while the scanner's handshakes are behind (session_hold.c): at most
  * HOLD_MAX NOOPs, each sent at least HOLD_MIN_MS after the reply before it. Servers count NOOPs
  * among junk commands (Sendmail allows 20, Postfix 100): a few are an ordinary session. */
 #define HOLD_MAX 5
