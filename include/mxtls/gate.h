@@ -4,7 +4,17 @@
  * no TLS state. And the handshakes' CPU work runs from an idle handle, a few milliseconds per
  * turn of the loop, not from read callbacks: libuv polls up to 48 batches of 1,024 events
  * before it runs timers, so a loop whose CPUs fall behind would otherwise spend seconds in one
- * turn, with no timer, progress line or new connection meanwhile. */
+ * turn, with no timer, progress line or new connection meanwhile.
+ *
+ * A probe that sends STARTTLS reaches the gate a round trip later, and nothing then can stop
+ * it waiting there. So the gate keeps a window, like TCP's congestion window, of the probes
+ * between STARTTLS and the end of their handshake (on their way, waiting, in handshake): a probe
+ * about to send STARTTLS sends it only within the window, and holds otherwise. The window
+ * grows while the gate idles and probes are held back, by what the gate served (doubling per
+ * round trip) until the first wait past the target, then by a quarter per round trip; and
+ * shrinks while the oldest entry has waited past the target, by up to half per round trip. A
+ * delay-based law, as LEDBAT: it needs no measured speed, which on a shared machine moves
+ * within seconds (docs/local-trouble.md). */
 #ifndef MXTLS_GATE_H
 #define MXTLS_GATE_H
 
@@ -22,7 +32,6 @@ struct mx_gate_entry {
     mx_gate_entry_t *rprev, *rnext;    /* the ready queue */
     uint64_t since;                    /* uv_now() when it began to wait */
     unsigned char gated, waiting, ready;
-    unsigned char rated; /* it sent STARTTLS on a forecast made with a measured rate */
 };
 
 typedef struct {
@@ -33,28 +42,27 @@ typedef struct {
     unsigned limit; /* handshakes at once; 0: no limit */
     unsigned busy;
     int draining;
-    mx_gate_queue_t waiting; /* entries waiting to start a handshake */
-    unsigned nwaiting;       /* how many: the backlog admission control watches */
-    mx_gate_queue_t ready;   /* handshakes with work to do */
-    uv_idle_t idle;          /* does that work */
-    /* What a newcomer's wait is made of: those coming and waiting ahead of it, and the rate
-     * handshakes end at while entries wait. */
-    unsigned coming;                  /* probes that sent STARTTLS and wait for its reply */
-    unsigned long long entered;       /* entries that asked for a handshake */
-    unsigned long long served;        /* handshakes ended */
+    mx_gate_queue_t waiting;    /* entries waiting to start a handshake */
+    unsigned nwaiting;          /* how many: the backlog admission control watches */
+    mx_gate_queue_t ready;      /* handshakes with work to do */
+    uv_idle_t idle;             /* does that work */
+    unsigned coming;            /* probes that sent STARTTLS and wait for its reply */
+    unsigned long long entered; /* entries that asked for a handshake */
+    unsigned long long served;  /* handshakes ended */
+    /* The rate handshakes end at while entries wait (admission paces by it). */
     unsigned long long served_then;   /* at measured_at */
     uint64_t measured_at;             /* uv_now() of the last call to mx_gate_measure */
     int queued_then;                  /* entries waited at measured_at */
     uint64_t queued_ms;               /* time with a queue since the last sample */
     unsigned long long queued_served; /* handshakes ended in that time */
     double rate;                      /* per second, 0 until measured */
-    double rate_low;                  /* a lower envelope of the samples: what forecasts count on */
-    int rate_tried;                   /* a rated entry has had its turn */
-    /* The most handshakes ended in one second, queue or not: a lower bound of the gate's speed
-     * while it has no rate. */
-    unsigned long long second_served; /* served at second_at */
-    uint64_t second_at;               /* uv_now() when the present second began */
-    double served_best;
+    /* The window (above). */
+    double window;                    /* coming + waiting + busy allowed */
+    double rtt_ms;                    /* smoothed time of the replies before STARTTLS */
+    int slow_start;                   /* no wait has passed the target yet */
+    uint64_t window_at;               /* uv_now() of its last update */
+    unsigned long long window_served; /* served then */
+    unsigned long long held;          /* probes held back since then */
 } mx_gate_t;
 
 /* Sets up GATE on LOOP for at most LIMIT handshakes at once (0: no limit). Returns 0 or a
@@ -68,30 +76,20 @@ void mx_gate_close(mx_gate_t *g);
 int mx_gate_enter(mx_gate_t *g, mx_gate_entry_t *e);
 
 /* How long the oldest waiting entry has waited (ms at NOW, uv_now()), 0 when none waits: the
- * scan's admission control reads it as the CPUs' backlog. */
+ * window and the scan's admission control read it as the CPUs' backlog. */
 uint64_t mx_gate_oldest_wait(const mx_gate_t *g, uint64_t now);
 
 /* Samples the rate handshakes end at (NOW: uv_now(); call it often): over time in which entries
  * waited at both ends of a call, so that an idle gate does not read as a slow one, a sample per
- * half second of such time; and, queue or not, the most handshakes ended in a second. */
+ * half second of such time. And moves the window, every half second. */
 void mx_gate_measure(mx_gate_t *g, uint64_t now);
 
-/* How long an entry arriving IN ms after NOW would wait (ms): the backlog ahead of it (those
- * waiting and those coming), less what the gate serves meanwhile, at the lower envelope of the
- * measured rate (an overestimate lets through what the gate cannot serve in time). Before
- * any rate is known (the first fill is blind), the backlog with nothing served meanwhile, at a
- * second per handshake, or, once LIMIT have ended, at the most it has ended in a second. 0 when
- * a handshake will be free. */
-uint64_t mx_gate_forecast(const mx_gate_t *g, uint64_t now, uint64_t in);
+/* Whether a probe about to send STARTTLS may (1), or holds (0): it may while those coming,
+ * waiting and in handshake stay within the window. RTT_MS: how long its last reply took. */
+int mx_gate_may_start(mx_gate_t *g, uint64_t rtt_ms);
 
-/* One more (DELTA 1) or one fewer (-1) entry coming: E (or an entry not known, NULL) asked the
- * server to start TLS. */
-void mx_gate_coming(mx_gate_t *g, mx_gate_entry_t *e, int delta);
-
-/* Whether an entry that came on a forecast made with a measured rate has had its turn: until
- * then the rate is untried (read on small first waves, it can be well above what a large one
- * gets), and the scan keeps a wider margin. */
-int mx_gate_rate_tried(const mx_gate_t *g);
+/* One more (DELTA 1) or one fewer (-1) entry coming: a probe asked the server to start TLS. */
+void mx_gate_coming(mx_gate_t *g, int delta);
 
 /* E's handshake has work (input, or the ClientHello's key generation): E->work fires on a
  * later turn of the loop. */

@@ -146,8 +146,8 @@ void mx__limits_release(scan_t *s, const host_t *h) {
  * window down to its floor while the CPU goes idle (a first version did: 146 hosts/s where a
  * fixed window gave 334). The window grows by about 15 % in a feedback delay.
  *
- * Under the window, admission is paced (pace() below), and a probe whose gate wait is forecast
- * past a bound quits before STARTTLS (probes.c): the only step that acts within the feedback
+ * Under the window, admission is paced (pace() below), and a probe beyond its gate's own window
+ * holds before STARTTLS (probes.c, mxtls/gate.h): the only step that acts within the feedback
  * delay (docs/local-trouble.md). */
 
 #define CONTROL_MS 500
@@ -177,7 +177,7 @@ static double feedback_ms(const scan_t *s, uint64_t now) {
  * The CPUs': the rate the gates end handshakes at while probes wait there, divided by the share
  * of probes that reach a gate at all, and 15 % above it: a queue must always stand (an empty
  * gate idles the CPUs, and pacing at the rate itself, or below it while the queue is long, lost
- * a sixth of the throughput), and deferral (probes.c) trims it to its bound. With no queue for
+ * a sixth of the throughput), and the gate's window (probes.c) trims it. With no queue for
  * a while it grows by a quarter per feedback delay, and lets go at --rate. Under mu. */
 static void pace(scan_t *s, uint64_t now, uint64_t elapsed) {
     if (s->cfg->fixed_admission) {

@@ -139,20 +139,18 @@ static int retry_later(worker_t *w, host_t *h, const mx_probe_result_t *res, int
     return 1;
 }
 
-/* Would H's probe, about to send STARTTLS, wait at the gate past the bound? Then it holds (a
- * NOOP, and the question again) or quits and is probed again later: waiting for our CPUs is
- * fine for nobody. A host deferred DEFER_MAX times waits its turn like any other (the
- * local-wait bound still holds it); so does every probe of a fixed admission, the benchmarks'
- * reference. */
+/* May H's probe, about to send STARTTLS, send it, or would it add to the gate's backlog past
+ * what the gate's window allows? Then it holds (a NOOP, and the question again) or quits and is
+ * probed again later: waiting for our CPUs is fine for nobody. A host deferred DEFER_MAX times
+ * waits its turn like any other (the local-wait bound still holds it); so does every probe of a
+ * fixed admission, the benchmarks' reference. */
 int mx__probes_defer_tls(void *ud, uint64_t rtt_ms) {
     pctx_t *p = ud;
     worker_t *w = p->w;
     scan_t *s = w->s;
     if (s->cfg->fixed_admission || p->h->defers >= DEFER_MAX)
         return 0;
-    int tried = mx_gate_rate_tried(&w->gate);
-    uint64_t in = tried ? rtt_ms : rtt_ms / 2, bound = tried ? DEFER_WAIT_MS : DEFER_UNTRIED_MS;
-    if (mx_gate_forecast(&w->gate, uv_now(&w->loop), in) <= bound)
+    if (mx_gate_may_start(&w->gate, rtt_ms))
         return 0;
     uv_mutex_lock(&s->mu);
     s->deferred_recent++; /* the gates are full now, not when the probe ends */

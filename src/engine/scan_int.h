@@ -35,16 +35,9 @@
  * the gate's waits to seconds, so this bounds only what admission failed to prevent. */
 #define LOCAL_WAIT_MS 60000
 #define LOCAL_RETRY_MS 15000 /* a host the scanner failed is tried again this much later */
-/* A probe whose wait at the gate would pass DEFER_WAIT_MS holds before STARTTLS (NOOPs), then
- * quits and is tried again DEFER_RETRY_MS later, at most DEFER_MAX times. The wait is forecast
- * from the rate handshakes end at, which can fall while the probe is on its way: 1 s is kept to
- * spare of the 5 s a local wait may last. While the rate is untried (mx_gate_rate_tried), 3 s,
- * and the forecast credits the gate for half the round trip only: a rate read on the first
- * small waves was 1.6 times what a large one got. A hold costs the probe a round trip (10 s at
- * farm latency), a wait at the gate up to the bound less (bench/RESULTS.md, "Holding before
- * STARTTLS"). */
-#define DEFER_WAIT_MS 4000
-#define DEFER_UNTRIED_MS 2000
+/* A probe held back by the gate's window before STARTTLS (mxtls/gate.h) holds (NOOPs), then
+ * quits and is tried again DEFER_RETRY_MS later, at most DEFER_MAX times. A hold costs the probe
+ * a round trip (10 s at farm latency; bench/RESULTS.md, "Holding before STARTTLS"). */
 #define DEFER_RETRY_MS 5000
 #define DEFER_MAX 3
 #define STARVED_MS 30000

@@ -7,6 +7,11 @@
 #define BUDGET_NS 10000000u
 /* A rate sample: this much time with entries waiting, in one stretch or several. */
 #define SAMPLE_MS 500u
+/* The window moves this often, towards an oldest wait of TARGET_MS: 3 s to spare of the 5 s a
+ * local wait may last, for the seconds in which the gate's handshakes end far slower than the
+ * round trip before (a shared machine's peers starved of CPU; bench/RESULTS.md). */
+#define WINDOW_MS 500u
+#define TARGET_MS 2000.0
 
 #define QUEUE_FNS(name, prev, next)                                                                \
     static void name##_push(mx_gate_queue_t *q, mx_gate_entry_t *e) {                              \
@@ -47,6 +52,10 @@ static void on_idle(uv_idle_t *h) {
 int mx_gate_init(mx_gate_t *g, uv_loop_t *loop, unsigned limit) {
     memset(g, 0, sizeof(*g));
     g->limit = limit;
+    /* Before anything is known: two gates' worth on their way, and a round trip of a second. */
+    g->window = 2.0 * limit;
+    g->rtt_ms = 1000;
+    g->slow_start = 1;
     g->idle.data = g;
     return uv_idle_init(loop, &g->idle);
 }
@@ -59,7 +68,6 @@ void mx_gate_close(mx_gate_t *g) {
 static void grant(mx_gate_t *g, mx_gate_entry_t *e) {
     g->busy++;
     e->gated = 1;
-    g->rate_tried |= e->rated;
 }
 
 int mx_gate_enter(mx_gate_t *g, mx_gate_entry_t *e) {
@@ -82,6 +90,37 @@ uint64_t mx_gate_oldest_wait(const mx_gate_t *g, uint64_t now) {
     return e && now > e->since ? now - e->since : 0;
 }
 
+/* The window's law (mxtls/gate.h). A wait past the target was caused by probes that sent
+ * STARTTLS up to a round trip before; cutting for it a little at every step, up to half per
+ * round trip, does not take the window down once per late arrival, as cutting by half at once
+ * would for all the round trip's arrivals. It grows only while probes are held back (TCP's
+ * "window-limited"): a gate idle for want of probes says nothing of a larger window. */
+static void move_window(mx_gate_t *g, uint64_t now) {
+    if (!g->window_at) {
+        g->window_at = now;
+        g->window_served = g->served;
+    }
+    if (now < g->window_at + WINDOW_MS)
+        return;
+    double step = (double)(now - g->window_at) / (g->rtt_ms + 1000.0); /* of a round trip */
+    double oldest = (double)mx_gate_oldest_wait(g, now);
+    if (oldest > TARGET_MS) {
+        double over = (oldest - TARGET_MS) / TARGET_MS;
+        g->slow_start = 0;
+        g->window *= 1 - 0.5 * (step < 1 ? step : 1) * (over < 1 ? over : 1);
+    } else if (!g->nwaiting && g->busy < g->limit && g->held) {
+        if (g->slow_start)
+            g->window += (double)(g->served - g->window_served);
+        else
+            g->window *= 1 + 0.25 * step;
+    }
+    if (g->window < g->limit)
+        g->window = g->limit;
+    g->window_at = now;
+    g->window_served = g->served;
+    g->held = 0;
+}
+
 void mx_gate_measure(mx_gate_t *g, uint64_t now) {
     int queued = g->nwaiting > 0;
     /* Only time with a queue at both ends of a call counts: an idle gate is not a slow one. It
@@ -94,63 +133,28 @@ void mx_gate_measure(mx_gate_t *g, uint64_t now) {
             double sample = (double)g->queued_served * 1000.0 / (double)g->queued_ms;
             g->queued_ms = 0;
             g->queued_served = 0;
-            /* The envelope falls with any lower sample and rises slowly: a forecast credits
-             * the rate for a whole round trip (seconds at farm or satellite latency), so a rate
-             * read 30 % high lets through seconds more than the gate then serves. It stays above
-             * half the mean, so that one stalled sample does not stop admission for long. */
-            if (g->rate > 0) {
-                g->rate = 0.8 * g->rate + 0.2 * sample;
-                double low = sample < g->rate_low ? sample : 0.9 * g->rate_low + 0.1 * sample;
-                g->rate_low = low > 0.5 * g->rate ? low : 0.5 * g->rate;
-            } else {
-                g->rate = g->rate_low = sample;
-            }
+            g->rate = g->rate > 0 ? 0.8 * g->rate + 0.2 * sample : sample;
         }
     }
     g->measured_at = now;
     g->served_then = g->served;
     g->queued_then = queued;
-    if (now - g->second_at >= 1000) {
-        double n = (double)(g->served - g->second_served) * 1000.0 / (double)(now - g->second_at);
-        if (g->second_at && n > g->served_best)
-            g->served_best = n;
-        g->second_at = now;
-        g->second_served = g->served;
-    }
+    if (g->limit)
+        move_window(g, now);
 }
 
-uint64_t mx_gate_forecast(const mx_gate_t *g, uint64_t now, uint64_t in) {
+int mx_gate_may_start(mx_gate_t *g, uint64_t rtt_ms) {
     if (!g->limit)
-        return 0;
-    double ahead = (double)g->nwaiting + (double)g->coming + 1.0 - (double)(g->limit - g->busy);
-    if (g->rate <= 0) {
-        uint64_t oldest = mx_gate_oldest_wait(g, now);
-        if (ahead <= 0)
-            return oldest;
-        /* Blind: nothing is known of this machine's speed yet, and whatever was let through
-         * arrives at once a round trip later. Each handshake is taken to hold its place for a
-         * second (its CPU and the server's two round trips), or, once a gate's worth has ended,
-         * the gate to be as fast as the most it has served in a second: no faster, since it may
-         * have served them only because this forecast held the others back. Nothing is served
-         * meanwhile: a wave many times larger shares the CPUs with the servers' side of it. */
-        double speed = g->limit;
-        if (g->served >= g->limit && g->served_best > speed)
-            speed = g->served_best;
-        uint64_t prior = (uint64_t)(ahead * 1000.0 / speed);
-        return prior > oldest ? prior : oldest;
-    }
-    double backlog = ahead - g->rate_low * (double)in / 1000.0;
-    return backlog > 0 ? (uint64_t)(backlog * 1000.0 / g->rate_low) : 0;
+        return 1;
+    g->rtt_ms = 0.875 * g->rtt_ms + 0.125 * (double)rtt_ms;
+    if ((double)g->coming + (double)g->nwaiting + (double)g->busy + 1.0 <= g->window)
+        return 1;
+    g->held++;
+    return 0;
 }
 
-void mx_gate_coming(mx_gate_t *g, mx_gate_entry_t *e, int delta) {
-    if (e && delta > 0)
-        e->rated = g->rate > 0;
+void mx_gate_coming(mx_gate_t *g, int delta) {
     g->coming = (unsigned)((int)g->coming + delta);
-}
-
-int mx_gate_rate_tried(const mx_gate_t *g) {
-    return g->rate_tried;
 }
 
 void mx_gate_ready(mx_gate_t *g, mx_gate_entry_t *e) {

@@ -246,7 +246,7 @@ static void io_gate_leave(void *io) {
 
 static void io_gate_coming(void *io, int delta) {
     probe_t *p = io;
-    mx_gate_coming(p->gate, &p->entry, delta);
+    mx_gate_coming(p->gate, delta);
 }
 
 static const mx_session_io_t gated_io = {

@@ -1,9 +1,8 @@
-/* The handshake gate's queue and its wait forecast (mxtls/gate.h): entries beyond the limit
- * wait in order, a leaving handshake admits the oldest, and the wait a newcomer would have is
- * the backlog at the rate handshakes ended while entries waited, never the rate of an idle
- * gate, with those on their way counted and what is served before the newcomer arrives taken
- * off; before any rate, a prior that lets a blind first fill through only a gate's worth at a
- * time. The engine defers probes on that forecast, so a wrong one is a wrong deferral. */
+/* The handshake gate (mxtls/gate.h): entries beyond the limit wait in order and a leaving
+ * handshake admits the oldest; the rate is measured only while entries wait; and the window of
+ * probes between STARTTLS and the end of their handshake lets a probe send STARTTLS only within
+ * it, grows while the gate idles with probes held back and shrinks while the oldest wait is past
+ * the target. The engine holds probes on that window, so a wrong one is a wrong hold. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -56,9 +55,9 @@ static void leave_range(mx_gate_t *g, int from, int to) {
 /* N more probes coming (N < 0: fewer). */
 static void coming(mx_gate_t *g, int n) {
     for (; n > 0; n--)
-        mx_gate_coming(g, NULL, 1);
+        mx_gate_coming(g, 1);
     for (; n < 0; n++)
-        mx_gate_coming(g, NULL, -1);
+        mx_gate_coming(g, -1);
 }
 
 static void gate_close(uv_loop_t *loop, mx_gate_t *g) {
@@ -67,157 +66,41 @@ static void gate_close(uv_loop_t *loop, mx_gate_t *g) {
     assert_int_equal(uv_loop_close(loop), 0);
 }
 
-static void test_queue_and_forecast(void **state) {
+static void test_queue_and_rate(void **state) {
     (void)state;
     uv_loop_t loop;
     mx_gate_t g;
     uint64_t t0 = gate_open(&loop, &g);
-    /* A free handshake: no wait. */
-    assert_int_equal(mx_gate_forecast(&g, t0, 0), 0);
     assert_int_equal(mx_gate_enter(&g, &ent[0]), 1);
     assert_int_equal(mx_gate_enter(&g, &ent[1]), 1);
     for (int i = 2; i < 8; i++)
         assert_int_equal(mx_gate_enter(&g, &ent[i]), 0);
     assert_int_equal(g.nwaiting, 6);
-    /* Before any rate is known or any handshake has ended, the first fill is blind: a second
-     * per handshake for the seven ahead of a newcomer, two at a time, and nothing taken off
-     * for its round trip; the oldest entry's wait when that is longer. */
-    assert_int_equal(mx_gate_forecast(&g, t0 + 1500, 0), 3500);
-    assert_int_equal(mx_gate_forecast(&g, t0 + 1500, 5000), 3500);
-    assert_int_equal(mx_gate_forecast(&g, t0 + 9000, 0), 9000);
+    assert_int_equal(mx_gate_oldest_wait(&g, t0 + 1500), 1500);
     mx_gate_measure(&g, t0 + 1500);
-    /* Four handshakes end in the next two seconds while entries wait: 2 per second. */
+    /* Four handshakes end in the next two seconds while entries wait: 2 per second. The oldest
+     * waiting go first. */
     leave_range(&g, 0, 4);
     assert_true(admitted[2] && admitted[3] && admitted[4] && admitted[5] && !admitted[6]);
     assert_int_equal(g.nwaiting, 2);
     mx_gate_measure(&g, t0 + 1600); /* 100 ms with a queue: too little for a sample */
     assert_true(g.rate == 0);
-    /* A gate's worth of handshakes has ended, no rate yet, entries still wait: still blind
-     * (three ahead at a second per handshake, two at a time, or the oldest wait). */
-    assert_int_equal(mx_gate_forecast(&g, t0 + 1000, 0), 1500);
-    assert_int_equal(mx_gate_forecast(&g, t0 + 2000, 0), 2000);
     mx_gate_measure(&g, t0 + 3500);
     assert_true(g.rate > 1.99 && g.rate < 2.01);
-    /* Two wait, the newcomer is third: 1.5 s at 2 per second. */
-    assert_int_equal(mx_gate_forecast(&g, t0 + 3500, 0), 1500);
-    /* Two more have sent STARTTLS: they are ahead too. Arriving a second from now, two of the
-     * five ahead will have been served. */
-    coming(&g, 2);
-    assert_int_equal(mx_gate_forecast(&g, t0 + 3500, 0), 2500);
-    assert_int_equal(mx_gate_forecast(&g, t0 + 3500, 1000), 1500);
-    assert_int_equal(mx_gate_forecast(&g, t0 + 3500, 5000), 0);
-    coming(&g, -2);
-    assert_int_equal(g.coming, 0);
-
     /* The queue empties and the gate idles: a second with no wait says nothing of its speed. */
     leave_range(&g, 4, 6);
     assert_int_equal(g.nwaiting, 0);
+    assert_int_equal(mx_gate_oldest_wait(&g, t0 + 4000), 0);
     mx_gate_measure(&g, t0 + 4500); /* entries waited at its start only: no sample */
     mx_gate_measure(&g, t0 + 9500); /* none at its start: no sample either */
     assert_true(g.rate > 1.99 && g.rate < 2.01);
-    /* Both handshakes taken, none waiting: a newcomer waits for one to end. */
-    assert_int_equal(mx_gate_forecast(&g, t0 + 9500, 0), 500);
-    mx_gate_leave(&g, &ent[6]);
-    assert_int_equal(mx_gate_forecast(&g, t0 + 9500, 0), 0);
-    mx_gate_leave(&g, &ent[7]);
-    assert_int_equal(g.busy, 0);
-    gate_close(&loop, &g);
-}
-
-/* A gate that serves faster than probes come never queues and never measures a rate: once a
- * gate's worth of handshakes has ended, its blind forecast counts on the most it has ended in a
- * second, not on the prior's second per handshake; still without credit for the round trip
- * (what it served may have come only as fast as the forecast let it), and queue or not until
- * a rate is measured. */
-static void test_fast_gate_leaves_the_prior(void **state) {
-    (void)state;
-    uv_loop_t loop;
-    mx_gate_t g;
-    uint64_t t0 = gate_open(&loop, &g);
-    mx_gate_measure(&g, t0);
-    coming(&g, 5);
-    /* Five coming, two free, none served: four ahead of a newcomer at two a second. */
-    assert_int_equal(mx_gate_forecast(&g, t0, 0), 2000);
-    for (int i = 0; i < 8; i++) {
-        assert_int_equal(mx_gate_enter(&g, &ent[i]), 1);
-        mx_gate_leave(&g, &ent[i]);
-    }
-    mx_gate_measure(&g, t0 + 1000); /* eight in a second, none waited */
-    assert_true(g.rate == 0 && g.nwaiting == 0);
-    assert_int_equal(mx_gate_forecast(&g, t0 + 1000, 0), 500);
-    assert_int_equal(mx_gate_forecast(&g, t0 + 1000, 5000), 500);
-    enter_range(&g, 8, 11); /* the third waits: seven ahead of a newcomer */
-    assert_int_equal(mx_gate_forecast(&g, t0, 0), 875);
-    assert_int_equal(mx_gate_forecast(&g, t0 + 1000, 0), 1000); /* the oldest has waited 1 s */
-    leave_range(&g, 8, 11);
-    assert_int_equal(g.busy, 0);
-    gate_close(&loop, &g);
-}
-
-/* The scan keeps a wider margin until a probe that came on a forecast made with a measured rate
- * has had its turn, at once or after waiting; probes that came blind do not count. */
-static void test_rate_tried(void **state) {
-    (void)state;
-    uv_loop_t loop;
-    mx_gate_t g;
-    uint64_t t0 = gate_open(&loop, &g);
-    mx_gate_coming(&g, &ent[0], 1); /* blind */
-    mx_gate_coming(&g, &ent[0], -1);
-    enter_range(&g, 0, 6);
-    assert_int_equal(mx_gate_rate_tried(&g), 0);
-    mx_gate_measure(&g, t0);
-    leave_range(&g, 0, 2);
-    mx_gate_measure(&g, t0 + 1000); /* a rate: 2 a second */
-    assert_true(g.rate > 1.99);
-    mx_gate_coming(&g, &ent[6], 1);
-    mx_gate_coming(&g, &ent[6], -1);
-    enter_range(&g, 6, 7); /* waits behind 4 and 5, which came blind */
-    leave_range(&g, 2, 4);
-    assert_true(admitted[4] && admitted[5] && !admitted[6]);
-    assert_int_equal(mx_gate_rate_tried(&g), 0);
-    mx_gate_leave(&g, &ent[4]);
-    assert_true(admitted[6]);
-    assert_int_equal(mx_gate_rate_tried(&g), 1);
-    leave_range(&g, 5, 7);
-    assert_int_equal(g.busy, 0);
-    gate_close(&loop, &g);
-}
-
-/* The forecast counts on the rate's lower envelope: it credits the rate over a whole round
- * trip, so one fast second must not let through more than the slower ones serve. The envelope
- * falls to any lower sample, rises a tenth of the way to a higher one, and never below half
- * the mean (a stalled second). */
-static void test_forecast_counts_on_the_low_rate(void **state) {
-    (void)state;
-    uv_loop_t loop;
-    mx_gate_t g;
-    uint64_t t0 = gate_open(&loop, &g);
-    enter_range(&g, 0, 16);
-    mx_gate_measure(&g, t0);
-    leave_range(&g, 0, 4);
-    mx_gate_measure(&g, t0 + 1000); /* 4 per second */
-    leave_range(&g, 4, 6);
-    mx_gate_measure(&g, t0 + 2000); /* 2 per second: the mean 3.6, the envelope 2 */
-    assert_true(g.rate > 3.59 && g.rate < 3.61 && g.rate_low > 1.99 && g.rate_low < 2.01);
-    /* Eight wait, the newcomer is ninth: 4.5 s at 2 per second (2.5 s at the mean); arriving
-     * a second from now, two will have been served. */
-    assert_int_equal(mx_gate_forecast(&g, t0 + 2000, 0), 4500);
-    assert_int_equal(mx_gate_forecast(&g, t0 + 2000, 1000), 3500);
-    leave_range(&g, 6, 10);
-    mx_gate_measure(&g, t0 + 3000); /* 4 per second: the envelope rises to 2.2 */
-    assert_true(g.rate_low > 2.19 && g.rate_low < 2.21);
-    assert_int_equal(mx_gate_forecast(&g, t0 + 3000, 0), 2272);
-    mx_gate_measure(&g, t0 + 4000); /* nothing served: the envelope stops at half the mean */
-    assert_true(g.rate > 2.94 && g.rate < 2.95 && g.rate_low > 1.47 && g.rate_low < 1.48);
-    assert_int_equal(mx_gate_forecast(&g, t0 + 4000, 0), 3396);
-    leave_range(&g, 10, 16);
+    leave_range(&g, 6, 8);
     assert_int_equal(g.busy, 0);
     gate_close(&loop, &g);
 }
 
 /* Queues shorter than a sample add up to one: the first waves of a scan, each drained in under a
- * second, still give a rate. A gate that has queued stays blind until it has one (its first
- * wave ended fast because the prior held it back, not because the gate is fast). */
+ * second, still give a rate. */
 static void test_short_queues_add_up(void **state) {
     (void)state;
     uv_loop_t loop;
@@ -231,11 +114,6 @@ static void test_short_queues_add_up(void **state) {
     mx_gate_measure(&g, t0 + 400); /* the queue is gone: not counted */
     leave_range(&g, 2, 4);
     assert_true(g.rate == 0 && g.served == 4 && g.busy == 0);
-    /* A gate's worth ended and none waits, but the gate has queued: three coming, two free,
-     * two ahead of a newcomer at the prior's two a second. */
-    coming(&g, 3);
-    assert_int_equal(mx_gate_forecast(&g, t0 + 400, 0), 1000);
-    coming(&g, -3);
     /* The second wave queues 200 ms and serves one: 500 ms and two served in all. */
     enter_range(&g, 4, 8);
     mx_gate_measure(&g, t0 + 5000);
@@ -247,11 +125,102 @@ static void test_short_queues_add_up(void **state) {
     gate_close(&loop, &g);
 }
 
+/* A probe may send STARTTLS while those coming, waiting and in handshake, itself included, stay
+ * within the window: two gates' worth before anything is known. */
+static void test_window_counts_all_on_their_way(void **state) {
+    (void)state;
+    uv_loop_t loop;
+    mx_gate_t g;
+    gate_open(&loop, &g);
+    assert_true(g.window > 3.99 && g.window < 4.01);
+    coming(&g, 2);
+    enter_range(&g, 0, 1); /* one in handshake */
+    assert_int_equal(mx_gate_may_start(&g, 1000), 1);
+    coming(&g, 1);
+    assert_int_equal(mx_gate_may_start(&g, 1000), 0);
+    assert_int_equal(g.held, 1);
+    coming(&g, -1);
+    enter_range(&g, 1, 3); /* one more in handshake, one waiting: four on their way */
+    assert_int_equal(mx_gate_may_start(&g, 1000), 0);
+    leave_range(&g, 0, 1); /* the waiting one has its handshake */
+    assert_int_equal(mx_gate_may_start(&g, 1000), 0);
+    coming(&g, -1); /* one of those coming has its reply */
+    assert_int_equal(mx_gate_may_start(&g, 1000), 1);
+    coming(&g, -1);
+    leave_range(&g, 1, 3);
+    gate_close(&loop, &g);
+}
+
+/* While the gate idles with probes held back, the window grows by what the gate served (slow
+ * start: doubling per round trip); an idle gate that held nobody back does not grow it, nor does
+ * a gate with entries waiting. */
+static void test_window_slow_start(void **state) {
+    (void)state;
+    uv_loop_t loop;
+    mx_gate_t g;
+    uint64_t t0 = gate_open(&loop, &g);
+    mx_gate_measure(&g, t0);
+    enter_range(&g, 0, 2);
+    leave_range(&g, 0, 2);
+    mx_gate_measure(&g, t0 + 500); /* two served, nobody held back */
+    assert_true(g.window > 3.99 && g.window < 4.01);
+    coming(&g, 4);
+    assert_int_equal(mx_gate_may_start(&g, 1000), 0);
+    coming(&g, -4);
+    enter_range(&g, 2, 5);
+    leave_range(&g, 2, 4); /* two served, one in handshake, none waiting */
+    mx_gate_measure(&g, t0 + 1000);
+    assert_true(g.window > 5.99 && g.window < 6.01);
+    assert_int_equal(g.held, 0);
+    enter_range(&g, 5, 7); /* one waits */
+    coming(&g, 4);
+    assert_int_equal(mx_gate_may_start(&g, 1000), 0);
+    coming(&g, -4);
+    mx_gate_measure(&g, t0 + 1500);
+    assert_true(g.window > 5.99 && g.window < 6.01);
+    leave_range(&g, 4, 7);
+    gate_close(&loop, &g);
+}
+
+/* An oldest wait past the 2 s target shrinks the window a little at every step, in proportion
+ * to how far past and to the step's share of a round trip, at most by half per round trip, never
+ * below the gate's limit; and ends slow start: from then on the window grows by a quarter per
+ * round trip. */
+static void test_window_shrinks_past_the_target(void **state) {
+    (void)state;
+    uv_loop_t loop;
+    mx_gate_t g;
+    uint64_t t0 = gate_open(&loop, &g);
+    g.window = 100;
+    mx_gate_measure(&g, t0);
+    assert_int_equal(mx_gate_may_start(&g, 1000), 1); /* the round trip stays a second */
+    enter_range(&g, 0, 3);                            /* the third waits from t0 */
+    mx_gate_measure(&g, t0 + 1000);                   /* waited 1 s: within the target */
+    assert_true(g.window > 99.99 && g.window < 100.01);
+    mx_gate_measure(&g, t0 + 3000); /* 3 s: half past it, a round trip of 2 s, a step of 1 */
+    assert_true(g.window > 74.99 && g.window < 75.01);
+    assert_int_equal(g.slow_start, 0);
+    mx_gate_measure(&g, t0 + 9000); /* far past it, a step of three round trips: half */
+    assert_true(g.window > 37.49 && g.window < 37.51);
+    for (uint64_t t = t0 + 10000; t < t0 + 30000; t += 1000)
+        mx_gate_measure(&g, t);
+    assert_true(g.window > 1.99 && g.window < 2.01); /* the limit */
+    leave_range(&g, 0, 2);                           /* the queue is gone, a handshake free */
+    g.window = 100;
+    coming(&g, 200);
+    assert_int_equal(mx_gate_may_start(&g, 1000), 0);
+    coming(&g, -200);
+    mx_gate_measure(&g, t0 + 30000); /* idle, a probe held back, a step of half a round trip */
+    assert_true(g.window > 112.49 && g.window < 112.51);
+    leave_range(&g, 2, 3);
+    gate_close(&loop, &g);
+}
+
 int main(void) {
-    const struct CMUnitTest tests[] = {cmocka_unit_test(test_queue_and_forecast),
-                                       cmocka_unit_test(test_forecast_counts_on_the_low_rate),
+    const struct CMUnitTest tests[] = {cmocka_unit_test(test_queue_and_rate),
                                        cmocka_unit_test(test_short_queues_add_up),
-                                       cmocka_unit_test(test_fast_gate_leaves_the_prior),
-                                       cmocka_unit_test(test_rate_tried)};
+                                       cmocka_unit_test(test_window_counts_all_on_their_way),
+                                       cmocka_unit_test(test_window_slow_start),
+                                       cmocka_unit_test(test_window_shrinks_past_the_target)};
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
