@@ -10,11 +10,11 @@
  * it waiting there. So the gate keeps a window, like TCP's congestion window, of the probes
  * between STARTTLS and the end of their handshake (on their way, waiting, in handshake): a probe
  * about to send STARTTLS sends it only within the window, and holds otherwise. The window
- * grows while the gate idles and probes are held back, by what the gate served (doubling per
- * round trip) until the first wait past the target, then by a quarter per round trip; and
- * shrinks while the oldest entry has waited past the target, by up to half per round trip. A
- * delay-based law, as LEDBAT: it needs no measured speed, which on a shared machine moves
- * within seconds (docs/local-trouble.md). */
+ * moves with how far the oldest entry's wait is from a target: below it, while probes are held
+ * back, it grows, by up to what the gate served (doubling per round trip) until the first wait
+ * past the target, then by up to a quarter per round trip; past it, it shrinks, by up to half
+ * per round trip. A delay-based law, as LEDBAT: it needs no measured speed, which on a shared
+ * machine moves within seconds (docs/local-trouble.md). */
 #ifndef MXTLS_GATE_H
 #define MXTLS_GATE_H
 

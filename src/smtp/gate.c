@@ -90,11 +90,13 @@ uint64_t mx_gate_oldest_wait(const mx_gate_t *g, uint64_t now) {
     return e && now > e->since ? now - e->since : 0;
 }
 
-/* The window's law (mxtls/gate.h). A wait past the target was caused by probes that sent
- * STARTTLS up to a round trip before; cutting for it a little at every step, up to half per
- * round trip, does not take the window down once per late arrival, as cutting by half at once
- * would for all the round trip's arrivals. It grows only while probes are held back (TCP's
- * "window-limited"): a gate idle for want of probes says nothing of a larger window. */
+/* The window's law (mxtls/gate.h), LEDBAT's: each step moves it in proportion to how far the
+ * oldest wait is from the target, below it up, past it down. A wait past the target was caused
+ * by probes that sent STARTTLS up to a round trip before; cutting for it a little at every
+ * step, up to half per round trip, does not take the window down once per late arrival, as
+ * cutting by half at once would for all the round trip's arrivals. It grows only while probes
+ * are held back (TCP's "window-limited"): a gate short of probes says nothing of a larger
+ * window. */
 static void move_window(mx_gate_t *g, uint64_t now) {
     if (!g->window_at) {
         g->window_at = now;
@@ -103,16 +105,15 @@ static void move_window(mx_gate_t *g, uint64_t now) {
     if (now < g->window_at + WINDOW_MS)
         return;
     double step = (double)(now - g->window_at) / (g->rtt_ms + 1000.0); /* of a round trip */
-    double oldest = (double)mx_gate_oldest_wait(g, now);
-    if (oldest > TARGET_MS) {
-        double over = (oldest - TARGET_MS) / TARGET_MS;
+    double off = (TARGET_MS - (double)mx_gate_oldest_wait(g, now)) / TARGET_MS; /* <= 1 */
+    if (off < 0) {
         g->slow_start = 0;
-        g->window *= 1 - 0.5 * (step < 1 ? step : 1) * (over < 1 ? over : 1);
-    } else if (!g->nwaiting && g->busy < g->limit && g->held) {
+        g->window *= 1 - 0.5 * (step < 1 ? step : 1) * (off > -1 ? -off : 1);
+    } else if (g->held) {
         if (g->slow_start)
-            g->window += (double)(g->served - g->window_served);
+            g->window += (double)(g->served - g->window_served) * off;
         else
-            g->window *= 1 + 0.25 * step;
+            g->window *= 1 + 0.25 * step * off;
     }
     if (g->window < g->limit)
         g->window = g->limit;

@@ -151,9 +151,9 @@ static void test_window_counts_all_on_their_way(void **state) {
     gate_close(&loop, &g);
 }
 
-/* While the gate idles with probes held back, the window grows by what the gate served (slow
- * start: doubling per round trip); an idle gate that held nobody back does not grow it, nor does
- * a gate with entries waiting. */
+/* While probes are held back, the window grows by what the gate served (slow start: doubling
+ * per round trip), in proportion to how far the oldest wait is below the 2 s target; a gate
+ * that held nobody back does not grow it. */
 static void test_window_slow_start(void **state) {
     (void)state;
     uv_loop_t loop;
@@ -172,20 +172,22 @@ static void test_window_slow_start(void **state) {
     mx_gate_measure(&g, t0 + 1000);
     assert_true(g.window > 5.99 && g.window < 6.01);
     assert_int_equal(g.held, 0);
-    enter_range(&g, 5, 7); /* one waits */
+    enter_range(&g, 5, 9); /* two wait from t0 */
     coming(&g, 4);
     assert_int_equal(mx_gate_may_start(&g, 1000), 0);
     coming(&g, -4);
+    leave_range(&g, 4, 6); /* two served; one still waits, 1.5 s at the next step */
     mx_gate_measure(&g, t0 + 1500);
-    assert_true(g.window > 5.99 && g.window < 6.01);
-    leave_range(&g, 4, 7);
+    assert_true(g.window > 6.49 && g.window < 6.51);
+    assert_int_equal(g.slow_start, 1);
+    leave_range(&g, 6, 9);
     gate_close(&loop, &g);
 }
 
 /* An oldest wait past the 2 s target shrinks the window a little at every step, in proportion
  * to how far past and to the step's share of a round trip, at most by half per round trip, never
- * below the gate's limit; and ends slow start: from then on the window grows by a quarter per
- * round trip. */
+ * below the gate's limit; and ends slow start: from then on the window grows by up to a quarter
+ * per round trip, in proportion to how far the wait is below the target. */
 static void test_window_shrinks_past_the_target(void **state) {
     (void)state;
     uv_loop_t loop;
@@ -212,7 +214,14 @@ static void test_window_shrinks_past_the_target(void **state) {
     coming(&g, -200);
     mx_gate_measure(&g, t0 + 30000); /* idle, a probe held back, a step of half a round trip */
     assert_true(g.window > 112.49 && g.window < 112.51);
-    leave_range(&g, 2, 3);
+    enter_range(&g, 3, 5); /* one waits, from 1 s before the next step */
+    ent[4].since = t0 + 30000;
+    coming(&g, 200);
+    assert_int_equal(mx_gate_may_start(&g, 1000), 0);
+    coming(&g, -200);
+    mx_gate_measure(&g, t0 + 31000); /* half the target: half the growth */
+    assert_true(g.window > 119.52 && g.window < 119.54);
+    leave_range(&g, 2, 5);
     gate_close(&loop, &g);
 }
 
