@@ -177,8 +177,10 @@ static double feedback_ms(const scan_t *s, uint64_t now) {
  * The CPUs': the rate the gates end handshakes at while probes wait there, divided by the share
  * of probes that reach a gate at all, and 15 % above it: a queue must always stand (an empty
  * gate idles the CPUs, and pacing at the rate itself, or below it while the queue is long, lost
- * a sixth of the throughput), and the gate's window (probes.c) trims it. With no queue for
- * a while it grows by a quarter per feedback delay, and lets go at --rate. Under mu. */
+ * a sixth of the throughput), and the gate's window (probes.c) trims it. While the window holds
+ * probes back, they are that queue, and each of them costs a NOOP each way every round trip:
+ * 10 % below it then, so that they drain. With no queue for a while it grows by a quarter per
+ * feedback delay, and lets go at --rate. Under mu. */
 static void pace(scan_t *s, uint64_t now, uint64_t elapsed) {
     if (s->cfg->fixed_admission) {
         s->pace = 0;
@@ -196,7 +198,7 @@ static void pace(scan_t *s, uint64_t now, uint64_t elapsed) {
     share = share < 0.2 ? 0.2 : share > 1 ? 1 : share;
     if (queued && mu > 0) {
         s->queued_seen = now;
-        s->cpu_pace = mu / share * 1.15;
+        s->cpu_pace = mu / share * (s->deferred_recent ? 0.9 : 1.15);
     } else if (s->cpu_pace > 0 && now - s->queued_seen > PACE_FREE_MS) {
         s->cpu_pace *= 1 + 0.25 * (double)elapsed / feedback_ms(s, now);
         if (s->cpu_pace >= s->cfg->rate)
