@@ -198,7 +198,7 @@ static void pace(scan_t *s, uint64_t now, uint64_t elapsed) {
     share = share < 0.2 ? 0.2 : share > 1 ? 1 : share;
     if (queued && mu > 0) {
         s->queued_seen = now;
-        s->cpu_pace = mu / share * (s->deferred_recent ? 0.9 : 1.15);
+        s->cpu_pace = mu / share * (s->held_recent ? 0.9 : 1.15);
     } else if (s->cpu_pace > 0 && now - s->queued_seen > PACE_FREE_MS) {
         s->cpu_pace *= 1 + 0.25 * (double)elapsed / feedback_ms(s, now);
         if (s->cpu_pace >= s->cfg->rate)
@@ -223,16 +223,16 @@ void mx__limits_control(scan_t *s, uint64_t now) {
     }
     int growing = queue > s->queue_then;
     pace(s, now, elapsed);
-    /* While probes are deferred the gates are full: the window does not grow. */
-    int deferred = s->deferred_recent > 0;
-    s->deferred_recent = 0;
+    /* While probes are held the gates are full: the window does not grow. */
+    int held = s->held_recent > 0;
+    s->held_recent = 0;
     if (now - s->queue_at >= TREND_MS) {
         s->queue_then = queue;
         s->queue_at = now;
     }
     /* A long wait at the gate whose backlog shrinks is the past draining, not the present. */
     int congested = (wait > WAIT_BOUND_MS && growing) || lag > LAG_BOUND_MS || s->descriptors_short;
-    int backlog = wait > WAIT_BOUND_MS || deferred || lag > LAG_BOUND_MS;
+    int backlog = wait > WAIT_BOUND_MS || held || lag > LAG_BOUND_MS;
     if (s->cfg->fixed_admission)
         congested = backlog = 0; /* the window stays at --concurrency: the benchmark's reference */
     double delay = feedback_ms(s, now);

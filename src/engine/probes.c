@@ -153,7 +153,7 @@ int mx__probes_defer_tls(void *ud, uint64_t rtt_ms) {
     if (mx_gate_may_start(&w->gate, rtt_ms))
         return 0;
     uv_mutex_lock(&s->mu);
-    s->deferred_recent++; /* the gates are full now, not when the probe ends */
+    s->held_recent++; /* the gates are full now, not when the probe ends */
     uv_mutex_unlock(&s->mu);
     return 1;
 }

@@ -159,12 +159,12 @@ struct scan {
     unsigned long long queue_then; /* probes waiting at the gates at queue_at */
     uint64_t queue_at;
     int descriptors_short, throttled;
-    unsigned long long deferred_recent; /* probes deferred since the last control step */
-    double pace;                        /* admission's rate (limits.c); 0: --rate alone */
-    double cpu_pace;                    /* the part of it the gates' measured rate sets; 0: none */
-    uint64_t queued_seen;               /* when a gate last had probes waiting */
-    uint64_t starved_since;             /* no descriptor for a probe while none of ours was open */
-    int dns_down;                       /* the resolvers answer nothing: no new domain is fed */
+    unsigned long long held_recent; /* probes held before STARTTLS since the last control step */
+    double pace;                    /* admission's rate (limits.c); 0: --rate alone */
+    double cpu_pace;                /* the part of it the gates' measured rate sets; 0: none */
+    uint64_t queued_seen;           /* when a gate last had probes waiting */
+    uint64_t starved_since;         /* no descriptor for a probe while none of ours was open */
+    int dns_down;                   /* the resolvers answer nothing: no new domain is fed */
     dom_list_t dns_doubt;      /* domains whose timeouts came while the resolvers were silent */
     uint64_t dns_silent_since; /* when the resolvers last answered, while they are silent */
     uint64_t dns_last_ping;

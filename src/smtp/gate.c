@@ -56,6 +56,7 @@ int mx_gate_init(mx_gate_t *g, uv_loop_t *loop, unsigned limit) {
     g->window = 2.0 * limit;
     g->rtt_ms = 1000;
     g->slow_start = 1;
+    g->window_at = uv_now(loop);
     g->idle.data = g;
     return uv_idle_init(loop, &g->idle);
 }
@@ -98,10 +99,6 @@ uint64_t mx_gate_oldest_wait(const mx_gate_t *g, uint64_t now) {
  * are held back (TCP's "window-limited"): a gate short of probes says nothing of a larger
  * window. */
 static void move_window(mx_gate_t *g, uint64_t now) {
-    if (!g->window_at) {
-        g->window_at = now;
-        g->window_served = g->served;
-    }
     if (now < g->window_at + WINDOW_MS)
         return;
     double step = (double)(now - g->window_at) / (g->rtt_ms + 1000.0); /* of a round trip */
