@@ -26,12 +26,14 @@ typedef struct mx_gate_entry mx_gate_entry_t;
 
 /* A user of the gate embeds one entry and recovers itself from it in the callbacks. */
 struct mx_gate_entry {
-    void (*admit)(mx_gate_entry_t *e); /* a handshake is now this entry's (it waited) */
-    void (*work)(mx_gate_entry_t *e);  /* its turn for handshake work */
-    mx_gate_entry_t *wprev, *wnext;    /* the waiting queue */
-    mx_gate_entry_t *rprev, *rnext;    /* the ready queue */
-    uint64_t since;                    /* uv_now() when it began to wait */
-    unsigned char gated, waiting, ready;
+    void (*admit)(mx_gate_entry_t *e);   /* a handshake is now this entry's (it waited) */
+    void (*work)(mx_gate_entry_t *e);    /* its turn for handshake work */
+    void (*release)(mx_gate_entry_t *e); /* held, it may send STARTTLS now (mx_gate_hold) */
+    mx_gate_entry_t *wprev, *wnext;      /* the waiting queue */
+    mx_gate_entry_t *rprev, *rnext;      /* the ready queue */
+    mx_gate_entry_t *hprev, *hnext;      /* the held queue */
+    uint64_t since;                      /* uv_now() when it began to wait */
+    unsigned char gated, waiting, ready, holding;
 };
 
 typedef struct {
@@ -42,11 +44,13 @@ typedef struct {
     unsigned limit; /* handshakes at once; 0: no limit */
     unsigned busy;
     int draining;
-    mx_gate_queue_t waiting;    /* entries waiting to start a handshake */
-    unsigned nwaiting;          /* how many: the backlog admission control watches */
-    mx_gate_queue_t ready;      /* handshakes with work to do */
-    uv_idle_t idle;             /* does that work */
-    unsigned coming;            /* probes that sent STARTTLS and wait for its reply */
+    mx_gate_queue_t waiting; /* entries waiting to start a handshake */
+    unsigned nwaiting;       /* how many: the backlog admission control watches */
+    mx_gate_queue_t ready;   /* handshakes with work to do */
+    uv_idle_t idle;          /* does that work */
+    unsigned coming;         /* probes that sent STARTTLS and wait for its reply */
+    mx_gate_queue_t holding; /* probes held before STARTTLS, quietly, oldest first */
+    unsigned nholding;
     unsigned long long entered; /* entries that asked for a handshake */
     unsigned long long served;  /* handshakes ended */
     /* The rate handshakes end at while entries wait (admission paces by it). */
@@ -81,12 +85,21 @@ uint64_t mx_gate_oldest_wait(const mx_gate_t *g, uint64_t now);
 
 /* Samples the rate handshakes end at (NOW: uv_now(); call it often): over time in which entries
  * waited at both ends of a call, so that an idle gate does not read as a slow one, a sample per
- * half second of such time. And moves the window, every half second. */
+ * half second of such time. Moves the window, every half second, and releases the held entries
+ * the window has room for. */
 void mx_gate_measure(mx_gate_t *g, uint64_t now);
 
 /* Whether a probe about to send STARTTLS may (1), or holds (0): it may while those coming,
- * waiting and in handshake stay within the window. RTT_MS: how long its last reply took. */
+ * waiting and in handshake stay within the window and none holds before it. RTT_MS: how long
+ * its last reply took. */
 int mx_gate_may_start(mx_gate_t *g, uint64_t rtt_ms);
+
+/* E, a probe that may not start (mx_gate_may_start), holds quietly until the window has room
+ * for it, after those held before it: E->release fires then, from mx_gate_measure. */
+void mx_gate_hold(mx_gate_t *g, mx_gate_entry_t *e);
+
+/* E holds no more (its own timer ran out, or it ended): out of the held queue. */
+void mx_gate_unhold(mx_gate_t *g, mx_gate_entry_t *e);
 
 /* One more (DELTA 1) or one fewer (-1) entry coming: a probe asked the server to start TLS. */
 void mx_gate_coming(mx_gate_t *g, int delta);

@@ -31,9 +31,10 @@ typedef struct {
     mx_probe_set_t *set;         /* where the probes in flight are kept; NULL: nowhere */
     /* Asked with the probe's UD before it sends STARTTLS, its reply due in about RTT_MS (as the
      * last reply took): nonzero when the scanner's handshakes are so far behind that this probe
-     * would wait too long for its turn. The probe then holds: a NOOP (a second or more after that
-     * reply), and the question again at its reply; after HOLD_MAX holds (smtp_int.h), or if the
-     * server does not take the NOOP, it quits (QUIT, no TLS) and ends with result.deferred, to be
+     * would wait too long for its turn. The probe then holds: quietly, until the gate has room
+     * for it or HOLD_QUIET_MS (smtp_int.h) pass, then a NOOP and the question again at its
+     * reply; after HOLD_MAX NOOPs, or if the server does not take the NOOP or speaks meanwhile,
+     * it quits (QUIT, no TLS) and ends with result.deferred, to be
      * probed again later. NULL: never. */
     int (*defer_tls)(void *ud, uint64_t rtt_ms);
 } mx_probe_config_t;

@@ -28,6 +28,8 @@ typedef struct {
     void (*gate_unready)(void *io);           /* the pending work was done from the input */
     void (*gate_leave)(void *io);             /* the handshake is over (or never started) */
     void (*gate_coming)(void *io, int delta); /* 1: STARTTLS sent; -1: its reply came (or none) */
+    void (*gate_hold)(void *io);   /* held before STARTTLS: mx_session_released() later */
+    void (*gate_unhold)(void *io); /* holds no more, not released */
 } mx_session_io_t;
 
 /* A session probing MX_HOST (copied) with CFG, which must outlive it. CB gets the result once,
@@ -61,6 +63,9 @@ void mx_session_write_failed(mx_session_t *s, int status);
 /* The gate let the handshake start; the gate gives the handshake its turn of work. */
 void mx_session_admitted(mx_session_t *s);
 void mx_session_work(mx_session_t *s);
+
+/* The gate has room for the held probe: it sends STARTTLS now. */
+void mx_session_released(mx_session_t *s);
 
 /* The driver waited MS for a local resource (a descriptor): not the server's time. */
 void mx_session_waited_locally(mx_session_t *s, uint64_t ms);

@@ -36,6 +36,7 @@
 
 QUEUE_FNS(wq, wprev, wnext)
 QUEUE_FNS(rq, rprev, rnext)
+QUEUE_FNS(hq, hprev, hnext)
 
 static void on_idle(uv_idle_t *h) {
     mx_gate_t *g = h->data;
@@ -106,7 +107,7 @@ static void move_window(mx_gate_t *g, uint64_t now) {
     if (off < 0) {
         g->slow_start = 0;
         g->window *= 1 - 0.5 * (step < 1 ? step : 1) * (off > -1 ? -off : 1);
-    } else if (g->held) {
+    } else if (g->held || g->nholding) {
         if (g->slow_start)
             g->window += (double)(g->served - g->window_served) * off;
         else
@@ -117,6 +118,11 @@ static void move_window(mx_gate_t *g, uint64_t now) {
     g->window_at = now;
     g->window_served = g->served;
     g->held = 0;
+}
+
+/* One more probe on its way stays within the window. */
+static int fits(const mx_gate_t *g) {
+    return (double)g->coming + (double)g->nwaiting + (double)g->busy + 1.0 <= g->window;
 }
 
 void mx_gate_measure(mx_gate_t *g, uint64_t now) {
@@ -137,18 +143,40 @@ void mx_gate_measure(mx_gate_t *g, uint64_t now) {
     g->measured_at = now;
     g->served_then = g->served;
     g->queued_then = queued;
-    if (g->limit)
-        move_window(g, now);
+    if (!g->limit)
+        return;
+    move_window(g, now);
+    while (g->holding.head && fits(g)) {
+        mx_gate_entry_t *e = g->holding.head;
+        mx_gate_unhold(g, e);
+        e->release(e); /* sends STARTTLS: one more coming */
+    }
 }
 
 int mx_gate_may_start(mx_gate_t *g, uint64_t rtt_ms) {
     if (!g->limit)
         return 1;
     g->rtt_ms = 0.875 * g->rtt_ms + 0.125 * (double)rtt_ms;
-    if ((double)g->coming + (double)g->nwaiting + (double)g->busy + 1.0 <= g->window)
+    if (!g->holding.head && fits(g))
         return 1;
     g->held++;
     return 0;
+}
+
+void mx_gate_hold(mx_gate_t *g, mx_gate_entry_t *e) {
+    if (e->holding)
+        return;
+    e->holding = 1;
+    hq_push(&g->holding, e);
+    g->nholding++;
+}
+
+void mx_gate_unhold(mx_gate_t *g, mx_gate_entry_t *e) {
+    if (!e->holding)
+        return;
+    hq_unlink(&g->holding, e);
+    g->nholding--;
+    e->holding = 0;
 }
 
 void mx_gate_coming(mx_gate_t *g, int delta) {
@@ -172,6 +200,7 @@ void mx_gate_unready(mx_gate_t *g, mx_gate_entry_t *e) {
 
 void mx_gate_leave(mx_gate_t *g, mx_gate_entry_t *e) {
     mx_gate_unready(g, e);
+    mx_gate_unhold(g, e);
     if (e->waiting) {
         wq_unlink(&g->waiting, e);
         g->nwaiting--;

@@ -249,11 +249,25 @@ static void io_gate_coming(void *io, int delta) {
     mx_gate_coming(p->gate, delta);
 }
 
+static void on_release(mx_gate_entry_t *e) {
+    mx_session_released(of_entry(e)->s);
+}
+
+static void io_gate_hold(void *io) {
+    probe_t *p = io;
+    mx_gate_hold(p->gate, &p->entry);
+}
+
+static void io_gate_unhold(void *io) {
+    probe_t *p = io;
+    mx_gate_unhold(p->gate, &p->entry);
+}
+
 static const mx_session_io_t gated_io = {
-    io_send,       io_arm,        io_redial,       io_close,      io_now,
-    io_gate_enter, io_gate_ready, io_gate_unready, io_gate_leave, io_gate_coming};
-static const mx_session_io_t plain_io = {io_send, io_arm, io_redial, io_close, io_now,
-                                         NULL,    NULL,   NULL,      NULL,     NULL};
+    io_send,       io_arm,          io_redial,     io_close,       io_now,       io_gate_enter,
+    io_gate_ready, io_gate_unready, io_gate_leave, io_gate_coming, io_gate_hold, io_gate_unhold};
+static const mx_session_io_t plain_io = {io_send, io_arm, io_redial, io_close, io_now, NULL,
+                                         NULL,    NULL,   NULL,      NULL,     NULL,   NULL};
 
 int mx_probe_start(uv_loop_t *loop, const mx_probe_config_t *cfg, const char *mx_host,
                    const struct sockaddr *addr, const mx_tlsa_set_t *tlsa, mx_probe_cb cb,
@@ -272,6 +286,7 @@ int mx_probe_start(uv_loop_t *loop, const mx_probe_config_t *cfg, const char *mx
     p->ud = ud;
     p->entry.admit = on_admit;
     p->entry.work = on_work;
+    p->entry.release = on_release;
     memcpy(&p->addr, addr,
            addr->sa_family == AF_INET6 ? sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in));
     uv_timer_init(loop, &p->timer);

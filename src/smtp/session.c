@@ -46,7 +46,9 @@ static const char *keep(char **slot, const char *text, size_t len) {
 }
 
 void mx__session_gate_leave(mx_session_t *s) {
-    s->waiting = s->ready = 0;
+    if (s->pausing && s->io->gate_unhold)
+        s->io->gate_unhold(s->ioud);
+    s->waiting = s->ready = s->pausing = 0;
     if (s->io->gate_leave)
         s->io->gate_leave(s->ioud);
 }

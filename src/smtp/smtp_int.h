@@ -26,11 +26,12 @@ typedef enum {
 } state_t;
 
 #define IN_INITIAL 1024
-/* A probe held before STARTTLS while the scanner's handshakes are behind (session_hold.c): at most
- * HOLD_MAX NOOPs, each sent at least HOLD_MIN_MS after the reply before it. Servers count NOOPs
- * among junk commands (Sendmail allows 20, Postfix 100): a few are an ordinary session. */
+/* A probe held before STARTTLS while the scanner's handshakes are behind (session_hold.c): it
+ * pauses at most HOLD_QUIET_MS for the gate's window, then sends NOOP and asks again at its
+ * reply, at most HOLD_MAX times. Servers count NOOPs among junk commands (Sendmail allows 20,
+ * Postfix 100): a few are an ordinary session. */
 #define HOLD_MAX 5
-#define HOLD_MIN_MS 1000
+#define HOLD_QUIET_MS 2000
 /* Bytes or a close from a server that waited this long at our gate are its giving up on us. */
 #define LOCAL_PATIENCE_MS 1000
 #define IN_MAX (MX_REPLY_MAX + 4096)
@@ -48,7 +49,7 @@ struct mx_session {
     uint64_t t0_ms, deadline_at, t_starttls, t_wait0;
     uint64_t t_cmd;  /* when the pending command was sent */
     uint64_t t_hold; /* when the present hold began */
-    int pausing;     /* held, the NOOP not sent yet: the timer sends it */
+    int pausing;     /* held quietly: the gate releases it, or the timer sends NOOP */
     int coming;      /* counted as coming to the gate (STARTTLS sent, no reply yet) */
     char *in;        /* raw bytes before TLS */
     size_t in_len, in_cap;
@@ -91,7 +92,7 @@ void mx__session_coming(mx_session_t *s, int on);
 void mx__session_starttls_or_hold(mx_session_t *s);
 /* A reply while held (the NOOP's, or one the server sent while we paused). */
 void mx__session_hold_reply(mx_session_t *s, int code);
-/* The hold's pause is over: the NOOP goes out. */
+/* The hold's quiet pause is over: a NOOP goes out, or QUIT after HOLD_MAX. */
 void mx__session_hold_paused(mx_session_t *s);
 /* Parses replies out of BUF (the raw input before TLS, the plaintext after). */
 void mx__session_replies(mx_session_t *s, char *buf, size_t *len);

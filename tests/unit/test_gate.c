@@ -24,13 +24,23 @@ static void no_work(mx_gate_entry_t *e) {
     (void)e;
 }
 
+static int released[16], nreleased;
+static mx_gate_t *releasing; /* the gate a released entry sends its STARTTLS towards */
+
+static void release_index(mx_gate_entry_t *e) {
+    released[nreleased++] = (int)(e - ent);
+    mx_gate_coming(releasing, 1);
+}
+
 static void entries(void) {
     memset(ent, 0, sizeof(ent));
     memset(admitted, 0, sizeof(admitted));
     for (int i = 0; i < 16; i++) {
         ent[i].admit = admit_index;
         ent[i].work = no_work;
+        ent[i].release = release_index;
     }
+    nreleased = 0;
 }
 
 /* A gate of two handshakes on its own loop, and fresh entries; returns the loop's time. */
@@ -225,11 +235,46 @@ static void test_window_shrinks_past_the_target(void **state) {
     gate_close(&loop, &g);
 }
 
+/* Probes held back wait quietly in order: a newcomer may not pass those held before it, the
+ * window's room goes to the oldest held (as it is released it is on its way), and one that ends
+ * while held leaves the queue. */
+static void test_held_released_in_order(void **state) {
+    (void)state;
+    uv_loop_t loop;
+    mx_gate_t g;
+    uint64_t t0 = gate_open(&loop, &g);
+    releasing = &g;
+    coming(&g, 4); /* the window of four is full */
+    for (int i = 10; i < 13; i++) {
+        assert_int_equal(mx_gate_may_start(&g, 1000), 0);
+        mx_gate_hold(&g, &ent[i]);
+    }
+    mx_gate_measure(&g, t0 + 10);
+    assert_int_equal(nreleased, 0);
+    coming(&g, -2);                                   /* two replies came: room for two */
+    assert_int_equal(mx_gate_may_start(&g, 1000), 0); /* not before those held */
+    mx_gate_measure(&g, t0 + 20);
+    assert_int_equal(nreleased, 2);
+    assert_true(released[0] == 10 && released[1] == 11);
+    assert_int_equal(g.coming, 4);
+    assert_int_equal(g.nholding, 1);
+    mx_gate_leave(&g, &ent[12]); /* it ended while held */
+    assert_int_equal(g.nholding, 0);
+    assert_int_equal(g.served, 0);
+    coming(&g, -1);
+    mx_gate_measure(&g, t0 + 30);
+    assert_int_equal(nreleased, 2);
+    assert_int_equal(mx_gate_may_start(&g, 1000), 1); /* nobody held: room is the newcomer's */
+    coming(&g, -3);
+    gate_close(&loop, &g);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {cmocka_unit_test(test_queue_and_rate),
                                        cmocka_unit_test(test_short_queues_add_up),
                                        cmocka_unit_test(test_window_counts_all_on_their_way),
                                        cmocka_unit_test(test_window_slow_start),
-                                       cmocka_unit_test(test_window_shrinks_past_the_target)};
+                                       cmocka_unit_test(test_window_shrinks_past_the_target),
+                                       cmocka_unit_test(test_held_released_in_order)};
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -74,7 +74,25 @@ static uint64_t io_now(void *io) {
 }
 
 static const mx_session_io_t io = {io_send, io_arm, io_redial, io_close, io_now,
-                                   NULL,    NULL,   NULL,      NULL};
+                                   NULL,    NULL,   NULL,      NULL,     NULL};
+
+/* A driver with a gate's held queue, and no handshake gate: whether the session is in it. */
+static int in_held_queue;
+
+static void io_gate_hold(void *drv) {
+    (void)drv;
+    assert_false(in_held_queue);
+    in_held_queue = 1;
+}
+
+static void io_gate_unhold(void *drv) {
+    (void)drv;
+    in_held_queue = 0;
+}
+
+static const mx_session_io_t held_io = {io_send, io_arm, io_redial,    io_close,
+                                        io_now,  NULL,   NULL,         NULL,
+                                        NULL,    NULL,   io_gate_hold, io_gate_unhold};
 
 /* The row of the result, its strings copied as the writer would write them. */
 static void keep_row(void *ud, const mx_record_t *rec_in, mx_row_outcome_t out) {
@@ -368,7 +386,7 @@ static int defer_tls(void *ud, uint64_t rtt_ms) {
 
 /* A session asked whether to put off STARTTLS YES times, its server answering every command
  * 300 ms later, up to its EHLO reply. */
-static play_t *held_session(mx_probe_config_t *cfg, int yes) {
+static play_t *held_session(mx_probe_config_t *cfg, int yes, const mx_session_io_t *drv) {
     *cfg = (mx_probe_config_t){.ehlo = "scanner.example",
                                .timeout_connect_ms = 10000,
                                .timeout_read_ms = 2000,
@@ -380,7 +398,8 @@ static play_t *held_session(mx_probe_config_t *cfg, int yes) {
     play_t *p = calloc(1, sizeof(*p));
     unsigned char b[256];
     p->now = 1000;
-    p->s = mx_session_new(cfg, &io, p, "hostile.example", on_result, p);
+    in_held_queue = 0;
+    p->s = mx_session_new(cfg, drv, p, "hostile.example", on_result, p);
     mx_session_start(p->s);
     mx_session_connected(p->s, 0);
     deliver(p, b, unescape("220 mx.example\\r\\n", b));
@@ -390,12 +409,12 @@ static play_t *held_session(mx_probe_config_t *cfg, int yes) {
     return p;
 }
 
-/* Each hold: nothing until a second after the reply before it, then a NOOP, answered 300 ms
- * later with REPLY. Returns the next line the session sends. */
+/* Each hold: nothing for HOLD_QUIET_MS after the reply before it (no gate releases it), then
+ * a NOOP. Returns the next line the session sends. */
 static void next_line(play_t *p, char *line, size_t cap) {
     line[0] = 0;
     if (!take_line(p, line, cap) && p->due) {
-        assert_int_equal(p->due, p->now + HOLD_MIN_MS - 300); /* the pause, less the round trip */
+        assert_int_equal(p->due, p->now + HOLD_QUIET_MS); /* the quiet pause */
         advance(p, p->due);
         assert_true(take_line(p, line, cap));
     }
@@ -408,14 +427,14 @@ static void held_free(play_t *p) {
 }
 
 /* Asked before STARTTLS whether our backlog is too long: no, and STARTTLS goes out as ever; yes,
- * and the session holds with NOOPs a second apart, asking again at each reply, then goes on
- * with STARTTLS, or after HOLD_MAX holds ends in QUIT, marked deferred. The deadline moves by
+ * and the session pauses, then sends NOOP, asking again at each reply, then goes on with
+ * STARTTLS, or after HOLD_MAX NOOPs ends in QUIT, marked deferred. The deadline moves by
  * the holds: a probe held for longer than its deadline still completes. */
 static void test_defer_holds(void **state) {
     (void)state;
     for (int yes = 0; yes <= HOLD_MAX + 1; yes++) {
         mx_probe_config_t cfg;
-        play_t *p = held_session(&cfg, yes);
+        play_t *p = held_session(&cfg, yes, &held_io);
         unsigned char b[256];
         char line[64];
         int noops = 0;
@@ -452,7 +471,7 @@ static void test_defer_hold_ends(void **state) {
     (void)state;
     for (int way = 0; way < 4; way++) {
         mx_probe_config_t cfg;
-        play_t *p = held_session(&cfg, 1);
+        play_t *p = held_session(&cfg, 1, way == 3 ? &io : &held_io);
         unsigned char b[256];
         char line[64] = "";
         if (way == 1) { /* speaks while we pause */
@@ -474,8 +493,34 @@ static void test_defer_hold_ends(void **state) {
             mx_session_received(p->s, UV_EOF);
         }
         assert_true(p->have_result && p->deferred);
+        assert_false(in_held_queue);
         held_free(p);
     }
+}
+
+/* A held probe the gate releases sends STARTTLS at once, out of the held queue, and its deadline
+ * moves by the time held: the server's replies still get their whole timeout. */
+static void test_defer_release(void **state) {
+    (void)state;
+    mx_probe_config_t cfg;
+    play_t *p = held_session(&cfg, 1, &held_io);
+    char line[64] = "";
+    assert_true(in_held_queue);
+    assert_false(take_line(p, line, sizeof(line)));
+    uint64_t deadline = mx_session_deadline(p->s);
+    advance(p, p->now + HOLD_QUIET_MS / 2);
+    assert_false(take_line(p, line, sizeof(line)));
+    in_held_queue = 0; /* the gate unlinks what it releases */
+    mx_session_released(p->s);
+    assert_true(take_line(p, line, sizeof(line)));
+    assert_string_equal(line, "STARTTLS\r\n");
+    assert_int_equal(mx_session_deadline(p->s), deadline + HOLD_QUIET_MS / 2);
+    assert_int_equal(p->due, p->now + cfg.timeout_read_ms);
+    mx_session_released(p->s); /* a second release is nothing */
+    assert_false(take_line(p, line, sizeof(line)));
+    mx_session_received(p->s, UV_EOF);
+    assert_true(p->have_result && !p->deferred && p->holds == 0);
+    held_free(p);
 }
 
 int main(void) {
@@ -491,9 +536,9 @@ int main(void) {
                    "server config");
     mbedtls_ssl_conf_rng(&scfg, mbedtls_ctr_drbg_random, tls_pair_drbg());
     tls_pair_check(mbedtls_ssl_conf_own_cert(&scfg, &id.crt, &id.key), "own_cert");
-    const struct CMUnitTest tests[] = {cmocka_unit_test(test_transcripts),
-                                       cmocka_unit_test(test_defer_holds),
-                                       cmocka_unit_test(test_defer_hold_ends)};
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_transcripts), cmocka_unit_test(test_defer_holds),
+        cmocka_unit_test(test_defer_hold_ends), cmocka_unit_test(test_defer_release)};
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
     mbedtls_ssl_config_free(&scfg);
     mx_tls_config_free(tls);
