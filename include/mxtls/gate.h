@@ -1,7 +1,8 @@
 /* The TLS handshakes of one loop. A handshake holds some 40 KiB (full-size record buffers, key
  * exchange, the peer's chain being parsed) and takes milliseconds of CPU for its signatures.
- * The gate lets at most LIMIT run; the others wait after the server's 220 to STARTTLS, holding
- * no TLS state. And the handshakes' CPU work runs from an idle handle, a few milliseconds per
+ * The gate lets at most LIMIT have work for our CPUs queued, and at most SPARE (gate.c) times as
+ * many run while the rest wait on their servers (a slow server's handshake costs memory, not
+ * CPU); the others wait after the server's 220 to STARTTLS, holding no TLS state. And the handshakes' CPU work runs from an idle handle, a few milliseconds per
  * turn of the loop, not from read callbacks: libuv polls up to 48 batches of 1,024 events
  * before it runs timers, so a loop whose CPUs fall behind would otherwise spend seconds in one
  * turn, with no timer, progress line or new connection meanwhile.
@@ -41,8 +42,9 @@ typedef struct {
 } mx_gate_queue_t;
 
 typedef struct {
-    unsigned limit; /* handshakes at once; 0: no limit */
+    unsigned limit; /* handshakes with CPU work queued at once; 0: no limit */
     unsigned busy;
+    unsigned nready; /* handshakes with work queued for our CPUs */
     int draining;
     mx_gate_queue_t waiting; /* entries waiting to start a handshake */
     unsigned nwaiting;       /* how many: the backlog admission control watches */
@@ -69,7 +71,7 @@ typedef struct {
     unsigned long long held;          /* probes held back since then */
 } mx_gate_t;
 
-/* Sets up GATE on LOOP for at most LIMIT handshakes at once (0: no limit). Returns 0 or a
+/* Sets up GATE on LOOP for at most LIMIT handshakes with CPU work at once (0: no limit). Returns 0 or a
  * negative libuv code. */
 int mx_gate_init(mx_gate_t *g, uv_loop_t *loop, unsigned limit);
 

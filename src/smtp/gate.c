@@ -38,6 +38,19 @@ QUEUE_FNS(wq, wprev, wnext)
 QUEUE_FNS(rq, rprev, rnext)
 QUEUE_FNS(hq, hprev, hnext)
 
+/* Handshakes in progress, at most this many times the limit: those beyond the limit wait on their
+ * servers. A slow server (or, on a shared machine, a starved one) must not keep probes waiting
+ * for CPUs that are idle; their memory, about 40 KiB each, is what bounds them. */
+#define SPARE 4
+
+/* A handshake may start: fewer than the limit have work queued for our CPUs (a new one has, its
+ * ClientHello's key), and the handshakes' memory stays within its bound. */
+static int has_room(const mx_gate_t *g) {
+    return g->busy < g->limit || (g->nready < g->limit && g->busy < SPARE * g->limit);
+}
+
+static void admit_waiting(mx_gate_t *g);
+
 static void on_idle(uv_idle_t *h) {
     mx_gate_t *g = h->data;
     uint64_t until = uv_hrtime() + BUDGET_NS;
@@ -48,6 +61,7 @@ static void on_idle(uv_idle_t *h) {
     }
     if (!g->ready.head)
         uv_idle_stop(h);
+    admit_waiting(g);
 }
 
 int mx_gate_init(mx_gate_t *g, uv_loop_t *loop, unsigned limit) {
@@ -76,7 +90,7 @@ int mx_gate_enter(mx_gate_t *g, mx_gate_entry_t *e) {
     g->entered++;
     if (!g->limit)
         return 1;
-    if (g->busy < g->limit) {
+    if (has_room(g) && !g->waiting.head) {
         grant(g, e);
         return 1;
     }
@@ -146,6 +160,7 @@ void mx_gate_measure(mx_gate_t *g, uint64_t now) {
     if (!g->limit)
         return;
     move_window(g, now);
+    admit_waiting(g);
     while (g->holding.head && fits(g)) {
         mx_gate_entry_t *e = g->holding.head;
         mx_gate_unhold(g, e);
@@ -187,6 +202,7 @@ void mx_gate_ready(mx_gate_t *g, mx_gate_entry_t *e) {
     if (e->ready)
         return;
     e->ready = 1;
+    g->nready++;
     rq_push(&g->ready, e);
     uv_idle_start(&g->idle, on_idle);
 }
@@ -195,6 +211,7 @@ void mx_gate_unready(mx_gate_t *g, mx_gate_entry_t *e) {
     if (!e->ready)
         return;
     rq_unlink(&g->ready, e);
+    g->nready--;
     e->ready = 0;
 }
 
@@ -211,10 +228,14 @@ void mx_gate_leave(mx_gate_t *g, mx_gate_entry_t *e) {
     e->gated = 0;
     g->busy--;
     g->served++;
+    admit_waiting(g);
+}
+
+static void admit_waiting(mx_gate_t *g) {
     if (g->draining) /* an outer call hands them out: no recursion through admit */
         return;
     g->draining = 1;
-    while (g->busy < g->limit && g->waiting.head) {
+    while (has_room(g) && g->waiting.head) {
         mx_gate_entry_t *w = g->waiting.head;
         wq_unlink(&g->waiting, w);
         g->nwaiting--;

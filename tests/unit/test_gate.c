@@ -15,9 +15,12 @@
 
 static int admitted[16];
 static mx_gate_entry_t ent[16];
+static mx_gate_t *the_gate; /* the gate of the test that runs */
 
+/* A handshake that starts has CPU work at once (its ClientHello's key), as a session's has. */
 static void admit_index(mx_gate_entry_t *e) {
     admitted[e - ent] = 1;
+    mx_gate_ready(the_gate, e);
 }
 
 static void no_work(mx_gate_entry_t *e) {
@@ -25,11 +28,10 @@ static void no_work(mx_gate_entry_t *e) {
 }
 
 static int released[16], nreleased;
-static mx_gate_t *releasing; /* the gate a released entry sends its STARTTLS towards */
 
 static void release_index(mx_gate_entry_t *e) {
     released[nreleased++] = (int)(e - ent);
-    mx_gate_coming(releasing, 1);
+    mx_gate_coming(the_gate, 1);
 }
 
 static void entries(void) {
@@ -47,14 +49,17 @@ static void entries(void) {
 static uint64_t gate_open(uv_loop_t *loop, mx_gate_t *g) {
     assert_int_equal(uv_loop_init(loop), 0);
     assert_int_equal(mx_gate_init(g, loop, 2), 0);
+    the_gate = g;
     entries();
     return uv_now(loop);
 }
 
-/* Entries FROM to TO (excluded) ask for a handshake, or leave, in order. */
+/* Entries FROM to TO (excluded) ask for a handshake, or leave, in order; those that start have
+ * CPU work. */
 static void enter_range(mx_gate_t *g, int from, int to) {
     for (int i = from; i < to; i++)
-        mx_gate_enter(g, &ent[i]);
+        if (mx_gate_enter(g, &ent[i]))
+            mx_gate_ready(g, &ent[i]);
 }
 
 static void leave_range(mx_gate_t *g, int from, int to) {
@@ -81,8 +86,8 @@ static void test_queue_and_rate(void **state) {
     uv_loop_t loop;
     mx_gate_t g;
     uint64_t t0 = gate_open(&loop, &g);
-    assert_int_equal(mx_gate_enter(&g, &ent[0]), 1);
-    assert_int_equal(mx_gate_enter(&g, &ent[1]), 1);
+    enter_range(&g, 0, 2);
+    assert_int_equal(g.busy, 2);
     for (int i = 2; i < 8; i++)
         assert_int_equal(mx_gate_enter(&g, &ent[i]), 0);
     assert_int_equal(g.nwaiting, 6);
@@ -243,7 +248,6 @@ static void test_held_released_in_order(void **state) {
     uv_loop_t loop;
     mx_gate_t g;
     uint64_t t0 = gate_open(&loop, &g);
-    releasing = &g;
     coming(&g, 4); /* the window of four is full */
     for (int i = 10; i < 13; i++) {
         assert_int_equal(mx_gate_may_start(&g, 1000), 0);
@@ -269,12 +273,46 @@ static void test_held_released_in_order(void **state) {
     gate_close(&loop, &g);
 }
 
+/* The limit bounds the handshakes with work for our CPUs. Those waiting on their servers leave
+ * room for more (a slow server must not keep probes waiting for our CPUs, which are idle), up to
+ * four times the limit: their memory. The waiting keep their order. */
+static void test_spare_handshakes(void **state) {
+    (void)state;
+    uv_loop_t loop;
+    mx_gate_t g;
+    uint64_t t0 = gate_open(&loop, &g);
+    enter_range(&g, 0, 3); /* two start, with work; the third waits */
+    assert_true(admitted[0] == 0 && g.busy == 2 && g.nwaiting == 1);
+    mx_gate_unready(&g, &ent[0]); /* its ClientHello is out: it waits on its server */
+    assert_int_equal(mx_gate_enter(&g, &ent[3]), 0); /* not before the one waiting */
+    mx_gate_measure(&g, t0 + 10);
+    assert_true(admitted[2] && !admitted[3] && g.busy == 3);
+    for (int i = 1; i < 4; i++)
+        mx_gate_unready(&g, &ent[i]);
+    mx_gate_measure(&g, t0 + 20);
+    assert_true(admitted[3] && g.busy == 4);
+    mx_gate_unready(&g, &ent[3]);
+    for (int i = 4; i < 12; i++)
+        if (mx_gate_enter(&g, &ent[i]))
+            mx_gate_unready(&g, &ent[i]); /* nothing ready: each handshake sent its hello */
+    assert_int_equal(g.busy, 8);          /* four times the limit */
+    assert_int_equal(g.nwaiting, 4);
+    mx_gate_measure(&g, t0 + 30);
+    assert_int_equal(g.busy, 8);
+    leave_range(&g, 0, 1); /* a handshake ends: the oldest waiting starts */
+    assert_true(admitted[8] && !admitted[9] && g.busy == 8);
+    leave_range(&g, 1, 12);
+    assert_int_equal(g.busy, 0);
+    gate_close(&loop, &g);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {cmocka_unit_test(test_queue_and_rate),
                                        cmocka_unit_test(test_short_queues_add_up),
                                        cmocka_unit_test(test_window_counts_all_on_their_way),
                                        cmocka_unit_test(test_window_slow_start),
                                        cmocka_unit_test(test_window_shrinks_past_the_target),
-                                       cmocka_unit_test(test_held_released_in_order)};
+                                       cmocka_unit_test(test_held_released_in_order),
+                                       cmocka_unit_test(test_spare_handshakes)};
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
