@@ -2,10 +2,11 @@
  * exchange, the peer's chain being parsed) and takes milliseconds of CPU for its signatures.
  * The gate lets at most LIMIT have work for our CPUs queued, and at most SPARE (gate.c) times as
  * many run while the rest wait on their servers (a slow server's handshake costs memory, not
- * CPU); the others wait after the server's 220 to STARTTLS, holding no TLS state. And the handshakes' CPU work runs from an idle handle, a few milliseconds per
- * turn of the loop, not from read callbacks: libuv polls up to 48 batches of 1,024 events
- * before it runs timers, so a loop whose CPUs fall behind would otherwise spend seconds in one
- * turn, with no timer, progress line or new connection meanwhile.
+ * CPU); the others wait after the server's 220 to STARTTLS, holding no TLS state. And the
+ * handshakes' CPU work runs from an idle handle, a few milliseconds per turn of the loop, not from
+ * read callbacks: libuv polls up to 48 batches of 1,024 events before it runs timers, so a loop
+ * whose CPUs fall behind would otherwise spend seconds in one turn, with no timer, progress line or
+ * new connection meanwhile.
  *
  * A probe that sends STARTTLS reaches the gate a round trip later, and nothing then can stop
  * it waiting there. So the gate keeps a window, like TCP's congestion window, of the probes
@@ -71,8 +72,8 @@ typedef struct {
     unsigned long long held;          /* probes held back since then */
 } mx_gate_t;
 
-/* Sets up GATE on LOOP for at most LIMIT handshakes with CPU work at once (0: no limit). Returns 0 or a
- * negative libuv code. */
+/* Sets up GATE on LOOP for at most LIMIT handshakes with CPU work at once (0: no limit). Returns 0
+ * or a negative libuv code. */
 int mx_gate_init(mx_gate_t *g, uv_loop_t *loop, unsigned limit);
 
 /* Closes the gate's handle (once no entry uses it); the loop must run once more to finish. */

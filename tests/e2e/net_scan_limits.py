@@ -3,8 +3,8 @@ connection opened or closed, with the farm's loop time and the local address dia
 address ever has two connections at once, no /24 more than --net-limit, no one-second window
 more than 110 % of --rate, never more than --concurrency open, never more TLS handshakes in
 progress than four times --handshakes, the most the gate lets run while others wait on their
-servers (one thread; from the ClientHello and handshake lines of the same log). Then --retry-4xx: hosts that
-greet with 421 are probed again, exactly --retry-4xx more times each (the difference of two
+servers (one thread; from the ClientHello and handshake lines of the same log). Then
+--retry-4xx: hosts that greet with 421 are probed again, exactly --retry-4xx more times each (the difference of two
 accept logs, address by address), and the rows still equal the truth (the last outcome)."""
 import collections
 import glob
@@ -39,9 +39,10 @@ def events(prefix):
 
 def most_handshakes(prefix, skip):
     """The most TLS handshakes in progress at once on the farm: from a ClientHello (T) to the
-    handshake's end (H) or the connection's close (C). Within a loop turn, ends come first: the
-    scanner starts a waiting handshake only after the previous one sent its Finished or closed,
-    so the farm reads that in the same turn as the new ClientHello or earlier. Addresses in
+    handshake's end (H) or the connection's close (C). Within a loop turn, ends come first: when
+    the gate is full, the scanner starts a waiting handshake only after another one sent its
+    Finished or closed, so the farm reads that in the same turn as the new ClientHello or
+    earlier. Addresses in
     SKIP (tls=legacy) are left out: their second connection sends a raw ClientHello, which
     needs no TLS context and takes no turn at the gate."""
     ev = []
