@@ -1,5 +1,6 @@
 /* Farm certificates and TLS contexts (certs.h). */
 #include "farm/certs.h"
+#include "farm/pubkey.h"
 #include "mxtls/hash.h"
 #include "mxtls/hex.h"
 #include "mxtls/table.h"
@@ -27,6 +28,7 @@ typedef struct {
 
 struct farm_certs {
     EVP_PKEY *keys[4][2];         /* per farm_key_t, and generation parity: renewals roll over */
+    EVP_PKEY *pubs[4][2];         /* the same, as leaves take them (pubkey.h) */
     unsigned char spki[4][2][32]; /* SHA-256 of each key's SubjectPublicKeyInfo (TLSA 3 1 1) */
     EVP_PKEY *root_key, *int_key, *other_key;
     X509 *root, *inter, *other;
@@ -89,10 +91,12 @@ static void add_ext(X509 *cert, X509 *issuer, int nid, const char *value) {
     }
 }
 
-/* A certificate for KEY with CN and SANS (comma list, "DNS:" each), signed by ISSUER/IKEY
- * (self-signed when NULL), valid from NB to NA days around today. */
-static X509 *make_cert(farm_certs_t *c, EVP_PKEY *key, const char *cn, const char *sans,
-                       X509 *issuer, EVP_PKEY *ikey, long nb, long na, int ca, uint64_t serial) {
+/* A certificate for KEY (PUB: the same key as set into the certificate) with CN and SANS
+ * (comma list, "DNS:" each), signed by ISSUER/IKEY (self-signed when NULL), valid from NB to NA
+ * days around today. */
+static X509 *make_cert(farm_certs_t *c, EVP_PKEY *key, EVP_PKEY *pub, const char *cn,
+                       const char *sans, X509 *issuer, EVP_PKEY *ikey, long nb, long na, int ca,
+                       uint64_t serial) {
     X509 *x = X509_new();
     if (!x)
         return NULL;
@@ -100,7 +104,7 @@ static X509 *make_cert(farm_certs_t *c, EVP_PKEY *key, const char *cn, const cha
     ASN1_INTEGER_set_uint64(X509_get_serialNumber(x), serial);
     X509_time_adj_ex(X509_getm_notBefore(x), (int)nb, 0, &c->today);
     X509_time_adj_ex(X509_getm_notAfter(x), (int)na, 0, &c->today);
-    X509_set_pubkey(x, key);
+    X509_set_pubkey(x, pub);
     X509_NAME *name = X509_get_subject_name(x);
     if (ca)
         X509_NAME_add_entry_by_txt(name, "O", MBSTRING_ASC, (const unsigned char *)"mxtls farm", -1,
@@ -142,6 +146,7 @@ farm_certs_t *farm_certs_new(const char *key_dir, char *err, size_t errlen) {
             unsigned char *der = NULL;
             int n;
             if (!(c->keys[k][g] = cached_key(key_dir, name, k)) ||
+                !(c->pubs[k][g] = farm_pubkey_legacy(c->keys[k][g])) ||
                 (n = i2d_PUBKEY(c->keys[k][g], &der)) <= 0)
                 goto fail;
             SHA256(der, (size_t)n, c->spki[k][g]);
@@ -151,10 +156,12 @@ farm_certs_t *farm_certs_new(const char *key_dir, char *err, size_t errlen) {
         !(c->int_key = cached_key(key_dir, "intermediate-ca", FARM_KEY_P256)) ||
         !(c->other_key = cached_key(key_dir, "unknown-ca", FARM_KEY_P256)))
         goto fail;
-    c->root = make_cert(c, c->root_key, "mxtls farm root CA", NULL, NULL, NULL, -365, 3650, 1, 1);
-    c->inter = make_cert(c, c->int_key, "mxtls farm intermediate CA", NULL, c->root, c->root_key,
-                         -365, 3650, 1, 2);
-    c->other = make_cert(c, c->other_key, "Unknown Root CA", NULL, NULL, NULL, -365, 3650, 1, 3);
+    c->root = make_cert(c, c->root_key, c->root_key, "mxtls farm root CA", NULL, NULL, NULL, -365,
+                        3650, 1, 1);
+    c->inter = make_cert(c, c->int_key, c->int_key, "mxtls farm intermediate CA", NULL, c->root,
+                         c->root_key, -365, 3650, 1, 2);
+    c->other = make_cert(c, c->other_key, c->other_key, "Unknown Root CA", NULL, NULL, NULL, -365,
+                         3650, 1, 3);
     if (!c->root || !c->inter || !c->other)
         goto fail;
     return c;
@@ -168,8 +175,10 @@ void farm_certs_free(farm_certs_t *c) {
     if (!c)
         return;
     for (int k = 0; k < 4; k++)
-        for (int g = 0; g < 2; g++)
+        for (int g = 0; g < 2; g++) {
             EVP_PKEY_free(c->keys[k][g]);
+            EVP_PKEY_free(c->pubs[k][g]);
+        }
     EVP_PKEY_free(c->root_key);
     EVP_PKEY_free(c->int_key);
     EVP_PKEY_free(c->other_key);
@@ -230,7 +239,8 @@ static X509 *leaf_make(farm_certs_t *c, const farm_host_t *h) {
                      : issuer == c->inter ? c->int_key
                                           : c->root_key;
     uint64_t serial = (farm_hash(mx_hash(h->name), h->cert, h->key, h->renewals) >> 2) | 1;
-    return make_cert(c, c->keys[h->key][h->renewals & 1], cn, sans, issuer, ikey, nb, na, 0,
+    int g = h->renewals & 1;
+    return make_cert(c, c->keys[h->key][g], c->pubs[h->key][g], cn, sans, issuer, ikey, nb, na, 0,
                      serial);
 }
 
