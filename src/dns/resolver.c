@@ -56,8 +56,8 @@ typedef struct {
     const char *status;
     int nmx, mx_ad;
     job_mx_t *mx;
-    rdata_t *txt;         /* with --policy: [0] _mta-sts, [1] _smtp._tls; NULL otherwise, so that a
-                           * job without it costs no record buffers */
+    rdata_t *sts, *rpt;   /* with --policy, TXT at _mta-sts and _smtp._tls at their records' size
+                           * once answered: the read-ahead keeps tens of thousands of jobs */
     const char *sts_host; /* the policy host's A lookup: NULL when not asked */
     char sts_addr[46];    /* its first address */
 } job_result_t;
@@ -113,7 +113,7 @@ struct mx_dns {
                         * call (c-ares may answer synchronously: no server reachable) */
     job_t *done_head, *done_tail;
     mx_dns_stats_t st;
-    rdata_t scratch; /* a TLSA answer as it is read, before it is kept at its size */
+    rdata_t scratch; /* a TXT or TLSA answer as it is read, before it is kept at its size */
 };
 
 /* ---- c-ares on libuv ---- */
@@ -403,7 +403,8 @@ static mx_dns_rdata_t put_rdata(const rdata_t *r, char **p) {
 }
 
 static mx_dns_answer_t *pack(const job_result_t *res) {
-    size_t text = (res->txt ? res->txt[0].len + res->txt[1].len : 0) + strlen(res->sts_addr) + 1;
+    size_t text =
+        (res->sts ? res->sts->len : 0) + (res->rpt ? res->rpt->len : 0) + strlen(res->sts_addr) + 1;
     for (int i = 0; i < res->nmx; i++) {
         text += strlen(res->mx[i].host) + 1 + (res->mx[i].tlsa ? res->mx[i].tlsa->len : 0);
         for (int a = 0; a < res->mx[i].naddrs; a++)
@@ -430,8 +431,8 @@ static mx_dns_answer_t *pack(const job_result_t *res) {
     /* Binary records after every text, so that mx_dns_next() walks texts only. */
     for (int i = 0; i < res->nmx; i++)
         ans->mx[i].tlsa = put_rdata(res->mx[i].tlsa, &p);
-    ans->sts = put_rdata(res->txt ? &res->txt[0] : NULL, &p);
-    ans->rpt = put_rdata(res->txt ? &res->txt[1] : NULL, &p);
+    ans->sts = put_rdata(res->sts, &p);
+    ans->rpt = put_rdata(res->rpt, &p);
     return ans;
 }
 
@@ -446,7 +447,8 @@ static void deliver(uv_idle_t *idle) {
         for (int i = 0; i < j->res.nmx; i++)
             free(j->res.mx[i].tlsa);
         free(j->res.mx);
-        free(j->res.txt);
+        free(j->res.sts);
+        free(j->res.rpt);
         free(j->domain);
         free(j);
         j = next;
@@ -525,6 +527,13 @@ static void read_rdata(rdata_t *r, int type, int status, const unsigned char *ab
     r->status = r->n < 0 ? "servfail" : r->n ? "ok" : "nodata";
     if (r->n < 0)
         r->n = 0;
+}
+
+/* A TXT answer kept at its records' size (NULL when memory is out: left out, as if not
+ * asked). */
+static rdata_t *kept_txt(mx_dns_t *d, int status, const unsigned char *abuf, int alen) {
+    read_rdata(&d->scratch, 16, status, abuf, alen);
+    return rdata_dup(&d->scratch);
 }
 
 static void host_settle(host_t *h);
@@ -789,7 +798,7 @@ static void sts_host_answer(void *arg, int status, int timeouts, unsigned char *
 /* Whether the TXT records R hold one that begins as an MTA-STS record does: the policy host is
  * then looked up at once (whether the record is valid is the reader's to say). */
 static int has_sts_record(const rdata_t *r) {
-    for (size_t at = 0; r->status && !strcmp(r->status, "ok") && at + 2 <= r->len;) {
+    for (size_t at = 0; r && r->status && !strcmp(r->status, "ok") && at + 2 <= r->len;) {
         size_t len = (size_t)r->data[at] << 8 | r->data[at + 1];
         if (len >= 7 && !memcmp(r->data + at + 2, "v=STSv1", 7))
             return 1;
@@ -802,9 +811,8 @@ static void sts_answer(void *arg, int status, int timeouts, unsigned char *abuf,
     job_t *j = arg;
     char name[300];
     (void)timeouts;
-    read_rdata(&j->res.txt[0], 16, status, abuf, alen);
-    if (has_sts_record(&j->res.txt[0]) &&
-        snprintf(name, sizeof(name), "mta-sts.%s", j->domain) < 254) {
+    j->res.sts = kept_txt(j->d, status, abuf, alen);
+    if (has_sts_record(j->res.sts) && snprintf(name, sizeof(name), "mta-sts.%s", j->domain) < 254) {
         j->pending++;
         submit(j->d, name, 1 /* A */, sts_host_answer, j);
     }
@@ -814,15 +822,19 @@ static void sts_answer(void *arg, int status, int timeouts, unsigned char *abuf,
 static void rpt_answer(void *arg, int status, int timeouts, unsigned char *abuf, int alen) {
     job_t *j = arg;
     (void)timeouts;
-    read_rdata(&j->res.txt[1], 16, status, abuf, alen);
+    j->res.rpt = kept_txt(j->d, status, abuf, alen);
     job_step(j);
 }
 
-/* The TXT question PREFIX.DOMAIN for J into R, answered through CB. */
-static void ask_txt(job_t *j, const char *prefix, rdata_t *r, ares_callback cb) {
+/* The TXT question PREFIX.DOMAIN for J into *R, answered through CB. */
+static void ask_txt(job_t *j, const char *prefix, rdata_t **r, ares_callback cb) {
     char name[300];
     if (snprintf(name, sizeof(name), "%s.%s", prefix, j->domain) >= 254) {
-        r->status = "nxdomain"; /* a name too long to exist */
+        rdata_t *s = &j->d->scratch;
+        s->status = "nxdomain"; /* a name too long to exist */
+        s->ad = s->n = 0;
+        s->len = 0;
+        *r = rdata_dup(s);
         return;
     }
     j->pending++;
@@ -842,9 +854,9 @@ int mx_dns_resolve(mx_dns_t *d, const char *domain, mx_dns_cb cb, void *ud) {
     d->st.domains_pending++;
     /* The policy records are asked beside the MX, not after it: a domain's answer then waits
      * for one round trip, not two. */
-    if (d->cfg.policy && (j->res.txt = calloc(2, sizeof(*j->res.txt)))) {
-        ask_txt(j, "_mta-sts", &j->res.txt[0], sts_answer);
-        ask_txt(j, "_smtp._tls", &j->res.txt[1], rpt_answer);
+    if (d->cfg.policy) {
+        ask_txt(j, "_mta-sts", &j->res.sts, sts_answer);
+        ask_txt(j, "_smtp._tls", &j->res.rpt, rpt_answer);
     }
     submit(d, domain, 15 /* MX */, mx_answer, j);
     return 0;
