@@ -15,6 +15,7 @@ Run inside a private network namespace:
   unshare -n sh -c 'ip link set lo up; python3 bench/scan_scale.py build threads 3000'
 Arguments: build dir; 'concurrency' and CONC:LATENCY_MS pairs, or 'threads' and a domain count."""
 import csv
+import json
 import glob
 import gzip
 import os
@@ -79,6 +80,9 @@ def run(domains, latency_ms, extra):
             samples.append((time.time() - t, scanner_rss_kb(p.pid), connections(farm.smtp_port)))
         _, err = p.communicate()
         wall = time.time() - t
+        # What the scan says of its own waiting: NOOP holds before STARTTLS, the gate's wait.
+        with open(os.path.join(farm.dir, "out.meta.json")) as f:
+            health = json.load(f).get("health") or {}
         # How long probes took: five latencies are the floor, the rest is the scanner's delay.
         totals, tls = [], []
         with gzip.open(out, "rt", newline="") as f:
@@ -130,7 +134,8 @@ def run(domains, latency_ms, extra):
             "probe_p90_ms": totals[len(totals) * 9 // 10] if totals else 0,
             "tls_ms": tls[len(tls) // 2] if tls else 0,
             "kib_per_conn": mid[len(mid) // 2] if mid else 0,
-            "conns": max([c for _, _, c in samples] or [0]),"rc": r.returncode, "wall": wall, "user": float(m.group(2)), "sys": float(m.group(3)),
+            "conns": max([c for _, _, c in samples] or [0]), "rc": r.returncode,
+            "holds": health.get("holds", 0), "wait_ms": health.get("longest_wait_ms", 0), "wall": wall, "user": float(m.group(2)), "sys": float(m.group(3)),
             "rss_mb": int(m.group(4)) / 1024, "hosts": hosts, "steady": steady,
             "tail": r.stderr.strip().splitlines()[-2] if r.stderr.strip() else ""}
 
@@ -157,10 +162,11 @@ if mode == "concurrency":
                               res["kib_per_conn"]), flush=True)
         print("  (steady rate over %d whole cycles; over the middle third of the run %.0f/s, "
               "%.2f of predicted. Scanner user %.1f s, system %.1f s; probe median %.1f s, "
-              "90th percentile %.1f s, against 5 L = %.1f s; handshake median %d ms)" % (
+              "90th percentile %.1f s, against 5 L = %.1f s; handshake median %d ms; "
+              "%d NOOP holds, longest local wait %d ms)" % (
                   res["cycles"], res["third"], res["third"] / pred, res["user"], res["sys"],
                   res["probe_ms"] / 1000, res["probe_p90_ms"] / 1000, 5 * lat / 1000,
-                  res["tls_ms"]), flush=True)
+                  res["tls_ms"], res["holds"], res["wait_ms"]), flush=True)
         if res["rc"]:
             print("  scan exit status %d: %s" % (res["rc"], res["tail"]))
 elif mode == "threads":
