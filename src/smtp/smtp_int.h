@@ -29,9 +29,11 @@ typedef enum {
 /* A probe held before STARTTLS while the scanner's handshakes are behind (session_hold.c): it
  * pauses at most HOLD_QUIET_MS for the gate's window, then sends NOOP and asks again at its
  * reply, at most HOLD_MAX times. Servers count NOOPs among junk commands (Sendmail allows 20,
- * Postfix 100): a few are an ordinary session. */
+ * Postfix 100): a few are an ordinary session. The pause is half the shortest idle timeout a
+ * server is known to set (Postfix's 10 s under stress), since a NOOP costs a round trip: where
+ * replies take seconds, a pause of 2 s made most of a first fill's holds wait one more. */
 #define HOLD_MAX 5
-#define HOLD_QUIET_MS 2000
+#define HOLD_QUIET_MS 5000
 /* Bytes or a close from a server that waited this long at our gate are its giving up on us. */
 #define LOCAL_PATIENCE_MS 1000
 #define IN_MAX (MX_REPLY_MAX + 4096)

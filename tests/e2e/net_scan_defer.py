@@ -2,7 +2,7 @@
 time (--handshakes 1), every farm host signing with RSA-4096 (milliseconds of the farm's CPU
 per handshake, whatever the machine) and the whole list admitted in a second, the gate serves
 far fewer handshakes than arrive, so probes about to send STARTTLS find it beyond the gate's
-window: they hold (quietly for 2 s, then a NOOP, asking again at each reply) and, the gate
+window: they hold (quietly for 5 s, then a NOOP, asking again at each reply) and, the gate
 still full after five NOOPs, quit (QUIT, no TLS) and are probed again later. That must cost
 nothing but time: every row equals the farm's truth, the manifest counts the holds and the deferrals, and, from
 the farm's accept log, no address ever sees more connections than its probe, the legacy probe's
