@@ -135,7 +135,8 @@ def run(domains, latency_ms, extra):
             "tls_ms": tls[len(tls) // 2] if tls else 0,
             "kib_per_conn": mid[len(mid) // 2] if mid else 0,
             "conns": max([c for _, _, c in samples] or [0]), "rc": r.returncode,
-            "holds": health.get("holds", 0), "wait_ms": health.get("longest_wait_ms", 0), "wall": wall, "user": float(m.group(2)), "sys": float(m.group(3)),
+            "holds": health.get("holds", 0), "wait_ms": health.get("longest_wait_ms", 0),
+            "wall": wall, "user": float(m.group(2)), "sys": float(m.group(3)),
             "rss_mb": int(m.group(4)) / 1024, "hosts": hosts, "steady": steady,
             "tail": r.stderr.strip().splitlines()[-2] if r.stderr.strip() else ""}
 

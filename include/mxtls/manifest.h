@@ -23,6 +23,7 @@ typedef struct {
                                                * once admission knew a probe's time */
     unsigned long long reprobes;              /* probes tried again after the scanner failed them */
     unsigned long long deferred;         /* probes that quit before STARTTLS, the gate too full */
+    unsigned long long held;             /* probes that held before STARTTLS, quietly or not */
     unsigned long long holds;            /* NOOPs sent before STARTTLS, the gate too full */
     unsigned long long overload_rows;    /* rows written with error=local_overload */
     unsigned long long descriptor_waits; /* probes that waited for a file descriptor */

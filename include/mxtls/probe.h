@@ -62,6 +62,7 @@ typedef struct {
     int local_overload;    /* the scanner could not measure it: error=local_overload */
     int deferred;          /* quit before STARTTLS for the scanner's backlog: not a result */
     int holds;             /* NOOPs sent before STARTTLS for the scanner's backlog */
+    int held;              /* it held before STARTTLS at all, quietly or with NOOPs */
     const char *dane;      /* the chain against the host's usable TLSA records: "match" or
                             * "mismatch" (no TLS was had); NULL when not judged */
     char scanned_at[21];

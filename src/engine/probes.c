@@ -180,8 +180,9 @@ static void probe_done(void *ud, const mx_probe_result_t *res) {
     worker_t *w = p->w;
     host_t *h = p->h;
     free(p);
-    if (res->holds) {
+    if (res->held) {
         uv_mutex_lock(&w->s->mu);
+        w->s->health->held++;
         w->s->health->holds += (unsigned long long)res->holds;
         uv_mutex_unlock(&w->s->mu);
     }

@@ -20,9 +20,6 @@
 
 #include <stdio.h>
 #include <stdlib.h>
-#ifdef __GLIBC__
-#include <malloc.h>
-#endif
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -564,19 +561,9 @@ static void teardown(scan_t *s) {
     uv_mutex_destroy(&s->mu);
 }
 
-/* One malloc arena for every thread of the scan: each DNS answer is made on the DNS thread and
- * freed on a worker, and with glibc's arena per thread the scan held a third more RSS per
- * connection, at no CPU saved (bench/RESULTS.md, "The scan benchmark again"). */
-static void one_arena(void) {
-#ifdef __GLIBC__
-    mallopt(M_ARENA_MAX, 1);
-#endif
-}
-
 mx_scan_outcome_t mx_scan_run(const mx_scan_config_t *cfg) {
     scan_t s;
     memset(&s, 0, sizeof(s));
-    one_arena(); /* before any thread starts */
     s.cfg = cfg;
     s.health = &s.man.health;
     s.window = cfg->concurrency;

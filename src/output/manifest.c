@@ -42,6 +42,7 @@ static void health(mx_json_t *j, const mx_manifest_health_t *h) {
     mx_json_int(j, "longest_wait_after_first_fill_ms", (long long)h->longest_wait_later_ms);
     mx_json_int(j, "reprobes", (long long)h->reprobes);
     mx_json_int(j, "deferred", (long long)h->deferred);
+    mx_json_int(j, "held", (long long)h->held);
     mx_json_int(j, "holds", (long long)h->holds);
     mx_json_int(j, "overload_rows", (long long)h->overload_rows);
     mx_json_int(j, "descriptor_waits", (long long)h->descriptor_waits);

@@ -33,6 +33,7 @@ void mx__session_starttls_or_hold(mx_session_t *s) {
         return;
     }
     s->t_hold = now;
+    s->res.held = 1;
     mx__session_set_state(s, S_HOLD);
     s->pausing = 1;
     mx_reply_init(&s->reply); /* what the server says meanwhile is read as ever */
