@@ -108,7 +108,7 @@ static void on_progress(void *ud, const mx_scan_progress_t *p, int final) {
 
 /* One malloc arena for every thread of the scan: each DNS answer is made on the DNS thread and
  * freed on a worker, and with glibc's arena per thread the scan held a third more RSS per
- * connection, at no CPU saved (bench/RESULTS.md, "The scan benchmark again"). */
+ * connection, for a few per cent of CPU at most (bench/RESULTS.md, "The scan benchmark again"). */
 static void one_arena(void) {
 #ifdef __GLIBC__
     mallopt(M_ARENA_MAX, 1);

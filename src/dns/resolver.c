@@ -529,10 +529,11 @@ static void read_rdata(rdata_t *r, int type, int status, const unsigned char *ab
         r->n = 0;
 }
 
-/* A TXT answer kept at its records' size (NULL when memory is out: left out, as if not
- * asked). */
-static rdata_t *kept_txt(mx_dns_t *d, int status, const unsigned char *abuf, int alen) {
-    read_rdata(&d->scratch, 16, status, abuf, alen);
+/* A TXT or TLSA answer (TYPE) kept at its records' size, read through the stage's scratch
+ * buffer (NULL when memory is out: left out, as if not asked). A name too long to exist is
+ * kept as ARES_ENOTFOUND with no answer. */
+static rdata_t *kept(mx_dns_t *d, int type, int status, const unsigned char *abuf, int alen) {
+    read_rdata(&d->scratch, type, status, abuf, alen);
     return rdata_dup(&d->scratch);
 }
 
@@ -540,11 +541,9 @@ static void host_settle(host_t *h);
 
 static void host_tlsa(void *arg, int status, int timeouts, unsigned char *abuf, int alen) {
     host_t *h = arg;
-    rdata_t *r = &h->dns->scratch;
     (void)timeouts;
-    read_rdata(r, 52, status, abuf, alen);
     free(h->tlsa);
-    h->tlsa = rdata_dup(r);
+    h->tlsa = kept(h->dns, 52, status, abuf, alen);
     host_settle(h);
 }
 
@@ -593,11 +592,8 @@ static void ask_host(mx_dns_t *d, host_t *h) {
     char name[300];
     int tlsa = d->cfg.policy && snprintf(name, sizeof(name), "_25._tcp.%s", h->name) < 254;
     if (d->cfg.policy && !tlsa) { /* a name too long to have TLSA records */
-        d->scratch.status = "nxdomain";
-        d->scratch.ad = d->scratch.n = 0;
-        d->scratch.len = 0;
         free(h->tlsa);
-        h->tlsa = rdata_dup(&d->scratch);
+        h->tlsa = kept(d, 52, ARES_ENOTFOUND, NULL, 0);
     }
     h->pending = (d->cfg.ipv6 ? 2 : 1) + tlsa;
     if (tlsa) /* first: its answer completes the host, and TLSA is asked once per host */
@@ -811,7 +807,7 @@ static void sts_answer(void *arg, int status, int timeouts, unsigned char *abuf,
     job_t *j = arg;
     char name[300];
     (void)timeouts;
-    j->res.sts = kept_txt(j->d, status, abuf, alen);
+    j->res.sts = kept(j->d, 16, status, abuf, alen);
     if (has_sts_record(j->res.sts) && snprintf(name, sizeof(name), "mta-sts.%s", j->domain) < 254) {
         j->pending++;
         submit(j->d, name, 1 /* A */, sts_host_answer, j);
@@ -822,7 +818,7 @@ static void sts_answer(void *arg, int status, int timeouts, unsigned char *abuf,
 static void rpt_answer(void *arg, int status, int timeouts, unsigned char *abuf, int alen) {
     job_t *j = arg;
     (void)timeouts;
-    j->res.rpt = kept_txt(j->d, status, abuf, alen);
+    j->res.rpt = kept(j->d, 16, status, abuf, alen);
     job_step(j);
 }
 
@@ -830,11 +826,7 @@ static void rpt_answer(void *arg, int status, int timeouts, unsigned char *abuf,
 static void ask_txt(job_t *j, const char *prefix, rdata_t **r, ares_callback cb) {
     char name[300];
     if (snprintf(name, sizeof(name), "%s.%s", prefix, j->domain) >= 254) {
-        rdata_t *s = &j->d->scratch;
-        s->status = "nxdomain"; /* a name too long to exist */
-        s->ad = s->n = 0;
-        s->len = 0;
-        *r = rdata_dup(s);
+        *r = kept(j->d, 16, ARES_ENOTFOUND, NULL, 0); /* a name too long to exist */
         return;
     }
     j->pending++;
